@@ -1,0 +1,1 @@
+"""Early Action Hub: lawful, minimal, audited multi-agency information sharing."""

@@ -1,0 +1,75 @@
+"""Avro single-object encoding: 0xC3 0x01, the 8-byte little-endian CRC-64-AVRO fingerprint of the
+writer schema, then the Avro binary body. Every message on every hub topic is encoded this way."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from fastavro import schemaless_reader, schemaless_writer
+from fastavro.validation import ValidationError, validate
+
+from eahub.core import schemas
+
+MAGIC = b"\xc3\x01"
+HEADER_LEN = 10
+
+
+class UndecodableMessage(ValueError):
+    """The bytes are not a single-object-encoded record of a known schema."""
+
+
+class SchemaInvalid(ValueError):
+    """The record does not conform to its Avro schema."""
+
+
+def encode(schema_name: str, record: dict[str, Any]) -> bytes:
+    schema = schemas.load(schema_name)
+    try:
+        validate(record, schema.parsed, raise_errors=True)
+    except ValidationError as exc:
+        raise SchemaInvalid(_describe(exc)) from None
+    buf = io.BytesIO()
+    buf.write(MAGIC)
+    buf.write(schema.fingerprint)
+    schemaless_writer(buf, schema.parsed, record)
+    return buf.getvalue()
+
+
+def decode(data: bytes | None, expected: str | None = None) -> tuple[str, dict[str, Any]]:
+    """Return (schema name, record). Raises UndecodableMessage on anything else."""
+    if data is None or len(data) < HEADER_LEN or data[:2] != MAGIC:
+        raise UndecodableMessage("not Avro single-object encoded (missing 0xC3 0x01 marker)")
+    schema = _by_fingerprint().get(bytes(data[2:HEADER_LEN]))
+    if schema is None:
+        raise UndecodableMessage(f"unknown writer schema fingerprint {bytes(data[2:HEADER_LEN]).hex()}")
+    if expected is not None and schema.name != expected:
+        raise UndecodableMessage(f"expected {expected}, got {schema.name}")
+    buf = io.BytesIO(data)
+    buf.seek(HEADER_LEN)
+    try:
+        record = schemaless_reader(buf, schema.parsed, None)
+    except Exception as exc:  # fastavro raises several types on truncated or corrupt bodies
+        raise UndecodableMessage(f"corrupt Avro body for {schema.name}: {type(exc).__name__}") from None
+    if buf.tell() != len(data):
+        raise UndecodableMessage(f"{len(data) - buf.tell()} trailing bytes after the {schema.name} body")
+    return schema.name, record
+
+
+_FINGERPRINTS: dict[bytes, schemas.Schema] = {}
+
+
+def _by_fingerprint() -> dict[bytes, schemas.Schema]:
+    if not _FINGERPRINTS:
+        _FINGERPRINTS.update({s.fingerprint: s for s in schemas.all_schemas()})
+    return _FINGERPRINTS
+
+
+def _describe(exc: ValidationError) -> str:
+    # fastavro reports e.g. "eahub.ConcernEvent.subject.nhs_number is <value> of type ..." - drop values.
+    parts = []
+    for err in exc.args[0] if exc.args and isinstance(exc.args[0], list) else [str(exc)]:
+        text = str(err)
+        field = text.split(" is ", 1)[0]
+        parts.append(f"{field} does not match its schema type")
+    return "; ".join(parts)

