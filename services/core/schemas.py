@@ -68,7 +68,7 @@ def pii_classification(name: str = CONCERN_EVENT) -> dict[str, str]:
             if kind is None:
                 raise ValueError(f"schema {name}: field {path} has no {PII_PROPERTY} property")
             out[path] = kind
-            record = _record_of(f["type"])
+            record = record_of(f["type"])
             if record is not None:
                 walk(record["fields"], path + ".", kind)
 
@@ -81,12 +81,12 @@ def field_paths(name: str = CONCERN_EVENT) -> list[str]:
     return list(pii_classification(name))
 
 
-def _record_of(avro_type: Any) -> dict[str, Any] | None:
+def record_of(avro_type: Any) -> dict[str, Any] | None:
     if isinstance(avro_type, dict) and avro_type.get("type") == "record":
         return avro_type
     if isinstance(avro_type, list):
         for branch in avro_type:
-            found = _record_of(branch)
+            found = record_of(branch)
             if found is not None:
                 return found
     return None
