@@ -1,0 +1,41 @@
+"""Dead letters: a message the hub could not process, with its original bytes and headers unchanged,
+wrapped in a DeadLetter record and carrying the same error facts as Kafka headers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from confluent_kafka import Message
+
+from eahub.core import avro_codec, ids, schemas, topics
+from eahub.core.messages import OutboundMessage
+
+
+def dead_letter(msg: Message, kind: str, error: str, component: str) -> OutboundMessage:
+    """kind: UNDECODABLE | SCHEMA_INVALID | SOURCE_MISMATCH | UNROUTABLE | POLICY_UNAVAILABLE.
+    `error` must name what is wrong (a field, a rule) and never carry a value from the message."""
+    original_headers = [(k, v or b"") for k, v in (msg.headers() or [])]
+    dl_id = ids.derive("deadletter", msg.topic() or "", str(msg.partition()), str(msg.offset()), kind)
+    record = {
+        "dead_letter_id": dl_id,
+        "error_kind": kind,
+        "error": error,
+        "original_topic": msg.topic() or "",
+        "original_partition": msg.partition() or 0,
+        "original_offset": msg.offset() or 0,
+        "original_key": msg.key(),
+        "original_value": msg.value(),
+        "original_headers": dict(original_headers),
+        "failed_at": datetime.now(UTC),
+        "component": component,
+    }
+    headers = [
+        *original_headers,
+        ("eahub_error_kind", kind.encode()),
+        ("eahub_error", error.encode()),
+        ("eahub_original_topic", (msg.topic() or "").encode()),
+        ("eahub_original_partition", str(msg.partition()).encode()),
+        ("eahub_original_offset", str(msg.offset()).encode()),
+        ("eahub_component", component.encode()),
+    ]
+    return OutboundMessage(topics.DEADLETTER, msg.key(), avro_codec.encode(schemas.DEAD_LETTER, record), headers)

@@ -1,0 +1,69 @@
+"""`eahub up`: the whole hub in one process on the embedded default (broker, SQLite, regorus), or
+against an external Kafka / PostgreSQL / OPA when configured. The composition root of the bundle."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import uvicorn
+
+from eahub.audit.bootstrap import build_audit_service
+from eahub.core import topics
+from eahub.core.broker import EmbeddedBroker
+from eahub.core.logging import get_logger
+from eahub.core.settings import HubSettings
+from eahub.hub.runner import ServiceThreads
+from eahub.ingest.bootstrap import build_app
+from eahub.policy.registry import agency_ids
+from eahub.router.bootstrap import build_router
+
+log = get_logger("eahub.hub")
+
+
+@dataclass
+class RunningHub:
+    settings: HubSettings
+    services: ServiceThreads
+    broker: EmbeddedBroker | None
+    http: uvicorn.Server
+    router: object
+    endpoints: dict[str, str] = field(default_factory=dict)
+
+    def shutdown(self) -> None:
+        self.services.stop.set()
+        self.http.should_exit = True
+        self.services.join()
+        if self.broker is not None:
+            self.broker.stop()
+
+
+def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event], None]] | None = None) -> RunningHub:
+    broker = None
+    if settings.embedded_broker:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        broker = EmbeddedBroker(settings.broker_port, log_path=settings.data_dir / "broker.log").start()
+    try:
+        topics.create_topics(settings, agency_ids(settings.policies_dir))
+        services = ServiceThreads()
+        router = build_router(settings)
+        audit = build_audit_service(settings)
+        http = uvicorn.Server(uvicorn.Config(build_app(settings), host=settings.http_host, port=settings.http_port,
+                                             log_level="warning", lifespan="off"))
+        services.start("router", router.run)
+        services.start("audit", audit.run)
+        services.start("ingest-http", lambda stop: http.run())
+        for name, target in (extra or {}).items():
+            services.start(name, target)
+    except BaseException:
+        if broker is not None:
+            broker.stop()
+        raise
+    endpoints = {
+        "broker": f"{settings.bootstrap_servers}" + (" (embedded, memory storage)" if broker else " (external)"),
+        "ingest": f"http://{settings.http_host}:{settings.http_port}/v1/events  (API docs: /docs)",
+        "ledger": settings.ledger_url if settings.database_url else str(settings.data_dir / "ledger.db"),
+        "policy": settings.opa_url or f"embedded regorus over {settings.policies_dir}",
+    }
+    return RunningHub(settings, services, broker, http, router, endpoints)

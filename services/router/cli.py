@@ -1,0 +1,21 @@
+"""`eahub router`: run the router alone (against an external or already running broker)."""
+
+from __future__ import annotations
+
+import click
+
+from eahub.core.logging import configure_logging
+from eahub.core.settings import HubSettings
+from eahub.hub.runner import run_until_signalled
+
+
+@click.command()
+def router() -> None:
+    """Consume every inbound topic, decide, redact, route and audit."""
+    from eahub.router.bootstrap import build_router
+
+    settings = HubSettings()
+    configure_logging(settings.log_format, settings.log_level)
+    service = build_router(settings)
+    click.echo(f"router consuming eahub.inbound.* from {settings.bootstrap_servers}")
+    run_until_signalled(service.run)

@@ -1,0 +1,34 @@
+"""Reading one inbound message: decode, check the schema, check the publisher is who it claims to be.
+Anything wrong is a permanent failure, described without any value from the message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import Message
+
+from eahub.core import avro_codec, schemas, topics
+
+
+@dataclass(frozen=True)
+class Rejected:
+    kind: str  # DeadLetter kind
+    error: str
+
+
+def read_inbound(msg: Message) -> dict[str, Any] | Rejected:
+    topic = msg.topic() or ""
+    agency = topics.agency_of_inbound(topic)
+    if agency is None:
+        return Rejected("UNROUTABLE", f"topic {topic} is not an inbound topic")
+    try:
+        name, record = avro_codec.decode(msg.value())
+    except avro_codec.UndecodableMessage as exc:
+        return Rejected("UNDECODABLE", str(exc))
+    if name != schemas.CONCERN_EVENT:
+        return Rejected("SCHEMA_INVALID", f"inbound topics carry {schemas.CONCERN_EVENT}, got {name}")
+    if record["source_agency"] != agency:
+        return Rejected("SOURCE_MISMATCH",
+                        f"source_agency does not match the publishing agency of topic {topic}")
+    return record

@@ -1,0 +1,124 @@
+"""What the router emits for one decided event: a routed case per recipient shared with, and audit
+entries for the decision, every disclosure and every refusal. Pure functions; ids are deterministic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from eahub.core import avro_codec, cloudevents, ids, schemas, topics
+from eahub.core.messages import OutboundMessage
+from eahub.policy.model import Decision, RecipientDecision
+from eahub.router.projection import project
+
+ROUTER_SOURCE = "/eahub/router"
+
+
+@dataclass(frozen=True)
+class ResponseTimes:
+    """Minutes to respond per police grade (configurable: EAHUB_GRADE2_RESPONSE_MINUTES, ...)."""
+
+    grade2_minutes: int = 60
+    grade3_minutes: int = 48 * 60
+
+    def due_by(self, grade: str, reported_at: datetime) -> datetime:
+        minutes = self.grade2_minutes if grade == "GRADE_2" else self.grade3_minutes
+        return reported_at + timedelta(minutes=minutes)
+
+
+def outputs_for(event: dict[str, Any], decision: Decision, subject_ref: str, now: datetime,
+                times: ResponseTimes, actor: str = "router") -> list[OutboundMessage]:
+    key = subject_ref.encode()
+    out = [_routed_case(event, decision, r, subject_ref, now, times) for r in decision.shares]
+    out.append(_audit(key, _entry("DECISION", event, decision, None, subject_ref, now, actor)))
+    for r in decision.recipients:
+        out.append(_audit(key, _entry("DISCLOSURE" if r.shared else "REFUSAL", event, decision, r, subject_ref,
+                                      now, actor)))
+        if r.override:  # a break-glass share also enters the IG review queue
+            out.append(_audit(key, _entry("OVERRIDE", event, decision, r, subject_ref, now, actor)))
+    return out
+
+
+def unavailable_entry(event: dict[str, Any], subject_ref: str, now: datetime, reason: str,
+                      actor: str = "router") -> OutboundMessage:
+    """The audit record of an event parked because no policy decision could be had: nothing was shared."""
+    entry = _base_entry("DECISION", event, ids.derive("unavailable", event["event_id"]), subject_ref, now, actor)
+    entry.update(entry_id=ids.audit_entry_id("DECISION", event["event_id"], "", "policy-unavailable"),
+                 reasons=[f"no decision: {reason}; nothing was shared and the event was parked"],
+                 details={"outcome": "policy-unavailable"})
+    return _audit(subject_ref.encode(), entry)
+
+
+def _routed_case(event: dict[str, Any], decision: Decision, r: RecipientDecision, subject_ref: str,
+                 now: datetime, times: ResponseTimes) -> OutboundMessage:
+    case_id = ids.case_id(event["event_id"], r.agency, decision.decision_id)
+    record = {
+        "case_id": case_id,
+        "event_id": event["event_id"],
+        "recipient": r.agency,
+        "source_agency": event["source_agency"],
+        "subject_ref": subject_ref,
+        "decision_id": decision.decision_id,
+        "policy_revision": decision.policy_revision,
+        "isa_id": r.isa_id or "",
+        "isa_version": r.isa_version or "",
+        "lawful_basis": r.lawful_basis or "",
+        "purpose": r.purpose or "",
+        "shared_fields": list(r.fields_shared),
+        "withheld_fields": list(r.fields_withheld),
+        "reasons": list(r.reasons),
+        "override": r.override,
+        "due_by": times.due_by(event["grade"], event["reported_at"]),
+        "routed_at": now,
+        "concern": project(event, frozenset(r.fields_shared)),
+    }
+    headers = cloudevents.headers(ce_id=case_id, source=ROUTER_SOURCE, ce_type="uk.gov.eahub.case.routed.v1",
+                                  subject=subject_ref, time=now)
+    headers += [("eahub_decision_id", decision.decision_id.encode()),
+                ("eahub_policy_revision", decision.policy_revision.encode())]
+    return OutboundMessage(topics.board(r.agency), subject_ref.encode(),
+                           avro_codec.encode(schemas.ROUTED_CASE, record), headers)
+
+
+def _base_entry(kind: str, event: dict[str, Any], decision_id: str, subject_ref: str, now: datetime,
+                actor: str) -> dict[str, Any]:
+    return {
+        "entry_id": "", "kind": kind, "occurred_at": now, "actor": actor,
+        "event_id": event["event_id"], "decision_id": decision_id, "subject_ref": subject_ref,
+        "source_agency": event["source_agency"], "recipient": None, "category": event["category"],
+        "isa_id": None, "isa_version": None, "lawful_basis": None, "purpose": None, "policy_revision": None,
+        "fields_shared": [], "fields_withheld": [], "reasons": [], "case_id": None, "details": {},
+    }
+
+
+def _entry(kind: str, event: dict[str, Any], decision: Decision, r: RecipientDecision | None,
+           subject_ref: str, now: datetime, actor: str) -> dict[str, Any]:
+    entry = _base_entry(kind, event, decision.decision_id, subject_ref, now, actor)
+    entry["policy_revision"] = decision.policy_revision
+    if r is None:
+        shared = sorted(x.agency for x in decision.shares)
+        refused = sorted(x.agency for x in decision.refusals)
+        entry.update(
+            entry_id=ids.audit_entry_id(kind, event["event_id"], "", decision.decision_id),
+            reasons=[f"shared with: {', '.join(shared) or 'none'}", f"refused: {', '.join(refused) or 'none'}"],
+            details={"grade": event["grade"], "security_marking": event["security_marking"],
+                     "consent": event["consent"]["status"], "shared_count": str(len(shared)),
+                     "refused_count": str(len(refused))},
+        )
+        return entry
+    entry.update(
+        entry_id=ids.audit_entry_id(kind, event["event_id"], r.agency, decision.decision_id),
+        recipient=r.agency, isa_id=r.isa_id, isa_version=r.isa_version, lawful_basis=r.lawful_basis,
+        purpose=r.purpose, fields_shared=list(r.fields_shared), fields_withheld=list(r.fields_withheld),
+        reasons=list(r.reasons),
+        case_id=ids.case_id(event["event_id"], r.agency, decision.decision_id) if r.shared else None,
+    )
+    return entry
+
+
+def _audit(key: bytes, entry: dict[str, Any]) -> OutboundMessage:
+    headers = cloudevents.headers(ce_id=entry["entry_id"], source=ROUTER_SOURCE,
+                                  ce_type=f"uk.gov.eahub.audit.{entry['kind'].lower()}.v1",
+                                  subject=entry["subject_ref"], time=entry["occurred_at"])
+    return OutboundMessage(topics.AUDIT, key, avro_codec.encode(schemas.AUDIT_ENTRY, entry), headers)

@@ -1,0 +1,165 @@
+"""The router's consume loop: decode, dispatch, publish, commit. It only moves messages; deciding is the
+policy engine's job and building outputs is `outputs.py`'s.
+
+Per batch: every inbound message becomes either a dead letter (permanent failure) or a decision and its
+outputs; all outputs are published and acknowledged before the batch's offsets are committed. A
+replay after a crash re-produces the same ids, which every store dedupes on."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from eahub.core import topics
+from eahub.core.deadletter import dead_letter
+from eahub.core.logging import get_logger
+from eahub.core.messages import DeliveryFailed, OutboundMessage, Publisher
+from eahub.core.pseudonym import Pseudonymiser
+from eahub.policy.engine import PolicyEngine
+from eahub.policy.model import PolicyRequest, PolicyUnavailable
+from eahub.router.inbound import Rejected, read_inbound
+from eahub.router.outputs import ResponseTimes, outputs_for, unavailable_entry
+
+log = get_logger("eahub.router")
+
+
+@dataclass
+class RouterStats:
+    events: int = 0
+    shares: int = 0
+    refusals: int = 0
+    dead_letters: int = 0
+    parked_policy_unavailable: int = 0
+    batches: int = 0
+    redeliveries: int = 0
+
+
+@dataclass
+class RetryPolicy:
+    """Fail closed: while the engine cannot answer nothing is shared; retry with backoff, then park."""
+
+    attempts: int = 5
+    first_delay_s: float = 0.2
+    max_delay_s: float = 5.0
+
+    def delays(self) -> list[float]:
+        return [min(self.first_delay_s * 2**i, self.max_delay_s) for i in range(self.attempts - 1)]
+
+
+@dataclass
+class Router:
+    consumer: Consumer
+    publisher: Publisher
+    engine: PolicyEngine
+    pseudonymiser: Pseudonymiser
+    times: ResponseTimes = field(default_factory=ResponseTimes)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    batch_size: int = 500
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    on_decision: Callable[[dict[str, Any], Any], None] | None = None
+    stats: RouterStats = field(default_factory=RouterStats)
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("router started")
+        try:
+            while not stop.is_set():
+                msgs = self.consumer.consume(num_messages=self.batch_size, timeout=0.5)
+                if msgs:
+                    self.process_batch(msgs, stop)
+        finally:
+            self.close()
+
+    def process_batch(self, msgs: list[Message], stop: threading.Event | None = None) -> None:
+        msgs = [m for m in msgs if not self._is_benign_error(m)]
+        if not msgs:
+            return
+        outputs: list[OutboundMessage] = []
+        decided: list[tuple[dict[str, Any], str, Message]] = []
+        for msg in msgs:
+            read = read_inbound(msg)
+            if isinstance(read, Rejected):
+                outputs.append(dead_letter(msg, read.kind, read.error, "router"))
+                self.stats.dead_letters += 1
+                log.warning("inbound message dead-lettered", kind=read.kind, topic=msg.topic(),
+                            partition=msg.partition(), offset=msg.offset())
+            else:
+                decided.append((read, self.pseudonymiser.subject_ref(read), msg))
+        now = self.clock()
+        if decided:
+            decisions = self._decide([e for e, _, _ in decided], now.date(), stop)
+            for (event, subject_ref, msg), decision in zip(decided, decisions, strict=True):
+                if decision is None:
+                    outputs.append(dead_letter(msg, "POLICY_UNAVAILABLE", "policy-unavailable", "router"))
+                    outputs.append(unavailable_entry(event, subject_ref, now, "policy engine unavailable"))
+                    self.stats.parked_policy_unavailable += 1
+                    continue
+                outputs.extend(outputs_for(event, decision, subject_ref, now, self.times))
+                self.stats.events += 1
+                self.stats.shares += len(decision.shares)
+                self.stats.refusals += len(decision.refusals)
+                if self.on_decision:
+                    self.on_decision(event, decision)
+        self._publish_then_commit(outputs, msgs, stop)
+        self.stats.batches += 1
+
+    def _decide(self, events: list[dict[str, Any]], today: date, stop: threading.Event | None) -> list[Any]:
+        requests = [PolicyRequest(event=e, today=today) for e in events]
+        for delay in [*self.retry.delays(), None]:
+            try:
+                return list(self.engine.decide(requests))
+            except PolicyUnavailable as exc:
+                log.error("policy engine unavailable; nothing shared", error=str(exc), retry_in_s=delay,
+                          events=len(events))
+                if delay is None or (stop is not None and stop.is_set()):
+                    break
+                time.sleep(delay)
+        return [None] * len(events)
+
+    def _publish_then_commit(self, outputs: list[OutboundMessage], msgs: list[Message],
+                             stop: threading.Event | None) -> None:
+        delay = self.retry.first_delay_s
+        while True:
+            try:
+                self.publisher.publish(outputs)
+                break
+            except DeliveryFailed as exc:
+                # Transient: nothing is committed, so the same outputs (same ids) are produced again.
+                log.error("outputs not acknowledged; retrying the batch", error=str(exc), retry_in_s=delay)
+                self.stats.redeliveries += 1
+                if stop is not None and stop.is_set():
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, self.retry.max_delay_s)
+        last: dict[tuple[str, int], int] = {}
+        for m in msgs:
+            last[(m.topic(), m.partition())] = max(last.get((m.topic(), m.partition()), -1), m.offset())
+        self.consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()],
+                             asynchronous=False)
+
+    @staticmethod
+    def _is_benign_error(msg: Message) -> bool:
+        err = msg.error()
+        if err is None:
+            return False
+        if err.code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
+            return True
+        if err.fatal():
+            raise KafkaException(err)
+        log.warning("consumer error", error=err.str())
+        return True
+
+    def close(self) -> None:
+        try:
+            self.consumer.close()
+        finally:
+            self.publisher.close()
+
+
+def subscribe_inbound(consumer: Consumer) -> None:
+    consumer.subscribe([topics.INBOUND_PATTERN])
