@@ -103,8 +103,8 @@ def _entry(kind: str, event: dict[str, Any], decision: Decision, r: RecipientDec
             entry_id=ids.audit_entry_id(kind, event["event_id"], "", decision.decision_id),
             reasons=[f"shared with: {', '.join(shared) or 'none'}", f"refused: {', '.join(refused) or 'none'}"],
             details={"grade": event["grade"], "security_marking": event["security_marking"],
-                     "consent": event["consent"]["status"], "shared_count": str(len(shared)),
-                     "refused_count": str(len(refused))},
+                     "consent": event["consent"]["status"], "shared_with": ",".join(shared),
+                     "refused": ",".join(refused)},
         )
         return entry
     entry.update(

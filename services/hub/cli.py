@@ -1,0 +1,98 @@
+"""`eahub up` and `eahub demo`."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from eahub.core.broker import BrokerError
+from eahub.core.logging import configure_logging
+from eahub.core.settings import HubSettings
+
+
+def _settings(port: int | None, broker_port: int | None) -> HubSettings:
+    settings = HubSettings()
+    updates = {k: v for k, v in {"http_port": port, "broker_port": broker_port}.items() if v is not None}
+    return settings.model_copy(update=updates)
+
+
+def _start(settings: HubSettings, extra: dict | None = None):  # type: ignore[no-untyped-def]
+    from eahub.hub.hub import start_hub
+
+    try:
+        return start_hub(settings, extra)
+    except BrokerError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _serve(hub) -> None:  # type: ignore[no-untyped-def]
+    from eahub.hub.runner import install_stop_signals
+
+    install_stop_signals(hub.services.stop)
+    try:
+        hub.services.wait()
+    finally:
+        click.echo("stopping...")
+        hub.shutdown()
+        click.echo("stopped.")
+    if hub.services.failures:
+        names = ", ".join(name for name, _ in hub.services.failures)
+        raise click.ClickException(f"stopped because a service failed: {names} (see the log above)")
+
+
+def _describe(hub) -> None:  # type: ignore[no-untyped-def]
+    for name, where in hub.endpoints.items():
+        click.echo(f"  {name:<8} {where}")
+
+
+port_option = click.option("--port", type=int, default=None, help="HTTP ingest port (default EAHUB_HTTP_PORT or 8080)")
+broker_port_option = click.option("--broker-port", type=int, default=None,
+                                  help="embedded broker port (default EAHUB_BROKER_PORT or 9092)")
+
+
+@click.command()
+@port_option
+@broker_port_option
+def up(port: int | None, broker_port: int | None) -> None:
+    """Run broker, ingest, router and audit in the foreground until Ctrl-C or SIGTERM."""
+    settings = _settings(port, broker_port)
+    configure_logging(settings.log_format, settings.log_level)
+    hub = _start(settings)
+    click.echo("Early Action Hub is up:")
+    _describe(hub)
+    _serve(hub)
+
+
+@click.command()
+@port_option
+@broker_port_option
+@click.option("--seed", type=int, default=2026, show_default=True, help="seed of the synthetic feed")
+@click.option("--minutes-per-day", type=float, default=1.0, show_default=True,
+              help="real minutes per simulated day")
+def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: float) -> None:
+    """`up` plus a synthetic feed, time-compressed, printing one line per decision (no personal data)."""
+    from eahub.hub.decision_tail import follow_decisions
+    from eahub.hub.demo_feed import feed
+    from eahub.ingest.tokens import TokenStore
+    from eahub.policy.registry import agency_ids
+
+    settings = _settings(port, broker_port)
+    configure_logging(settings.log_format, "warning" if settings.log_level == "info" else settings.log_level)
+    store = TokenStore.for_settings(settings)
+    tokens = {a: store.issue(a) for a in agency_ids(settings.policies_dir)}
+    base_url = f"http://{settings.http_host}:{settings.http_port}"
+    extra = {
+        "decisions": follow_decisions(settings, click.echo),
+        "feed": feed(base_url, tokens, seed, 24 * 60 / minutes_per_day, lambda m: click.echo(f"! {m}", err=True)),
+    }
+    started = time.monotonic()
+    hub = _start(settings, extra)
+    click.echo(f"Early Action Hub demo ({minutes_per_day:g} real minute per simulated day, about 134 events a day):")
+    _describe(hub)
+    click.echo(f"  started in {time.monotonic() - started:.1f}s. Where to look while it runs:")
+    click.echo(f"    a board topic:  kcat -b {settings.bootstrap_servers} -C -t eahub.board.lancashire-cc-adults -f "
+               "'%k %h\\n'")
+    click.echo("    the audit trail: eahub audit verify ;  eahub audit show --event <an event id below>")
+    click.echo("  One line per decision follows (Ctrl-C to stop):")
+    _serve(hub)
