@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
@@ -21,10 +21,12 @@ from eahub.core.deadletter import dead_letter
 from eahub.core.logging import get_logger
 from eahub.core.messages import DeliveryFailed, OutboundMessage, Publisher
 from eahub.core.pseudonym import Pseudonymiser
-from eahub.policy.engine import PolicyEngine
 from eahub.policy.model import PolicyRequest, PolicyUnavailable
 from eahub.router.inbound import Rejected, read_inbound
 from eahub.router.outputs import ResponseTimes, outputs_for, unavailable_entry
+
+if TYPE_CHECKING:
+    from eahub.policy.engine import PolicyEngine
 
 log = get_logger("eahub.router")
 
@@ -56,7 +58,7 @@ class RetryPolicy:
 class Router:
     consumer: Consumer
     publisher: Publisher
-    engine: PolicyEngine
+    engine: "PolicyEngine"
     pseudonymiser: Pseudonymiser
     times: ResponseTimes = field(default_factory=ResponseTimes)
     retry: RetryPolicy = field(default_factory=RetryPolicy)

@@ -1,0 +1,154 @@
+"""The router's consume loop over in-memory ports: what it emits for each kind of input, that it fails
+closed, and that it commits only after every output was acknowledged. (The real broker and the real
+policy engine are exercised in tests/integration and tests/e2e.)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+from confluent_kafka import Message, TopicPartition
+
+from eahub.core import avro_codec, schemas, topics
+from eahub.core.messages import InMemoryPublisher
+from eahub.core.pseudonym import Pseudonymiser
+from eahub.policy.model import Decision, PolicyRequest, PolicyUnavailable, RecipientDecision
+from eahub.router.service import RetryPolicy, Router
+from tests.helpers import concern_event
+
+pytestmark = pytest.mark.unit
+ENVELOPE = ("event_id", "occurred_at", "reported_at", "source_agency", "category", "grade",
+            "security_marking", "district", "consent.status")
+
+
+@dataclass
+class RecordingConsumer:
+    commits: list[list[TopicPartition]] = field(default_factory=list)
+
+    def commit(self, offsets: list[TopicPartition], asynchronous: bool) -> None:
+        assert asynchronous is False
+        self.commits.append(offsets)
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class ScriptedEngine:
+    """In-memory policy engine: shares with lscft-mental-health (name only), refuses nwas."""
+
+    revision: str = "rev-test"
+    failures_left: int = 0
+
+    def decide(self, requests: list[PolicyRequest]) -> list[Decision]:
+        if self.failures_left:
+            self.failures_left -= 1
+            raise PolicyUnavailable("engine timed out")
+        return [Decision("dec-" + r.event["event_id"], self.revision, r.event["event_id"], (
+            RecipientDecision("lscft-mental-health", True, "isa-1", "1.0", "Art 6(1)(e)", "safeguarding",
+                              (*ENVELOPE, "subject.name"), ("subject.nhs_number", "referrer"), ("covered",)),
+            RecipientDecision("nwas", False, None, None, None, None, (), (), ("no ISA covers MENTAL_HEALTH",)),
+        )) for r in requests]
+
+
+def _msg(value: bytes, topic: str = "eahub.inbound.lancashire-police", offset: int = 0) -> Message:
+    return Message(topic=topic, partition=0, offset=offset, key=b"k", value=value, headers=[("ce_id", b"x")])
+
+
+def _router(engine: ScriptedEngine, publisher: InMemoryPublisher | None = None) -> tuple[Router, RecordingConsumer]:
+    consumer = RecordingConsumer()
+    router = Router(consumer=consumer, publisher=publisher or InMemoryPublisher(), engine=engine,  # type: ignore[arg-type]
+                    pseudonymiser=Pseudonymiser(b"k" * 32), retry=RetryPolicy(attempts=2, first_delay_s=0.01),
+                    clock=lambda: datetime(2026, 11, 22, 18, 0, tzinfo=UTC))
+    return router, consumer
+
+
+def test_a_decided_event_yields_one_redacted_case_per_share_and_audit_for_every_recipient() -> None:
+    event = concern_event()
+    router, consumer = _router(ScriptedEngine())
+    router.process_batch([_msg(avro_codec.encode(schemas.CONCERN_EVENT, event), offset=7)])
+    sent = router.publisher.sent  # type: ignore[attr-defined]
+    cases = [avro_codec.decode(m.value)[1] for m in sent if m.topic == topics.board("lscft-mental-health")]
+    assert len(cases) == 1
+    case = cases[0]
+    assert case["concern"]["subject"]["name"] == "Alex Example"
+    assert case["concern"]["subject"]["nhs_number"] is None and case["concern"]["referrer"] is None
+    assert case["concern"]["narrative"] is None
+    assert case["due_by"] == event["reported_at"] + (datetime(2026, 1, 1, 1) - datetime(2026, 1, 1))
+    kinds = sorted(avro_codec.decode(m.value)[1]["kind"] for m in sent if m.topic == topics.AUDIT)
+    assert kinds == ["DECISION", "DISCLOSURE", "REFUSAL"]
+    assert not [m for m in sent if m.topic == topics.board("nwas")]
+    assert {m.key for m in sent} == {Pseudonymiser(b"k" * 32).subject_ref(event).encode()}
+    assert consumer.commits == [[TopicPartition("eahub.inbound.lancashire-police", 0, 8)]]
+
+
+def test_replaying_an_event_produces_identical_ids() -> None:
+    data = avro_codec.encode(schemas.CONCERN_EVENT, concern_event())
+    first, _ = _router(ScriptedEngine())
+    again, _ = _router(ScriptedEngine())
+    first.process_batch([_msg(data)])
+    again.process_batch([_msg(data)])
+
+    def ids(router: Router) -> list[str]:
+        out = []
+        for m in router.publisher.sent:  # type: ignore[attr-defined]
+            _, rec = avro_codec.decode(m.value)
+            out.append(rec.get("case_id") or rec.get("entry_id"))
+        return out
+
+    assert ids(first) == ids(again)
+
+
+@pytest.mark.parametrize(("value", "topic", "kind"), [
+    (b"not avro at all", "eahub.inbound.lancashire-police", "UNDECODABLE"),
+    (None, "eahub.inbound.nwas", "SOURCE_MISMATCH"),
+])
+def test_bad_input_goes_to_the_dead_letter_topic_with_original_bytes(value: bytes | None, topic: str,
+                                                                     kind: str) -> None:
+    value = value or avro_codec.encode(schemas.CONCERN_EVENT, concern_event())  # declares lancashire-police
+    router, consumer = _router(ScriptedEngine())
+    router.process_batch([_msg(value, topic=topic, offset=3)])
+    sent = router.publisher.sent  # type: ignore[attr-defined]
+    assert [m.topic for m in sent] == [topics.DEADLETTER]
+    _, dl = avro_codec.decode(sent[0].value)
+    assert dl["error_kind"] == kind and dl["original_value"] == value and dl["original_offset"] == 3
+    headers = dict(sent[0].headers)
+    assert headers["eahub_error_kind"] == kind.encode() and headers["ce_id"] == b"x"
+    assert consumer.commits == [[TopicPartition(topic, 0, 4)]]
+
+
+def test_a_record_of_another_schema_on_an_inbound_topic_is_schema_invalid() -> None:
+    sth = avro_codec.encode(schemas.SIGNED_TREE_HEAD, {"tree_size": 1, "root_hash": "00", "key_id": "k",
+                                                       "signature": "s", "timestamp": datetime.now(UTC)})
+    router, _ = _router(ScriptedEngine())
+    router.process_batch([_msg(sth)])
+    _, dl = avro_codec.decode(router.publisher.sent[0].value)  # type: ignore[attr-defined]
+    assert dl["error_kind"] == "SCHEMA_INVALID"
+
+
+def test_fails_closed_when_the_engine_cannot_answer_then_parks_and_audits() -> None:
+    router, consumer = _router(ScriptedEngine(failures_left=5))
+    router.process_batch([_msg(avro_codec.encode(schemas.CONCERN_EVENT, concern_event()))])
+    sent = router.publisher.sent  # type: ignore[attr-defined]
+    assert sorted(m.topic for m in sent) == [topics.AUDIT, topics.DEADLETTER]
+    _, dl = avro_codec.decode(next(m for m in sent if m.topic == topics.DEADLETTER).value)
+    assert dl["error_kind"] == "POLICY_UNAVAILABLE" and dl["error"] == "policy-unavailable"
+    _, entry = avro_codec.decode(next(m for m in sent if m.topic == topics.AUDIT).value)
+    assert "nothing was shared" in entry["reasons"][0]
+    assert router.stats.parked_policy_unavailable == 1 and len(consumer.commits) == 1
+
+
+def test_a_transient_engine_failure_is_retried_and_then_shares() -> None:
+    router, _ = _router(ScriptedEngine(failures_left=1))
+    router.process_batch([_msg(avro_codec.encode(schemas.CONCERN_EVENT, concern_event()))])
+    assert router.stats.events == 1 and router.stats.parked_policy_unavailable == 0
+
+
+def test_nothing_is_committed_until_the_broker_acknowledged_every_output() -> None:
+    publisher = InMemoryPublisher()
+    publisher.fail_next = True
+    router, consumer = _router(ScriptedEngine(), publisher)
+    router.process_batch([_msg(avro_codec.encode(schemas.CONCERN_EVENT, concern_event()))])
+    assert router.stats.redeliveries == 1
+    assert len(consumer.commits) == 1 and len(publisher.sent) == 4
