@@ -1,0 +1,37 @@
+"""The policy-relevant part of a request: the only thing an engine sees and the key of the cache.
+
+Only facts that decide who may receive what go to the engine (source, category, grade, marking, risk
+factors, consent status, originator control, the roles of linked people); no name, date of birth,
+narrative or other personal value ever does, so an OPA server never holds personal data."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from eahub.policy.model import PolicyRequest
+
+
+def policy_input(request: PolicyRequest) -> dict[str, Any]:
+    e = request.event
+    o = request.override
+    return {
+        "event": {
+            "source_agency": e["source_agency"],
+            "category": e["category"],
+            "grade": e["grade"],
+            "security_marking": e["security_marking"],
+            "risk_factors": sorted(set(e.get("risk_factors") or [])),
+            "consent": {"status": e["consent"]["status"]},
+            "restricted_to": sorted(set(e["restricted_to"])) if e.get("restricted_to") is not None else None,
+            "linked_people": [{"role": r} for r in sorted({p["role"] for p in e.get("linked_people") or []})],
+        },
+        "today": request.today.isoformat(),
+        "override": None if o is None else {
+            "recipient": o.recipient, "role": o.role, "actor": o.actor, "justification": o.justification,
+        },
+    }
+
+
+def cache_key(revision: str, request: PolicyRequest) -> str:
+    return revision + "\0" + json.dumps(policy_input(request), sort_keys=True, separators=(",", ":"))
