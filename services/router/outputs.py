@@ -28,10 +28,15 @@ class ResponseTimes:
 
 
 def outputs_for(event: dict[str, Any], decision: Decision, subject_ref: str, now: datetime,
-                times: ResponseTimes, actor: str = "router") -> list[OutboundMessage]:
+                times: ResponseTimes, origin: dict[str, str] | None = None,
+                actor: str = "router") -> list[OutboundMessage]:
+    """`origin`: where the event was read (inbound topic, partition, offset), kept on the DECISION entry so
+    that a later break-glass override can find the original message again."""
     key = subject_ref.encode()
     out = [_routed_case(event, decision, r, subject_ref, now, times) for r in decision.shares]
-    out.append(_audit(key, _entry("DECISION", event, decision, None, subject_ref, now, actor)))
+    decision_entry = _entry("DECISION", event, decision, None, subject_ref, now, actor)
+    decision_entry["details"].update(origin or {})
+    out.append(_audit(key, decision_entry))
     for r in decision.recipients:
         out.append(_audit(key, _entry("DISCLOSURE" if r.shared else "REFUSAL", event, decision, r, subject_ref,
                                       now, actor)))

@@ -101,7 +101,9 @@ class Router:
                     outputs.append(unavailable_entry(event, subject_ref, now, "policy engine unavailable"))
                     self.stats.parked_policy_unavailable += 1
                     continue
-                outputs.extend(outputs_for(event, decision, subject_ref, now, self.times))
+                origin = {"inbound_topic": msg.topic(), "inbound_partition": str(msg.partition()),
+                          "inbound_offset": str(msg.offset())}
+                outputs.extend(outputs_for(event, decision, subject_ref, now, self.times, origin))
                 self.stats.events += 1
                 self.stats.shares += len(decision.shares)
                 self.stats.refusals += len(decision.refusals)

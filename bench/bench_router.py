@@ -1,0 +1,107 @@
+"""Router throughput: raw pass-through against the router's full path, on the same embedded broker,
+in one run. Prints events/s of both and their ratio.
+
+  pass-through: consume inbound, produce the same bytes to another topic, commit after acks
+  router:       consume inbound, decode, decide (embedded regorus, real policies), project per recipient,
+                produce routed cases + audit entries, commit after acks
+
+Usage: .venv/bin/python bench/bench_router.py [--events 5000] [--batch 500] [--no-cache]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from confluent_kafka import Consumer, TopicPartition
+
+from eahub.core import avro_codec, schemas, topics
+from eahub.core.broker import EmbeddedBroker, free_port
+from eahub.core.kafka import KafkaPublisher, consumer_config, producer_config
+from eahub.core.messages import OutboundMessage
+from eahub.core.pseudonym import Pseudonymiser
+from eahub.core.settings import HubSettings
+from eahub.ingest.event_json import from_json
+from eahub.ingest.generator import generate
+from eahub.policy.registry import agency_ids
+from eahub.router.bootstrap import build_router
+
+
+def load_inbound(settings: HubSettings, n: int) -> None:
+    pseudo = Pseudonymiser.from_data_dir(settings.data_dir)
+    start = datetime.now(UTC) - timedelta(days=max(1, n // 134 + 1))
+    msgs = []
+    for obj in generate(count=n, seed=7, start=start):
+        record = from_json(obj)
+        msgs.append(OutboundMessage(topics.inbound(record["source_agency"]), pseudo.subject_ref(record).encode(),
+                                    avro_codec.encode(schemas.CONCERN_EVENT, record)))
+    publisher = KafkaPublisher(producer_config(settings))
+    for i in range(0, len(msgs), 1000):
+        publisher.publish(msgs[i:i + 1000])
+    publisher.close()
+
+
+def pass_through(settings: HubSettings, n: int, batch: int) -> float:
+    consumer = Consumer(consumer_config(settings, "bench-pass-through"))
+    consumer.subscribe([topics.INBOUND_PATTERN])
+    publisher = KafkaPublisher(producer_config(settings))
+    done, started = 0, None
+    while done < n:
+        msgs = [m for m in consumer.consume(batch, timeout=1.0) if m.error() is None]
+        if not msgs:
+            continue
+        started = started or time.perf_counter()
+        publisher.publish([OutboundMessage("bench.copy", m.key(), m.value(), m.headers() or []) for m in msgs])
+        last: dict[tuple[str, int], int] = {}
+        for m in msgs:
+            last[(m.topic(), m.partition())] = m.offset()
+        consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()], asynchronous=False)
+        done += len(msgs)
+    elapsed = time.perf_counter() - (started or time.perf_counter())
+    consumer.close()
+    publisher.close()
+    return done / elapsed
+
+
+def full_router(settings: HubSettings, n: int, batch: int) -> tuple[float, str]:
+    router = build_router(settings, group_id="bench-router")
+    router.batch_size = batch
+    stop = threading.Event()
+    started = None
+    while router.stats.events + router.stats.dead_letters < n:
+        msgs = router.consumer.consume(batch, timeout=1.0)
+        if msgs:
+            started = started or time.perf_counter()
+            router.process_batch(msgs, stop)
+    elapsed = time.perf_counter() - (started or time.perf_counter())
+    cache = getattr(router.engine, "hit_ratio", None)
+    router.close()
+    extra = f"shares {router.stats.shares}, refusals {router.stats.refusals}"
+    if cache is not None:
+        extra += f", decision cache hit ratio {cache() if callable(cache) else cache:.2f}"
+    return router.stats.events / elapsed, extra
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=500)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker(free_port(), log_path=Path(tmp) / "b.log") as b:
+        settings = HubSettings(data_dir=Path(tmp), broker_port=b.port)
+        topics.create_topics(settings, agency_ids(settings.policies_dir))
+        load_inbound(settings, args.events)
+        raw = pass_through(settings, args.events, args.batch)
+        routed, extra = full_router(settings, args.events, args.batch)
+    print(f"events: {args.events}, batch: {args.batch}, broker: embedded Tansu 0.6.0 (memory)")
+    print(f"pass-through : {raw:10.0f} events/s")
+    print(f"router       : {routed:10.0f} events/s   ({extra})")
+    print(f"ratio router/pass-through: {routed / raw:.3f}")
+
+
+if __name__ == "__main__":
+    main()
