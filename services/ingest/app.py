@@ -1,0 +1,192 @@
+"""The ingest HTTP API: `POST /v1/events` (a concern event in JSON, bearer token per agency),
+`GET /healthz`, OpenAPI at /openapi.json and /docs. Errors are RFC 9457 problem details naming the
+offending field. The app only translates HTTP to `accept_event` and back; its ports are arguments."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from eahub.core.logging import get_logger
+from eahub.core.messages import DeliveryFailed
+from eahub.ingest.accept import IdConflict, IngestPorts, SourceMismatch, accept_event
+from eahub.ingest.errors import FieldError, ValidationFailed
+from eahub.ingest.examples import example_event
+from eahub.ingest.problems import PROBLEM_SCHEMA, openapi_response, problem
+
+log = get_logger("eahub.ingest")
+
+EXAMPLE_EVENT = example_event(datetime(2026, 11, 20, 16, 15, tzinfo=UTC))
+
+
+class TokenLookup(Protocol):
+    def agency_for(self, token: str) -> str | None: ...
+
+
+class _Problem(Exception):
+    def __init__(self, response: JSONResponse) -> None:
+        self.response = response
+
+
+def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int = 64 * 1024) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        ports.publisher.close()
+
+    app = FastAPI(title="Early Action Hub ingest", version="1", lifespan=lifespan,
+                  description="Agencies publish concern-for-safety events; each is validated and written to "
+                              "the agency's own inbound topic before the answer.")
+    app.state.ports = ports
+
+    @app.exception_handler(_Problem)
+    async def _problem(_request: Request, exc: _Problem) -> JSONResponse:
+        return exc.response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, "http", str(exc.detail), str(exc.detail), headers=exc.headers)
+
+    @app.get("/healthz", summary="Liveness")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post(
+        "/v1/events", status_code=202, summary="Publish one concern event",
+        responses={
+            202: {"description": "written to eahub.inbound.<agency> and acknowledged by the broker",
+                  "content": {"application/json": {"example": {
+                      "event_id": EXAMPLE_EVENT["event_id"], "topic": "eahub.inbound.lancashire-police"}}}},
+            400: openapi_response("the body is not well-formed JSON"),
+            401: openapi_response("missing or unknown bearer token"),
+            403: openapi_response("source_agency is not the token's agency"),
+            409: openapi_response("event_id already used with a different body"),
+            413: openapi_response("body larger than the limit"),
+            415: openapi_response("Content-Type is not application/json"),
+            422: openapi_response("schema or semantic errors, each naming its field"),
+            503: openapi_response("the broker did not acknowledge; nothing was recorded, retry later"),
+        },
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"type": "object", "description": "a concern event in JSON form "
+                       "(schemas/eahub.ConcernEvent.avsc; times ISO-8601 with offset, dates YYYY-MM-DD)"},
+            "example": EXAMPLE_EVENT}}}},
+    )
+    async def post_event(request: Request) -> JSONResponse:
+        agency = _authenticate(request, tokens)
+        _require_json(request)
+        obj = _parse(await _read_limited(request, max_body_bytes))
+        try:
+            result = await run_in_threadpool(accept_event, obj, agency, ports)
+        except SourceMismatch:
+            log.info("ingest.rejected", agency=agency, status=403)
+            return problem(403, "source-mismatch", "Source agency mismatch",
+                           "the event declares a source agency other than the token's agency",
+                           [FieldError("source_agency", "does not match the agency of the bearer token")])
+        except ValidationFailed as exc:
+            log.info("ingest.rejected", agency=agency, status=422, errors=len(exc.errors))
+            return problem(422, "validation", "Invalid concern event",
+                           f"{len(exc.errors)} field error(s); see errors", exc.errors)
+        except IdConflict as exc:
+            log.info("ingest.conflict", agency=agency, event_id=exc.event_id, in_progress=exc.in_progress)
+            if exc.in_progress:
+                return problem(409, "in-progress", "Event id in progress",
+                               "another request with this event_id is still being written; retry",
+                               [FieldError("event_id", "is being written by another request")],
+                               headers={"Retry-After": "5"})
+            return problem(409, "conflict", "Event id already used",
+                           "this event_id was already accepted with a different body",
+                           [FieldError("event_id", "already used with a different body")])
+        except DeliveryFailed:
+            log.warning("ingest.broker_unavailable", agency=agency)
+            return problem(503, "broker-unavailable", "Broker unavailable",
+                           "the broker did not acknowledge the event; nothing was recorded, retry later",
+                           headers={"Retry-After": "5"})
+        log.info("ingest.accepted", agency=agency, event_id=result.event_id, replayed=result.replayed)
+        body: dict[str, Any] = {"event_id": result.event_id, "topic": result.topic}
+        if result.warnings:
+            body["warnings"] = [{"field": w.field, "message": w.message} for w in result.warnings]
+        return JSONResponse(body, status_code=202,
+                            headers={"Idempotent-Replayed": "true"} if result.replayed else None)
+
+    original_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = original_openapi()
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+            schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+            schema["security"] = [{"bearer": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _authenticate(request: Request, tokens: TokenLookup) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _Problem(problem(401, "unauthenticated", "Authentication required",
+                               "send Authorization: Bearer <token> (see `eahub token issue`)",
+                               [FieldError("Authorization", "missing or not a bearer token")],
+                               headers={"WWW-Authenticate": 'Bearer realm="eahub"'}))
+    agency = tokens.agency_for(token.strip())
+    if agency is None:
+        raise _Problem(problem(401, "unauthenticated", "Unknown token",
+                               "the bearer token is unknown or revoked",
+                               [FieldError("Authorization", "unknown or revoked token")],
+                               headers={"WWW-Authenticate": 'Bearer realm="eahub", error="invalid_token"'}))
+    return agency
+
+
+def _require_json(request: Request) -> None:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise _Problem(problem(415, "unsupported-media-type", "Unsupported media type",
+                               "send the event as Content-Type: application/json",
+                               [FieldError("Content-Type", "must be application/json")]))
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    too_large = _Problem(problem(413, "too-large", "Body too large", f"the body exceeds {limit} bytes",
+                                 [FieldError("", f"body larger than {limit} bytes")]))
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+def _parse(body: bytes) -> Any:
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in obj:
+                raise ValueError(f"duplicate key {key[:64]!r}")
+            obj[key] = value
+        return obj
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        return json.loads(body, object_pairs_hook=no_duplicates, parse_constant=no_constants)
+    except json.JSONDecodeError as exc:
+        detail = f"the body is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+    except UnicodeDecodeError:
+        detail = "the body is not valid UTF-8 JSON"
+    except ValueError as exc:
+        detail = f"the body is not valid JSON ({exc})"
+    raise _Problem(problem(400, "malformed", "Malformed JSON", detail, [FieldError("", detail)]))

@@ -1,0 +1,197 @@
+"""Idempotency on event_id for the HTTP API: the same body again gets the same answer and no second
+message; a different body under a used id is a conflict.
+
+Two steps around the publish, so that no crash can lose an event or make a retry fail:
+1. `claim` records the id as *pending* (with the body hash, the agency, a claim token and time);
+2. after the broker acknowledged the message, `complete` marks it *done*.
+If the publish fails the claim is released, so a retry publishes. If the process dies between the
+broker's ack and `complete` (or before the publish), the claim stays pending; once its lease has
+expired a retry of the same body takes it over and publishes again - at-least-once, which the
+downstream stores dedupe by the deterministic ids derived from the event id. A concurrent duplicate
+that finds a live pending claim waits for it (see `accept.py`) instead of publishing a second time.
+
+The port (`IdempotencyRecords`) holds rows; the decision logic lives once, in `Idempotency`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import uuid
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import Any, Protocol
+
+from sqlalchemy import BigInteger, Column, Engine, MetaData, String, Table, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+PENDING, DONE = "pending", "done"
+DEFAULT_LEASE_MS = 60_000  # longer than the publisher's delivery timeout (30 s)
+
+
+def body_hash(json_form: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of the validated event (so equivalent spellings hash alike)."""
+    canonical = json.dumps(json_form, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IdempotencyRow:
+    event_id: str
+    body_sha256: str
+    agency: str
+    state: str
+    claim_token: str
+    claimed_at_ms: int
+    completed_at_ms: int | None = None
+
+
+class IdempotencyRecords(Protocol):
+    def insert_pending(self, row: IdempotencyRow) -> bool:
+        """Insert a new pending row; False (and no change) if the event id is already recorded."""
+
+    def get(self, event_id: str) -> IdempotencyRow | None: ...
+
+    def take_over(self, event_id: str, old_token: str, new_token: str, now_ms: int) -> bool:
+        """Replace a pending claim's token and time, only if it still holds `old_token`."""
+
+    def complete(self, event_id: str, now_ms: int) -> None:
+        """Mark the event done (idempotent)."""
+
+    def release(self, event_id: str, token: str) -> None:
+        """Forget a pending claim held under `token` (the publish failed)."""
+
+
+class Outcome(Enum):
+    NEW = "new"  # the caller holds the claim and must publish, then complete or release
+    DONE = "done"  # already published with this body: answer as before, publish nothing
+    IN_PROGRESS = "in-progress"  # another request holds a live claim on this body: wait and ask again
+    CONFLICT = "conflict"  # the id was used with a different body or by another agency
+
+
+@dataclass(frozen=True)
+class Claim:
+    outcome: Outcome
+    token: str = ""
+
+
+class Idempotency:
+    def __init__(self, records: IdempotencyRecords, lease_ms: int = DEFAULT_LEASE_MS) -> None:
+        self.records, self.lease_ms = records, lease_ms
+
+    def claim(self, event_id: str, digest: str, agency: str, now_ms: int) -> Claim:
+        token = str(uuid.uuid4())
+        while True:
+            if self.records.insert_pending(IdempotencyRow(event_id, digest, agency, PENDING, token, now_ms)):
+                return Claim(Outcome.NEW, token)
+            row = self.records.get(event_id)
+            if row is None:
+                continue  # released between our insert and read: try again
+            if row.body_sha256 != digest or row.agency != agency:
+                return Claim(Outcome.CONFLICT)
+            if row.state == DONE:
+                return Claim(Outcome.DONE)
+            if now_ms - row.claimed_at_ms < self.lease_ms:
+                return Claim(Outcome.IN_PROGRESS)
+            if self.records.take_over(event_id, row.claim_token, token, now_ms):
+                return Claim(Outcome.NEW, token)
+
+    def complete(self, event_id: str, now_ms: int) -> None:
+        self.records.complete(event_id, now_ms)
+
+    def release(self, event_id: str, token: str) -> None:
+        self.records.release(event_id, token)
+
+
+class InMemoryIdempotencyRecords:
+    def __init__(self) -> None:
+        self._rows: dict[str, IdempotencyRow] = {}
+        self._lock = threading.Lock()
+
+    def insert_pending(self, row: IdempotencyRow) -> bool:
+        with self._lock:
+            if row.event_id in self._rows:
+                return False
+            self._rows[row.event_id] = row
+            return True
+
+    def get(self, event_id: str) -> IdempotencyRow | None:
+        with self._lock:
+            return self._rows.get(event_id)
+
+    def take_over(self, event_id: str, old_token: str, new_token: str, now_ms: int) -> bool:
+        with self._lock:
+            row = self._rows.get(event_id)
+            if row is None or row.state != PENDING or row.claim_token != old_token:
+                return False
+            self._rows[event_id] = replace(row, claim_token=new_token, claimed_at_ms=now_ms)
+            return True
+
+    def complete(self, event_id: str, now_ms: int) -> None:
+        with self._lock:
+            row = self._rows.get(event_id)
+            if row is not None and row.state == PENDING:
+                self._rows[event_id] = replace(row, state=DONE, completed_at_ms=now_ms)
+
+    def release(self, event_id: str, token: str) -> None:
+        with self._lock:
+            row = self._rows.get(event_id)
+            if row is not None and row.state == PENDING and row.claim_token == token:
+                del self._rows[event_id]
+
+
+_metadata = MetaData()
+idempotency_table = Table(
+    "ingest_idempotency", _metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("body_sha256", String(64), nullable=False),
+    Column("agency", String(100), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("claim_token", String(36), nullable=False),
+    Column("claimed_at_ms", BigInteger, nullable=False),
+    Column("completed_at_ms", BigInteger, nullable=True),
+)
+
+
+class SqlIdempotencyRecords:
+    """SQLAlchemy Core adapter (SQLite or PostgreSQL); the primary key makes concurrent claims safe."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        _metadata.create_all(engine, checkfirst=True)
+
+    def insert_pending(self, row: IdempotencyRow) -> bool:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(idempotency_table).values(**row.__dict__))
+            return True
+        except IntegrityError:
+            return False
+
+    def get(self, event_id: str) -> IdempotencyRow | None:
+        with self.engine.connect() as conn:
+            t = idempotency_table
+            found = conn.execute(select(t).where(t.c.event_id == event_id)).first()
+        return IdempotencyRow(**found._asdict()) if found else None
+
+    def take_over(self, event_id: str, old_token: str, new_token: str, now_ms: int) -> bool:
+        t = idempotency_table
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(t)
+                .where(t.c.event_id == event_id, t.c.state == PENDING, t.c.claim_token == old_token)
+                .values(claim_token=new_token, claimed_at_ms=now_ms)
+            )
+        return result.rowcount == 1
+
+    def complete(self, event_id: str, now_ms: int) -> None:
+        t = idempotency_table
+        with self.engine.begin() as conn:
+            conn.execute(update(t).where(t.c.event_id == event_id, t.c.state == PENDING)
+                         .values(state=DONE, completed_at_ms=now_ms))
+
+    def release(self, event_id: str, token: str) -> None:
+        t = idempotency_table
+        with self.engine.begin() as conn:
+            conn.execute(delete(t).where(t.c.event_id == event_id, t.c.state == PENDING,
+                                         t.c.claim_token == token))

@@ -1,0 +1,24 @@
+"""Ingest's own settings (environment prefix EAHUB_INGEST_), beside the hub-wide HubSettings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IngestSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EAHUB_INGEST_", extra="ignore")
+
+    max_body_bytes: int = 64 * 1024
+    clock_skew_seconds: int = 300
+    publish_timeout_seconds: float = 15.0
+
+    @property
+    def clock_skew(self) -> timedelta:
+        return timedelta(seconds=self.clock_skew_seconds)
+
+    @property
+    def idempotency_lease_ms(self) -> int:
+        """A pending claim older than this is taken to be from a crashed request."""
+        return int((self.publish_timeout_seconds + 30) * 1000)
