@@ -1,0 +1,23 @@
+"""Composition root of the policy engine: OPA server when EAHUB_OPA_URL is set, else the embedded
+regorus engine; either way wrapped with hot reload (EAHUB_POLICY_RELOAD_SECONDS) and a decision cache."""
+
+from __future__ import annotations
+
+from eahub.core.settings import HubSettings
+from eahub.policy.bundle import PolicyBundle
+from eahub.policy.cache import CachingEngine
+from eahub.policy.engine import PolicyEngine
+from eahub.policy.reloading import ReloadingEngine
+
+
+def build_engine(settings: HubSettings) -> CachingEngine:
+    def factory(bundle: PolicyBundle) -> PolicyEngine:
+        if settings.opa_url:
+            from eahub.policy.opa_engine import OpaEngine
+
+            return OpaEngine(settings.opa_url, bundle, timeout_s=settings.opa_timeout_seconds)
+        from eahub.policy.regorus_engine import RegorusEngine
+
+        return RegorusEngine(bundle)
+
+    return CachingEngine(ReloadingEngine(settings.policies_dir, factory, interval_s=settings.policy_reload_seconds))
