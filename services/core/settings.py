@@ -28,6 +28,8 @@ class HubSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     database_url: str | None = Field(default=None, description="unset = SQLite file in data_dir")
     opa_url: str | None = Field(default=None, description="unset = embedded regorus engine")
+    opa_timeout_seconds: float = 2.0
+    policy_reload_seconds: float = Field(default=5.0, description="how often a changed policy folder is noticed")
     schemas_dir: Path = SCHEMAS_DIR
     policies_dir: Path = POLICIES_DIR
     inbound_partitions: int = 4
