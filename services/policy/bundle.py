@@ -100,8 +100,13 @@ def _parse_problems(rego: dict[str, str]) -> list[str]:
         try:
             regorus.Engine().add_policy(name, text)
         except Exception as exc:  # regorus raises a plain RuntimeError carrying the parse message
-            problems.append(f"{name}: Rego parse error: {exc}")
+            problems.append(f"{name}: Rego parse error: {engine_message(exc)}")
     return problems
+
+
+def engine_message(exc: Exception) -> str:
+    """regorus's message without the Rust stack backtrace it appends."""
+    return str(exc).split("Stack backtrace:")[0].strip()
 
 
 def _package_problems(rego: dict[str, str]) -> list[str]:

@@ -7,7 +7,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from eahub.policy.bundle import PolicyBundle
+from eahub.policy.bundle import PolicyBundle, engine_message
 
 _TEST_RULE = re.compile(r"^(test_[A-Za-z0-9_]*)\b", re.MULTILINE)
 _PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
@@ -49,7 +49,7 @@ def run_tests(bundle: PolicyBundle) -> TestRun:
             try:
                 value = engine.eval_rule(name)
             except Exception as exc:  # an evaluation error is a failed test, reported with its message
-                results.append(TestResult(name, file, False, str(exc)))
+                results.append(TestResult(name, file, False, engine_message(exc)))
                 continue
             results.append(TestResult(name, file, value is True, None if value is True else f"result {value!r}"))
     report = json.loads(engine.get_coverage_report_as_json())
