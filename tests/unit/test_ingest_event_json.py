@@ -23,8 +23,8 @@ def test_json_to_record_types() -> None:
 
 
 def test_round_trip_through_avro_is_lossless() -> None:
-    obj = example_event(AT, linked_people=[{"role": "CHILD_IN_HOUSEHOLD", "name": "Sam Example",
-                                            "date_of_birth": "2019-02-03"}],
+    child = {"role": "CHILD_IN_HOUSEHOLD", "name": "Sam Example", "date_of_birth": "2019-02-03"}
+    obj = example_event(AT, linked_people=[child],
                         referrer={"name": "Jo Sample", "contact": "07700 900123", "relationship": "neighbour"},
                         restricted_to=["lancashire-police"])
     record = from_json(obj)
@@ -48,7 +48,8 @@ def test_offsets_are_normalised_to_utc_with_millisecond_precision() -> None:
 def test_times_need_iso_8601_with_offset(value: object) -> None:
     with pytest.raises(ValidationFailed) as exc:
         from_json(example_event(AT, occurred_at=value))
-    assert fields_of(exc) == {"occurred_at": "must be an ISO-8601 date-time with a UTC offset, e.g. 2026-11-20T16:05:00Z"}
+    assert fields_of(exc) == {
+        "occurred_at": "must be an ISO-8601 date-time with a UTC offset, e.g. 2026-11-20T16:05:00Z"}
 
 
 @pytest.mark.parametrize("value", ["1990-4-1", "19900401", "1990-02-30", "1990-04-01T00:00:00Z"])

@@ -19,7 +19,8 @@ def test_first_nine_digits_that_admit_no_check_digit() -> None:
     assert "no check digit exists" in (nhs_number.problem("1000000010") or "")
 
 
-@pytest.mark.parametrize("value", ["943476591", "94347659199", "943-476-5919", "94347659I9", "", " 9434765919"])
+@pytest.mark.parametrize(
+    "value", ["943476591", "94347659199", "943-476-5919", "94347659I9", "", " 9434765919"])
 def test_malformed(value: str) -> None:
     assert nhs_number.problem(value) == "must be 10 digits (optionally grouped 3 3 4 with spaces)"
 

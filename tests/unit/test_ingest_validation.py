@@ -39,7 +39,8 @@ def test_event_id_assigned_when_absent_and_kept_when_given() -> None:
 
 @pytest.mark.parametrize("bad", ["42", "not-a-uuid", 12, "0b7e5c1e3f0a4c559d2e8a6f1b2c3d4e"])
 def test_event_id_must_be_a_uuid(bad: object) -> None:
-    assert errors_of(example_event(NOW, event_id=bad)) == {"event_id": "must be a UUID (8-4-4-4-12 hex digits)"}
+    assert errors_of(example_event(NOW, event_id=bad)) == {
+        "event_id": "must be a UUID (8-4-4-4-12 hex digits)"}
 
 
 def test_nhs_number_check_digit() -> None:
