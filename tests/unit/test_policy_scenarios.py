@@ -1,0 +1,51 @@
+"""The scenario table (tests/scenarios/cases.py) against the embedded engine, one decision per case."""
+
+from __future__ import annotations
+
+import pytest
+
+from eahub.core.paths import POLICIES_DIR
+from eahub.policy.bundle import PolicyBundle
+from eahub.policy.model import PolicyRequest
+from eahub.policy.regorus_engine import RegorusEngine
+from eahub.policy.registry import agency_ids
+from tests.scenarios.cases import CASES, Scenario
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def engine() -> RegorusEngine:
+    return RegorusEngine(PolicyBundle.load(POLICIES_DIR))
+
+
+def test_the_table_is_broad() -> None:
+    assert len(CASES) >= 40
+    assert len({c.name for c in CASES}) == len(CASES)
+    assert {c.event["category"] for c in CASES} == {
+        "MISSING_PERSON", "MENTAL_HEALTH", "DOMESTIC_ABUSE", "CHILD_CONCERN", "VULNERABLE_ADULT",
+        "CHILD_SEXUAL_EXPLOITATION", "CONCERN_FOR_WELFARE"}
+    assert {c.event["source_agency"] for c in CASES} == set(agency_ids(POLICIES_DIR))
+    assert {c.event["consent"]["status"] for c in CASES} == {"GIVEN", "REFUSED", "NOT_SOUGHT", "NOT_REQUIRED"}
+    assert {c.event["grade"] for c in CASES} == {"GRADE_2", "GRADE_3"}
+    assert {c.event["security_marking"] for c in CASES} == {"OFFICIAL", "OFFICIAL_SENSITIVE"}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_scenario(engine: RegorusEngine, case: Scenario) -> None:
+    decision = engine.decide([PolicyRequest(event=case.event, today=case.today)])[0]
+    candidates = set(agency_ids(POLICIES_DIR)) - {case.event["source_agency"]}
+    assert {r.agency for r in decision.recipients} == candidates
+    assert {r.agency: set(r.fields_withheld) for r in decision.shares} == case.expected_shared
+    for r in decision.recipients:
+        assert r.reasons, f"{r.agency}: a decision without reasons"
+        if r.shared:
+            assert r.isa_id and r.lawful_basis and r.purpose
+        else:
+            assert r.fields_shared == ()
+
+
+def test_the_whole_table_decides_in_one_batch_the_same(engine: RegorusEngine) -> None:
+    batch = engine.decide([PolicyRequest(event=c.event, today=c.today) for c in CASES])
+    one_by_one = [engine.decide([PolicyRequest(event=c.event, today=c.today)])[0] for c in CASES]
+    assert batch == one_by_one
