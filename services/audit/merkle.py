@@ -1,0 +1,136 @@
+"""RFC 6962 / RFC 9162 Merkle tree: domain-separated hashes, tree heads, inclusion and consistency proofs.
+
+leaf = SHA-256(0x00 || entry bytes); node = SHA-256(0x01 || left || right); a tree of n > 1 leaves
+splits at k, the largest power of two smaller than n. `MerkleTree` keeps every level (built
+iteratively, one hash per node), so the root of any prefix and every proof cost O(log n) hashes."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def split_point(n: int) -> int:
+    """The largest power of two strictly smaller than n (n >= 2)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+class MerkleTree:
+    def __init__(self, leaves: Sequence[bytes]) -> None:
+        levels: list[list[bytes]] = [list(leaves)]
+        sha = hashlib.sha256
+        while len(levels[-1]) > 1:
+            below = levels[-1]
+            levels.append(
+                [sha(b"\x01" + below[i] + below[i + 1]).digest() for i in range(0, len(below) - 1, 2)]
+            )
+        self._levels = levels
+
+    @property
+    def size(self) -> int:
+        return len(self._levels[0])
+
+    def root(self, size: int | None = None) -> bytes:
+        size = self.size if size is None else size
+        self._check_size(size)
+        return EMPTY_ROOT if size == 0 else self._subtree(0, size)
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """RFC 9162 PATH(index, D[size]): sibling hashes from the leaf up."""
+        size = self.size if size is None else size
+        self._check_size(size)
+        if not 0 <= index < size:
+            raise ValueError(f"leaf index {index} is outside a tree of size {size}")
+        return self._path(index, 0, size)
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
+        """RFC 9162 PROOF(old_size, D[new_size])."""
+        new_size = self.size if new_size is None else new_size
+        self._check_size(new_size)
+        if not 0 < old_size <= new_size:
+            raise ValueError(f"consistency needs 0 < from ({old_size}) <= to ({new_size})")
+        return self._subproof(old_size, 0, new_size, True)
+
+    def _check_size(self, size: int) -> None:
+        if not 0 <= size <= self.size:
+            raise ValueError(f"tree size {size} is outside 0..{self.size}")
+
+    def _subtree(self, start: int, end: int) -> bytes:
+        n = end - start
+        if n & (n - 1) == 0 and start % n == 0:  # a perfect, aligned subtree: stored at its level
+            return self._levels[n.bit_length() - 1][start // n]
+        k = split_point(n)
+        return node_hash(self._subtree(start, start + k), self._subtree(start + k, end))
+
+    def _path(self, m: int, start: int, end: int) -> list[bytes]:
+        n = end - start
+        if n == 1:
+            return []
+        k = split_point(n)
+        if m < k:
+            return [*self._path(m, start, start + k), self._subtree(start + k, end)]
+        return [*self._path(m - k, start + k, end), self._subtree(start, start + k)]
+
+    def _subproof(self, m: int, start: int, end: int, complete: bool) -> list[bytes]:
+        n = end - start
+        if m == n:
+            return [] if complete else [self._subtree(start, end)]
+        k = split_point(n)
+        if m <= k:
+            return [*self._subproof(m, start, start + k, complete), self._subtree(start + k, end)]
+        return [*self._subproof(m - k, start + k, end, False), self._subtree(start, start + k)]
+
+
+def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes) -> bool:
+    """RFC 9162 section 2.1.3.2."""
+    if not 0 <= index < size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+class CompactRange:
+    """The roots of the perfect subtrees of a growing tree: append a leaf in O(1) amortised hashes and
+    get the root of everything appended so far in O(log n), without keeping the leaves."""
+
+    def __init__(self) -> None:
+        self._stack: list[tuple[int, bytes]] = []  # (height, hash), heights strictly decreasing
+        self.size = 0
+
+    def append(self, leaf: bytes) -> None:
+        height, node = 0, leaf
+        while self._stack and self._stack[-1][0] == height:
+            node = node_hash(self._stack.pop()[1], node)
+            height += 1
+        self._stack.append((height, node))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self._stack:
+            return EMPTY_ROOT
+        root = self._stack[-1][1]
+        for _, left in reversed(self._stack[:-1]):
+            root = node_hash(left, root)
+        return root

@@ -1,0 +1,212 @@
+"""The audit service's consume loop: decode, append, checkpoint, commit. It only moves messages.
+
+Per batch: AuditEntry records from `eahub.audit` are appended to the ledger (deduplicated on entry_id),
+RoutedCase records from `eahub.board.*` are sealed into the vault (deduplicated on case_id); an
+undecodable message goes to the dead-letter topic with its original bytes; only when all of that is
+durable are the batch's offsets committed. Database errors that may pass are retried with backoff;
+anything else (and a ledger found altered) stops the service loudly."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from eahub.audit import entry_format
+from eahub.audit.checkpoints import Checkpointer
+from eahub.audit.settings import AuditSettings
+from eahub.audit.signing import TreeHead
+from eahub.audit.store import LedgerStore, StoreConflict
+from eahub.audit.vault import Vault
+from eahub.core import avro_codec, schemas, topics
+from eahub.core.deadletter import dead_letter
+from eahub.core.logging import get_logger
+from eahub.core.messages import DeliveryFailed, OutboundMessage, Publisher
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+log = get_logger("eahub.audit")
+
+BOARD_PATTERN = r"^eahub\.board\..+"
+SUBSCRIPTION = [topics.AUDIT, BOARD_PATTERN]
+COMPONENT = "audit"
+
+
+@dataclass
+class AuditStats:
+    appended: int = 0
+    duplicates: int = 0
+    payloads: int = 0
+    dead_letters: int = 0
+    checkpoints: int = 0
+    batches: int = 0
+    db_retries: int = 0
+
+
+@dataclass
+class AuditService:
+    consumer: Consumer
+    publisher: Publisher
+    store: LedgerStore
+    vault: Vault
+    checkpointer: Checkpointer
+    settings: AuditSettings = field(default_factory=AuditSettings)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    stats: AuditStats = field(default_factory=AuditStats)
+    _since_checkpoint: int = 0
+    _last_checkpoint: float = field(default_factory=time.monotonic)
+    _last_expiry: float = 0.0
+    _unpublished: list[TreeHead] = field(default_factory=list)
+    _closed: bool = False
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("audit service started", ledger_size=self.checkpointer.sync())
+        try:
+            while not stop.is_set():
+                msgs = self.consumer.consume(num_messages=self.settings.batch_size, timeout=0.5)
+                if msgs:
+                    self.process_batch(msgs, stop)
+                self._housekeeping(stop)
+            self._checkpoint(stop)
+        finally:
+            self.close()
+
+    def process_batch(self, msgs: list[Message], stop: threading.Event | None = None) -> None:
+        msgs = [m for m in msgs if not _benign_error(m)]
+        if not msgs:
+            return
+        entries: list[dict[str, Any]] = []
+        cases: list[dict[str, Any]] = []
+        dead: list[OutboundMessage] = []
+        now = self.clock()
+        for msg in msgs:
+            try:
+                if msg.topic() == topics.AUDIT:
+                    entry = avro_codec.decode(msg.value(), expected=schemas.AUDIT_ENTRY)[1]
+                    entry_format.canonical_document(entry, 0, now)  # rejects what the ledger cannot hold
+                    entries.append(entry)
+                else:
+                    cases.append(avro_codec.decode(msg.value(), expected=schemas.ROUTED_CASE)[1])
+            except avro_codec.UndecodableMessage as exc:
+                dead.append(dead_letter(msg, "UNDECODABLE", str(exc), COMPONENT))
+            except ValueError as exc:
+                dead.append(dead_letter(msg, "SCHEMA_INVALID", str(exc), COMPONENT))
+        appended = self._with_db_retry(lambda: self.store.append(entries, now), stop) if entries else []
+        stored = self._with_db_retry(lambda: sum(self.vault.store(c) for c in cases), stop) if cases else 0
+        if dead:
+            self._publish(dead, stop)
+            for d in dead:
+                log.warning(
+                    "message dead-lettered",
+                    topic=dict(d.headers).get("eahub_original_topic", b"").decode(),
+                    offset=dict(d.headers).get("eahub_original_offset", b"").decode(),
+                )
+        self._commit(msgs)
+        self.stats.appended += len(appended)
+        self.stats.duplicates += len(entries) - len(appended)
+        self.stats.payloads += stored
+        self.stats.dead_letters += len(dead)
+        self.stats.batches += 1
+        self._since_checkpoint += len(appended)
+        if self._since_checkpoint >= self.settings.checkpoint_every_entries:
+            self._checkpoint(stop)
+
+    def _housekeeping(self, stop: threading.Event) -> None:
+        if time.monotonic() - self._last_checkpoint >= self.settings.checkpoint_every_seconds:
+            self._checkpoint(stop)
+        if time.monotonic() - self._last_expiry >= self.settings.expiry_interval_seconds:
+            removed = self._with_db_retry(self.vault.expire, stop)
+            self._last_expiry = time.monotonic()
+            if removed:
+                log.info("expired vault payloads removed", count=removed)
+
+    def _checkpoint(self, stop: threading.Event | None) -> None:
+        head = self._with_db_retry(self.checkpointer.checkpoint, stop)
+        self._since_checkpoint = 0
+        self._last_checkpoint = time.monotonic()
+        if head is not None:
+            self.stats.checkpoints += 1
+            self._unpublished.append(head)
+            log.info("tree head signed", tree_size=head.tree_size, root_hash=head.root_hash.hex())
+        if self._unpublished:
+            msgs = [
+                OutboundMessage(
+                    topics.AUDIT_CHECKPOINTS,
+                    b"tree-head",
+                    avro_codec.encode(schemas.SIGNED_TREE_HEAD, h.to_record()),
+                )
+                for h in self._unpublished
+            ]
+            try:
+                self.publisher.publish(msgs)
+                self._unpublished.clear()
+            except DeliveryFailed as exc:  # stored in the ledger already; published on the next checkpoint
+                log.error("tree head not acknowledged by the broker; will retry", error=str(exc))
+
+    def _with_db_retry(self, action: Callable[[], Any], stop: threading.Event | None) -> Any:
+        delay = 0.2
+        for attempt in range(1, self.settings.db_retry_attempts + 1):
+            try:
+                return action()
+            except (OperationalError, StoreConflict) as exc:
+                transient = True
+                error = type(exc).__name__
+            except DBAPIError as exc:
+                transient = bool(exc.connection_invalidated)
+                error = type(exc).__name__
+                if not transient:
+                    raise
+            if attempt == self.settings.db_retry_attempts or (stop is not None and stop.is_set()):
+                log.error("database unavailable; stopping", error=error, attempts=attempt)
+                raise RuntimeError(f"audit database unavailable after {attempt} attempts ({error})")
+            log.warning("database error; retrying", error=error, attempt=attempt, retry_in_s=delay)
+            self.stats.db_retries += 1
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        raise AssertionError("unreachable")
+
+    def _publish(self, messages: list[OutboundMessage], stop: threading.Event | None) -> None:
+        delay = 0.2
+        while True:
+            try:
+                self.publisher.publish(messages)
+                return
+            except DeliveryFailed as exc:
+                log.error("dead letters not acknowledged; retrying", error=str(exc), retry_in_s=delay)
+                if stop is not None and stop.is_set():
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _commit(self, msgs: list[Message]) -> None:
+        last: dict[tuple[str, int], int] = {}
+        for m in msgs:
+            key = (m.topic(), m.partition())
+            last[key] = max(last.get(key, -1), m.offset())
+        self.consumer.commit(
+            offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()], asynchronous=False
+        )
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.consumer.close()
+        finally:
+            self.publisher.close()
+
+
+def _benign_error(msg: Message) -> bool:
+    err = msg.error()
+    if err is None:
+        return False
+    if err.code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
+        return True
+    if err.fatal():
+        raise KafkaException(err)
+    log.warning("consumer error", error=err.str())
+    return True

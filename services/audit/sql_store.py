@@ -1,0 +1,130 @@
+"""SQLAlchemy Core adapter of the ledger store port: one code path on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from eahub.audit.signing import TreeHead
+from eahub.audit.store import EntryFilter, LedgerRow, StoreConflict, build_rows
+from eahub.audit.tables import ensure_schema, ledger, tree_heads
+from eahub.core.database import is_postgres
+from sqlalchemy import Engine, and_, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
+
+_APPEND_LOCK = 0x6561687562_02
+_PAGE = 20_000
+_COLUMNS = [ledger.c[name] for name in LedgerRow.__dataclass_fields__]
+
+
+class SqlLedgerStore:
+    def __init__(self, engine: Engine, create: bool = True) -> None:
+        self.engine = engine
+        if create:
+            ensure_schema(engine)
+
+    def append(
+        self, entries: Sequence[dict[str, Any]], recorded_at: datetime, attempts: int = 5
+    ) -> list[LedgerRow]:
+        for _ in range(attempts):
+            try:
+                return self._append_once(entries, recorded_at)
+            except IntegrityError:
+                continue  # a concurrent writer took these positions (SQLite): recompute and retry
+        raise StoreConflict(f"could not append after {attempts} attempts: concurrent writers kept winning")
+
+    def _append_once(self, entries: Sequence[dict[str, Any]], recorded_at: datetime) -> list[LedgerRow]:
+        ids = [e.get("entry_id") for e in entries]
+        with self.engine.begin() as conn:
+            if is_postgres(self.engine):
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _APPEND_LOCK})
+            present: set[str] = set()
+            for i in range(0, len(ids), 1000):
+                chunk = [x for x in ids[i : i + 1000] if x]
+                present.update(conn.scalars(select(ledger.c.entry_id).where(ledger.c.entry_id.in_(chunk))))
+            last = conn.scalar(select(func.max(ledger.c.seq)))
+            next_seq = 0 if last is None else int(last) + 1
+            rows = build_rows(entries, next_seq, recorded_at, present)
+            if rows:
+                conn.execute(insert(ledger), [asdict(r) for r in rows])
+        return rows
+
+    def size(self) -> int:
+        with self.engine.connect() as conn:
+            last = conn.scalar(select(func.max(ledger.c.seq)))
+        return 0 if last is None else int(last) + 1
+
+    def rows(self, start: int = 0, end: int | None = None) -> Iterator[LedgerRow]:
+        after = start - 1
+        while True:
+            cond = ledger.c.seq > after if end is None else and_(ledger.c.seq > after, ledger.c.seq < end)
+            with self.engine.connect() as conn:
+                page = conn.execute(select(*_COLUMNS).where(cond).order_by(ledger.c.seq).limit(_PAGE)).all()
+            for r in page:
+                yield _row(r)
+            if len(page) < _PAGE:
+                return
+            after = page[-1].seq
+
+    def leaf_hashes(self, start: int, end: int) -> list[bytes]:
+        with self.engine.connect() as conn:
+            return [
+                bytes(h)
+                for h in conn.scalars(
+                    select(ledger.c.leaf_hash)
+                    .where(and_(ledger.c.seq >= start, ledger.c.seq < end))
+                    .order_by(ledger.c.seq)
+                )
+            ]
+
+    def get(self, entry_id: str) -> LedgerRow | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(*_COLUMNS).where(ledger.c.entry_id == entry_id)).first()
+        return _row(r) if r is not None else None
+
+    def find(self, flt: EntryFilter) -> list[LedgerRow]:
+        conds = []
+        if flt.kinds:
+            conds.append(ledger.c.kind.in_(flt.kinds))
+        for name in ("event_id", "subject_ref", "isa_id", "source_agency", "recipient"):
+            if getattr(flt, name) is not None:
+                conds.append(ledger.c[name] == getattr(flt, name))
+        if flt.since_ms is not None:
+            conds.append(ledger.c.occurred_at_ms >= flt.since_ms)
+        if flt.until_ms is not None:
+            conds.append(ledger.c.occurred_at_ms < flt.until_ms)
+        with self.engine.connect() as conn:
+            return [
+                _row(r)
+                for r in conn.execute(select(*_COLUMNS).where(and_(True, *conds)).order_by(ledger.c.seq))
+            ]
+
+    def add_tree_head(self, head: TreeHead) -> None:
+        try:
+            with self.engine.begin() as conn:
+                size_taken = select(tree_heads.c.tree_size).where(tree_heads.c.tree_size == head.tree_size)
+                if conn.scalar(size_taken) is None:
+                    conn.execute(insert(tree_heads), [head.to_json()])
+        except IntegrityError:
+            pass  # a concurrent writer stored a head for this size first
+
+    def tree_heads(self) -> list[TreeHead]:
+        with self.engine.connect() as conn:
+            return [
+                TreeHead.from_json(r._asdict())
+                for r in conn.execute(select(tree_heads).order_by(tree_heads.c.tree_size))
+            ]
+
+    def latest_tree_head(self) -> TreeHead | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(tree_heads).order_by(tree_heads.c.tree_size.desc()).limit(1)).first()
+        return TreeHead.from_json(r._asdict()) if r is not None else None
+
+
+def _row(r: Any) -> LedgerRow:
+    d = r._asdict()
+    d["entry"] = bytes(d["entry"])
+    d["leaf_hash"] = bytes(d["leaf_hash"])
+    return LedgerRow(**d)

@@ -1,0 +1,179 @@
+"""The vault: the exact payloads disclosed to recipients (RoutedCase records from the board topics), kept
+for subject access requests, outside the hash chain. Each subject's payloads are sealed with AES-256-GCM
+under that subject's own key; subject keys are wrapped (AES-256-GCM) by the hub master key kept in
+data_dir/secrets/ (0600). Erasure destroys the subject's keys (crypto-shredding): the ciphertexts, and
+any copy of them in a backup, become unreadable. Expiry deletes payloads past their retention."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eahub.audit.settings import AuditSettings
+from eahub.audit.tables import ensure_schema, vault_keys, vault_payloads
+from eahub.core import avro_codec, ids, schemas
+from eahub.core.secrets import read_or_create
+from sqlalchemy import Engine, and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+MASTER_KEY_FILE = "vault-master.key"
+
+
+@dataclass(frozen=True)
+class VaultPayload:
+    case_id: str
+    subject_ref: str
+    kind: str
+    event_id: str
+    recipient: str
+    stored_at_ms: int
+    expires_at_ms: int
+    erased: bool
+    record: dict[str, Any] | None  # the RoutedCase as disclosed; None when erased
+
+
+class Vault:
+    def __init__(
+        self, engine: Engine, master_key: bytes, settings: AuditSettings, create: bool = True
+    ) -> None:
+        if len(master_key) != 32:
+            raise ValueError("vault master key must be 32 bytes")
+        self.engine = engine
+        self._master = AESGCM(master_key)
+        self.settings = settings
+        if create:
+            ensure_schema(engine)
+
+    @classmethod
+    def from_data_dir(cls, engine: Engine, data_dir: Path, settings: AuditSettings) -> Vault:
+        return cls(engine, read_or_create(data_dir / "secrets" / MASTER_KEY_FILE, 32), settings)
+
+    def store(self, routed_case: dict[str, Any], now_ms: int | None = None) -> bool:
+        """Seal one RoutedCase under its subject's key. False if that case is already stored."""
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        case_id = routed_case["case_id"]
+        subject = routed_case.get("subject_ref") or f"case:{case_id}"
+        kind = "OVERRIDE" if routed_case.get("override") else "DISCLOSURE"
+        with self.engine.begin() as conn:
+            if conn.scalar(select(vault_payloads.c.case_id).where(vault_payloads.c.case_id == case_id)):
+                return False
+            key_id, key = self._subject_key(conn, subject, now_ms)
+            nonce = os.urandom(12)
+            sealed = AESGCM(key).encrypt(
+                nonce, avro_codec.encode(schemas.ROUTED_CASE, routed_case), case_id.encode()
+            )
+            try:
+                conn.execute(
+                    insert(vault_payloads).values(
+                        case_id=case_id,
+                        subject_ref=subject,
+                        key_id=key_id,
+                        kind=kind,
+                        event_id=routed_case["event_id"],
+                        recipient=routed_case["recipient"],
+                        stored_at_ms=now_ms,
+                        expires_at_ms=now_ms + self.settings.retention_ms(kind),
+                        nonce=nonce,
+                        ciphertext=sealed,
+                    )
+                )
+            except IntegrityError:
+                return False
+        return True
+
+    def payloads(self, subject_ref: str) -> list[VaultPayload]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(vault_payloads, vault_keys.c.wrapped_key)
+                .join(vault_keys, vault_keys.c.key_id == vault_payloads.c.key_id)
+                .where(vault_payloads.c.subject_ref == subject_ref)
+                .order_by(vault_payloads.c.stored_at_ms)
+            ).all()
+        out = []
+        for r in rows:
+            record = None
+            if r.wrapped_key is not None:
+                key = self._unwrap(r.key_id, subject_ref, bytes(r.wrapped_key))
+                plain = AESGCM(key).decrypt(bytes(r.nonce), bytes(r.ciphertext), r.case_id.encode())
+                record = avro_codec.decode(plain, expected=schemas.ROUTED_CASE)[1]
+            out.append(
+                VaultPayload(
+                    r.case_id,
+                    r.subject_ref,
+                    r.kind,
+                    r.event_id,
+                    r.recipient,
+                    r.stored_at_ms,
+                    r.expires_at_ms,
+                    r.wrapped_key is None,
+                    record,
+                )
+            )
+        return out
+
+    def erase(self, subject_ref: str, now_ms: int | None = None) -> int:
+        """Destroy every key of the subject. Returns how many payloads became unreadable."""
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(vault_keys)
+                .where(vault_keys.c.subject_ref == subject_ref)
+                .values(wrapped_key=None, erased_at_ms=now_ms)
+            )
+            return len(
+                conn.scalars(
+                    select(vault_payloads.c.case_id).where(vault_payloads.c.subject_ref == subject_ref)
+                ).all()
+            )
+
+    def expire(self, now_ms: int | None = None) -> int:
+        """Delete payloads past their retention. Returns how many were deleted."""
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        with self.engine.begin() as conn:
+            return conn.execute(
+                delete(vault_payloads).where(vault_payloads.c.expires_at_ms <= now_ms)
+            ).rowcount
+
+    def sealed(self, case_id: str) -> tuple[bytes, bytes] | None:
+        """(nonce, ciphertext) of a stored payload, as kept at rest."""
+        with self.engine.connect() as conn:
+            r = conn.execute(
+                select(vault_payloads.c.nonce, vault_payloads.c.ciphertext).where(
+                    vault_payloads.c.case_id == case_id
+                )
+            ).first()
+        return (bytes(r.nonce), bytes(r.ciphertext)) if r else None
+
+    def _subject_key(self, conn: Any, subject_ref: str, now_ms: int) -> tuple[str, bytes]:
+        r = conn.execute(
+            select(vault_keys.c.key_id, vault_keys.c.wrapped_key).where(
+                and_(vault_keys.c.subject_ref == subject_ref, vault_keys.c.wrapped_key.is_not(None))
+            )
+        ).first()
+        if r is not None:
+            return r.key_id, self._unwrap(r.key_id, subject_ref, bytes(r.wrapped_key))
+        key = AESGCM.generate_key(bit_length=256)
+        key_id = ids.derive("vault-key", subject_ref, str(now_ms), os.urandom(8).hex())
+        nonce = os.urandom(12)
+        wrapped = nonce + self._master.encrypt(nonce, key, _key_aad(key_id, subject_ref))
+        conn.execute(
+            insert(vault_keys).values(
+                key_id=key_id, subject_ref=subject_ref, wrapped_key=wrapped, created_at_ms=now_ms
+            )
+        )
+        return key_id, key
+
+    def _unwrap(self, key_id: str, subject_ref: str, wrapped: bytes) -> bytes:
+        try:
+            return self._master.decrypt(wrapped[:12], wrapped[12:], _key_aad(key_id, subject_ref))
+        except InvalidTag:
+            raise ValueError(f"vault key {key_id} does not open with this hub's master key") from None
+
+
+def _key_aad(key_id: str, subject_ref: str) -> bytes:
+    return f"eahub-vault-key\x1f{key_id}\x1f{subject_ref}".encode()
