@@ -20,4 +20,5 @@ def build_engine(settings: HubSettings) -> CachingEngine:
 
         return RegorusEngine(bundle)
 
-    return CachingEngine(ReloadingEngine(settings.policies_dir, factory, interval_s=settings.policy_reload_seconds))
+    reloading = ReloadingEngine(settings.policies_dir, factory, interval_s=settings.policy_reload_seconds)
+    return CachingEngine(reloading, refresh=reloading.poll)

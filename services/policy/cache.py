@@ -5,6 +5,7 @@ still depends on the event id, so a hit is re-stamped for its own event."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from collections import OrderedDict
 from dataclasses import replace
 
@@ -15,8 +16,11 @@ from eahub.policy.model import Decision, PolicyRequest
 
 
 class CachingEngine:
-    def __init__(self, inner: PolicyEngine, max_entries: int = 10_000) -> None:
+    def __init__(self, inner: PolicyEngine, max_entries: int = 10_000,
+                 refresh: Callable[[], object] | None = None) -> None:
+        """`refresh` runs before each batch (a reloading engine's poll), so the revision read next is current."""
         self._inner = inner
+        self._refresh = refresh
         self._max = max_entries
         self._entries: OrderedDict[str, Decision] = OrderedDict()
         self._lock = threading.Lock()
@@ -42,6 +46,8 @@ class CachingEngine:
             self._entries.clear()
 
     def decide(self, requests: list[PolicyRequest]) -> list[Decision]:
+        if self._refresh is not None:
+            self._refresh()
         revision = self._inner.revision
         with self._lock:
             if revision != self._revision:  # the inner engine reloaded: nothing cached may be reused
@@ -49,15 +55,20 @@ class CachingEngine:
                 self._revision = revision
             keys = [cache_key(revision, r) for r in requests]
             found = [self._entries.get(k) for k in keys]
-        missing = [i for i, d in enumerate(found) if d is None]
+        first: dict[str, int] = {}  # one evaluation per distinct key, even within a batch
+        for i, d in enumerate(found):
+            if d is None:
+                first.setdefault(keys[i], i)
+        missing = list(first.values())
         fresh = self._inner.decide([requests[i] for i in missing]) if missing else []
         out: list[Decision] = []
         with self._lock:
-            for i, d in zip(missing, fresh, strict=True):
+            decided = dict(zip((keys[i] for i in missing), fresh, strict=True))
+            for key, d in decided.items():
                 if d.policy_revision == self._revision:
-                    self._entries[keys[i]] = d
-                    self._entries.move_to_end(keys[i])
-                found[i] = d
+                    self._entries[key] = d
+                    self._entries.move_to_end(key)
+            found = [d if d is not None else decided[k] for d, k in zip(found, keys, strict=True)]
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
             self.misses += len(missing)

@@ -46,9 +46,13 @@ class ReloadingEngine:
     def current(self) -> PolicyEngine:
         return self._engine
 
-    def decide(self, requests: list[PolicyRequest]) -> list[Decision]:
+    def poll(self) -> None:
+        """Check the folder if the interval has passed."""
         if self._clock() >= self._next_check:
             self.check_now()
+
+    def decide(self, requests: list[PolicyRequest]) -> list[Decision]:
+        self.poll()
         engine = self._engine  # one engine, so one revision, for the whole batch
         return engine.decide(requests)
 

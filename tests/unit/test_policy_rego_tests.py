@@ -1,0 +1,77 @@
+"""The Rego `_test` packages, run by `eahub policy test` inside pytest; and `eahub policy explain`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from eahub.core.paths import POLICIES_DIR
+from eahub.ingest.examples import example_event
+from eahub.policy.bundle import PolicyBundle
+from eahub.policy.cli import policy
+from eahub.policy.test_runner import run_tests
+
+pytestmark = pytest.mark.unit
+
+
+def test_every_rego_test_passes_with_coverage() -> None:
+    run = run_tests(PolicyBundle.load(POLICIES_DIR))
+    assert len(run.tests) >= 20
+    assert [t.name for t in run.tests if not t.passed] == []
+    assert run.coverage_percent > 90
+
+
+def test_policy_test_cli_passes() -> None:
+    result = CliRunner().invoke(policy, ["test", "--policies", str(POLICIES_DIR)])
+    assert result.exit_code == 0, result.output
+    assert "PASS  data.eahub.sharing_test.test_referrer_never_leaves_the_source" in result.output
+    assert " 0 failed; coverage " in result.output
+
+
+def test_policy_test_cli_fails_on_a_failing_test(tmp_path: Path) -> None:
+    root = Path(shutil.copytree(POLICIES_DIR, tmp_path / "policies"))
+    tests = root / "eahub" / "sharing" / "decision_test.rego"
+    tests.write_text(tests.read_text() + '\ntest_deliberately_wrong if {\n\tcount(sharing.decision.recipients) == 99\n}\n')
+    result = CliRunner().invoke(policy, ["test", "--policies", str(root)])
+    assert result.exit_code == 1
+    assert "FAIL  data.eahub.sharing_test.test_deliberately_wrong" in result.output
+    assert " 1 failed; " in result.output
+
+
+def test_policy_test_cli_exit_2_on_a_bundle_that_does_not_load(tmp_path: Path) -> None:
+    root = Path(shutil.copytree(POLICIES_DIR, tmp_path / "policies"))
+    (root / "data" / "isas.json").write_text("[]")
+    result = CliRunner().invoke(policy, ["test", "--policies", str(root)])
+    assert result.exit_code == 2
+    assert "isas.json: (top): Input should be a valid dictionary" in result.output
+
+
+def test_explain_prints_each_recipient_with_reasons(tmp_path: Path) -> None:
+    file = tmp_path / "event.json"
+    file.write_text(json.dumps(example_event(security_marking="OFFICIAL", consent={"status": "REFUSED"},
+                                             risk_factors=["suicide-risk"])))
+    result = CliRunner().invoke(policy, ["explain", str(file), "--date", "2026-06-01"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "shared with 3, refused 1" in out
+    assert "lscft-mental-health: SHARED\n  ISA:          isa-lancs-mental-health-crisis v1.2" in out
+    assert "serious harm (risk factors: suicide-risk)" in out
+    assert "lancashire-cc-childrens: REFUSED" in out
+    assert "Alex Example" not in out  # no personal value is ever printed
+
+
+def test_explain_with_break_glass_and_bad_input(tmp_path: Path) -> None:
+    file = tmp_path / "event.json"
+    file.write_text(json.dumps(example_event()))
+    result = CliRunner().invoke(policy, ["explain", str(file), "--date", "2026-06-01", "--override-recipient", "nwas",
+                                         "--role", "caldicott-guardian", "--actor", "CG-7", "--justification", "risk"])
+    assert result.exit_code == 0, result.output
+    assert "nwas: SHARED (break-glass override)" in result.output
+    file.write_text(json.dumps(example_event(category="ARSON")))
+    bad = CliRunner().invoke(policy, ["explain", str(file)])
+    assert bad.exit_code == 2
+    assert "not a valid concern event: category" in bad.output
