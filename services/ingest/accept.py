@@ -16,11 +16,7 @@ from eahub.ingest.errors import FieldError
 from eahub.ingest.event_json import to_json
 from eahub.ingest.idempotency import Idempotency, Outcome, body_hash
 from eahub.ingest.message import concern_message
-from eahub.ingest.validation import DEFAULT_CLOCK_SKEW, advisories, validate_event
-
-
-class SourceMismatch(Exception):
-    """The event declares a source agency other than the authenticated one."""
+from eahub.ingest.validation import DEFAULT_CLOCK_SKEW, advisories, check_source, validate_event
 
 
 class IdConflict(Exception):
@@ -54,8 +50,7 @@ def accept_event(obj: Any, agency: str, ports: IngestPorts) -> Accepted:
     """Validate, then publish to `eahub.inbound.<agency>` once per event id, returning only after the
     broker's ack. Raises SourceMismatch, ValidationFailed, IdConflict, or DeliveryFailed (nothing
     recorded as published: a retry will publish)."""
-    if isinstance(obj, dict) and isinstance(obj.get("source_agency"), str) and obj["source_agency"] != agency:
-        raise SourceMismatch(agency)
+    check_source(obj, agency)
     record = validate_event(obj, ports.agency_ids, ports.clock(), ports.clock_skew)
     event_id, topic = record["event_id"], inbound(agency)
     digest = body_hash(to_json(record))

@@ -17,8 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from eahub.core.logging import get_logger
 from eahub.core.messages import DeliveryFailed
-from eahub.ingest.accept import IdConflict, IngestPorts, SourceMismatch, accept_event
-from eahub.ingest.errors import FieldError, ValidationFailed
+from eahub.ingest.accept import IdConflict, IngestPorts, accept_event
+from eahub.ingest.errors import FieldError, SourceMismatch, ValidationFailed
 from eahub.ingest.examples import example_event
 from eahub.ingest.problems import PROBLEM_SCHEMA, openapi_response, problem
 

@@ -15,6 +15,14 @@ class FieldError:
         return f"{self.field}: {self.message}" if self.field else self.message
 
 
+class SourceMismatch(ValueError):
+    """The event declares a source agency other than the authenticated (or configured) one."""
+
+    def __init__(self, agency: str) -> None:
+        self.agency = agency
+        super().__init__("source_agency: does not match the publishing agency")
+
+
 class ValidationFailed(ValueError):
     """The event is not acceptable; `errors` lists every problem found."""
 

@@ -26,7 +26,7 @@ def from_json(obj: Any, schema_name: str = schemas.CONCERN_EVENT) -> dict[str, A
     record = _Converter(errors, to_record=True).convert(schemas.load(schema_name).raw, obj, "")
     if errors:
         raise ValidationFailed(errors)
-    return record  # type: ignore[no-any-return]
+    return record
 
 
 def to_json(record: dict[str, Any], schema_name: str = schemas.CONCERN_EVENT) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def to_json(record: dict[str, Any], schema_name: str = schemas.CONCERN_EVENT) ->
     obj = _Converter(errors, to_record=False).convert(schemas.load(schema_name).raw, record, "")
     if errors:
         raise ValidationFailed(errors)
-    return obj  # type: ignore[no-any-return]
+    return obj
 
 
 def format_time(value: datetime) -> str:

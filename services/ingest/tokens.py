@@ -59,7 +59,7 @@ class TokenStore:
             self._write([*self._read(), info])
         return info, token
 
-    def list(self) -> list[TokenInfo]:
+    def all(self) -> list[TokenInfo]:
         return self._read()
 
     def revoke(self, token_id: str) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 
 from eahub.core import avro_codec, schemas
 from eahub.ingest import nhs_number
-from eahub.ingest.errors import FieldError, ValidationFailed
+from eahub.ingest.errors import FieldError, SourceMismatch, ValidationFailed
 from eahub.ingest.event_json import from_json
 
 DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
@@ -48,6 +48,12 @@ def validate_event(obj: Any, agency_ids: Collection[str], now: datetime,
     except avro_codec.SchemaInvalid as exc:
         raise ValidationFailed([FieldError("", str(exc))]) from None
     return record
+
+
+def check_source(obj: Any, agency: str) -> None:
+    """Raise SourceMismatch when the event declares a source agency other than `agency`."""
+    if isinstance(obj, dict) and isinstance(obj.get("source_agency"), str) and obj["source_agency"] != agency:
+        raise SourceMismatch(agency)
 
 
 def semantic_errors(record: dict[str, Any], agency_ids: Collection[str], now: datetime,

@@ -24,8 +24,8 @@ def test_json_to_record_types() -> None:
 
 def test_round_trip_through_avro_is_lossless() -> None:
     child = {"role": "CHILD_IN_HOUSEHOLD", "name": "Sam Example", "date_of_birth": "2019-02-03"}
-    obj = example_event(AT, linked_people=[child],
-                        referrer={"name": "Jo Sample", "contact": "07700 900123", "relationship": "neighbour"},
+    referrer = {"name": "Jo Sample", "contact": "07700 900123", "relationship": "neighbour"}
+    obj = example_event(AT, linked_people=[child], referrer=referrer,
                         restricted_to=["lancashire-police"])
     record = from_json(obj)
     _, decoded = avro_codec.decode(avro_codec.encode(schemas.CONCERN_EVENT, record))

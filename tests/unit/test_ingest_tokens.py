@@ -32,7 +32,7 @@ def test_list_and_revoke_take_effect_for_another_reader(tmp_path: Path) -> None:
     a, token_a = writer.issue("lancashire-police", AGENCIES)
     b, token_b = writer.issue("nwas", AGENCIES)
     assert reader.agency_for(token_a) == "lancashire-police"
-    assert [(t.token_id, t.agency) for t in writer.list()] == [(a.token_id, a.agency), (b.token_id, b.agency)]
+    assert [(t.token_id, t.agency) for t in writer.all()] == [(a.token_id, a.agency), (b.token_id, b.agency)]
     assert writer.revoke(a.token_id)
     assert not writer.revoke(a.token_id)
     assert reader.agency_for(token_a) is None

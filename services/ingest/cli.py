@@ -1,0 +1,164 @@
+"""`eahub token|publish|generate|ingest`: the ingest commands (registered lazily in eahub.cli).
+
+Exit codes: 0 success; 1 a clear error (unknown agency, unknown token id) or, for `publish`, at least
+one event rejected (the valid ones are still published); 2 usage error; 3 `publish` stopped because
+the broker did not acknowledge (events after the last "published" line were not confirmed)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from eahub.core.messages import DeliveryFailed
+from eahub.core.settings import HubSettings
+from eahub.ingest.tokens import TokenStore, UnknownAgency
+from eahub.policy.registry import agency_ids
+
+EXIT_REJECTED, EXIT_BROKER = 1, 3
+
+
+@click.group()
+def token() -> None:
+    """Bearer tokens for the ingest HTTP API, one or more per agency (stored only as hashes)."""
+
+
+@token.command("issue")
+@click.option("--agency", required=True, help="registry id of the agency, e.g. lancashire-police")
+def token_issue(agency: str) -> None:
+    """Issue a new token; it is printed once, alone on the last line."""
+    settings = HubSettings()
+    store = TokenStore.in_data_dir(settings.data_dir)
+    try:
+        info, secret = store.issue(agency, agency_ids(settings.policies_dir))
+    except UnknownAgency as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"issued {info.token_id} for {agency}; only its SHA-256 hash is kept in {store.path}.")
+    click.echo("Send it as 'Authorization: Bearer <token>'. It is shown once:")
+    click.echo(secret)
+
+
+@token.command("list")
+def token_list() -> None:
+    """List tokens: ids, agencies and creation times (no secrets)."""
+    store = TokenStore.in_data_dir(HubSettings().data_dir)
+    for info in store.all():
+        click.echo(f"{info.token_id}\t{info.agency}\t{info.created_at}")
+
+
+@token.command("revoke")
+@click.argument("token_id")
+def token_revoke(token_id: str) -> None:
+    """Revoke a token by its id (see `eahub token list`); effective immediately."""
+    if not TokenStore.in_data_dir(HubSettings().data_dir).revoke(token_id):
+        raise click.ClickException(f"no token with id {token_id!r}")
+    click.echo(f"revoked {token_id}")
+
+
+@click.command()
+@click.option("--agency", required=True, help="the publishing agency (each event's source_agency)")
+@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True, dir_okay=False))
+def publish(agency: str, files: tuple[str, ...]) -> None:
+    """Validate and publish concern events straight to eahub.inbound.<AGENCY>.
+
+    Each FILE holds a JSON object, a JSON array of objects, or JSON lines; '-' reads stdin. Prints one
+    line per event: its id and 'published', or where it was and its field errors."""
+    from eahub.ingest.producer import ConcernProducer
+
+    try:
+        producer = ConcernProducer(HubSettings(), agency)
+    except UnknownAgency as exc:
+        raise click.ClickException(str(exc)) from None
+    items = [item for path in files for item in _read_items(path)]
+    results = producer.publish_many(obj for _, obj, error in items if error is None)
+    rejected = 0
+    try:
+        for label, _, error in items:
+            if error is not None:
+                click.echo(f"{label} rejected: {error}")
+                rejected += 1
+                continue
+            result = next(results)
+            if result.ok:
+                notes = "".join(f" (warning: {w})" for w in result.warnings)
+                click.echo(f"{result.event_id} published{notes}")
+            else:
+                click.echo(f"{label} rejected: " + "; ".join(str(e) for e in result.errors))
+                rejected += 1
+    except DeliveryFailed as exc:
+        click.echo(f"stopped: the broker did not acknowledge ({exc})", err=True)
+        sys.exit(EXIT_BROKER)
+    finally:
+        producer.close()
+    if rejected:
+        click.echo(f"{rejected} of {len(items)} event(s) rejected", err=True)
+        sys.exit(EXIT_REJECTED)
+
+
+def _read_items(path: str) -> Iterator[tuple[str, Any, str | None]]:
+    """(label, parsed object, parse error) for each event of a file."""
+    name = "<stdin>" if path == "-" else path
+    with click.open_file(path, encoding="utf-8") as fh:
+        text = fh.read()
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError:
+        whole = None
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                yield f"{name}:{n}", json.loads(line), None
+            except json.JSONDecodeError as exc:
+                yield f"{name}:{n}", None, f"not valid JSON ({exc.msg} at column {exc.colno})"
+        return
+    for n, obj in enumerate(whole if isinstance(whole, list) else [whole], 1):
+        yield f"{name}#{n}", obj, None
+
+
+@click.command()
+@click.option("--count", type=click.IntRange(min=0), help="how many events (default: all of --days)")
+@click.option("--seed", type=int, default=0, show_default=True, help="the same seed gives the same events")
+@click.option("--start", help="ISO-8601 time of the first event's window (default: now minus the span, "
+                              "at least one day, so every event lies in the past)")
+@click.option("--days", type=click.FloatRange(min=0, min_open=True), help="spread them over about D days")
+def generate(count: int | None, seed: int, start: str | None, days: float | None) -> None:
+    """Print synthetic concern events (made-up people) as JSON lines, accepted by the API and publish."""
+    from eahub.ingest.event_json import parse_time
+    from eahub.ingest.generator import default_span, generate as events
+
+    if count is None and days is None:
+        raise click.UsageError("give --count, --days, or both")
+    if start is None:
+        begin = datetime.now(UTC).replace(microsecond=0) - default_span(count, days)
+    else:
+        parsed = parse_time(start) or parse_time(start + "T00:00:00Z")
+        if parsed is None:
+            raise click.BadParameter("must be ISO-8601 with a UTC offset, e.g. 2026-11-20T00:00:00Z",
+                                     param_hint="--start")
+        begin = parsed
+    out = click.get_text_stream("stdout")
+    for event in events(count, seed, begin, days):
+        out.write(json.dumps(event, separators=(",", ":")) + "\n")
+
+
+@click.command()
+@click.option("--port", type=int, help="HTTP port (overrides EAHUB_HTTP_PORT)")
+def ingest(port: int | None) -> None:
+    """Serve the ingest HTTP API (POST /v1/events, /healthz, /docs) with uvicorn."""
+    import uvicorn
+
+    from eahub.core.logging import configure_logging
+    from eahub.ingest.bootstrap import build_app
+
+    settings = HubSettings()
+    if port is not None:
+        settings = settings.model_copy(update={"http_port": port})
+    configure_logging(settings.log_format, settings.log_level)
+    click.echo(f"ingest API on http://{settings.http_host}:{settings.http_port}/v1/events "
+               f"(docs at /docs), broker {settings.bootstrap_servers}", err=True)
+    uvicorn.run(build_app(settings), host=settings.http_host, port=settings.http_port, log_level="warning")
