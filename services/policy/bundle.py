@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import regorus
-
 from eahub.core import schemas
 from eahub.policy import data_model
 
@@ -117,7 +116,9 @@ def _package_problems(rego: dict[str, str]) -> list[str]:
         expected = folder + "_test" if name.endswith("_test.rego") else folder
         declared = next((ln.split()[1] for ln in text.splitlines() if ln.startswith("package ")), None)
         if declared != expected:
-            problems.append(f"{name}: package {declared} does not match its folder (expected package {expected})")
+            problems.append(
+                f"{name}: package {declared} does not match its folder (expected package {expected})"
+            )
     return problems
 
 
@@ -128,7 +129,9 @@ def _load_data(data_dir: Path) -> tuple[dict[str, Any] | None, list[str], dict[s
     present = {p.name: p for p in sorted(data_dir.glob("*.json"))} if data_dir.is_dir() else {}
     for name in present:
         if name not in data_model.FILES:
-            problems.append(f"{name}: unknown data file (expected one of {', '.join(sorted(data_model.FILES))})")
+            problems.append(
+                f"{name}: unknown data file (expected one of {', '.join(sorted(data_model.FILES))})"
+            )
     for name in data_model.FILES:
         if name not in present:
             problems.append(f"{name}: missing from {data_dir}")

@@ -5,8 +5,8 @@ still depends on the event id, so a hit is re-stamped for its own event."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import replace
 
 from eahub.core import ids
@@ -16,9 +16,10 @@ from eahub.policy.model import Decision, PolicyRequest
 
 
 class CachingEngine:
-    def __init__(self, inner: PolicyEngine, max_entries: int = 10_000,
-                 refresh: Callable[[], object] | None = None) -> None:
-        """`refresh` runs before each batch (a reloading engine's poll), so the revision read next is current."""
+    def __init__(
+        self, inner: PolicyEngine, max_entries: int = 10_000, refresh: Callable[[], object] | None = None
+    ) -> None:
+        """`refresh` runs before each batch (a reloading engine's poll): the revision read next is current."""
         self._inner = inner
         self._refresh = refresh
         self._max = max_entries
@@ -82,5 +83,8 @@ class CachingEngine:
 def _restamp(decision: Decision, request: PolicyRequest) -> Decision:
     event_id = request.event["event_id"]
     override_part = request.override.override_id if request.override else ""
-    return replace(decision, event_id=event_id,
-                   decision_id=ids.decision_id(event_id, decision.policy_revision, override_part))
+    return replace(
+        decision,
+        event_id=event_id,
+        decision_id=ids.decision_id(event_id, decision.policy_revision, override_part),
+    )

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-
 from eahub.policy.bundle import PolicyBundle, PolicyLoadError
 from eahub.policy.model import Decision, Override, PolicyRequest
 
@@ -28,8 +27,13 @@ def _policies_dir(value: Path | None) -> Path:
     return HubSettings().policies_dir
 
 
-_DIR_OPTION = click.option("--policies", "policies", type=click.Path(path_type=Path, file_okay=False), default=None,
-                           help="policy folder (default: EAHUB_POLICIES_DIR or the packaged policies/)")
+_DIR_OPTION = click.option(
+    "--policies",
+    "policies",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="policy folder (default: EAHUB_POLICIES_DIR or the packaged policies/)",
+)
 
 
 @click.group()
@@ -51,9 +55,11 @@ def test_command(policies: Path | None) -> None:
             click.echo(f"      {t.error}")
     failed = sum(not t.passed for t in run.tests)
     click.echo("-" * 60)
-    click.echo(f"{len(run.tests) - failed} passed, {failed} failed; "
-               f"coverage {run.coverage_percent:.1f}% ({run.covered_lines}/{run.coverable_lines} lines); "
-               f"revision {bundle.revision}")
+    click.echo(
+        f"{len(run.tests) - failed} passed, {failed} failed; "
+        f"coverage {run.coverage_percent:.1f}% ({run.covered_lines}/{run.coverable_lines} lines); "
+        f"revision {bundle.revision}"
+    )
     if not run.tests:
         click.echo("no test_* rule found", err=True)
     sys.exit(0 if run.passed else 1)
@@ -71,21 +77,35 @@ def check_command(policies: Path | None) -> None:
         click.echo(f"{len(problems)} problem(s) in {root}", err=True)
         sys.exit(1)
     hub = bundle.data["hub"]
-    click.echo(f"OK  {len(bundle.modules)} policy file(s), {len(bundle.tests)} test file(s), "
-               f"{len(hub['agencies'])} agencies, {len(hub['isas'])} ISAs; revision {bundle.revision}")
+    click.echo(
+        f"OK  {len(bundle.modules)} policy file(s), {len(bundle.tests)} test file(s), "
+        f"{len(hub['agencies'])} agencies, {len(hub['isas'])} ISAs; revision {bundle.revision}"
+    )
 
 
 @policy.command("explain")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
 @_DIR_OPTION
-@click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="decide as on this day (default: today)")
+@click.option(
+    "--date",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="decide as on this day (default: today)",
+)
 @click.option("--override-recipient", default=None, help="break-glass: the agency to receive the event")
 @click.option("--role", default=None, help="break-glass: the role of the person asking")
 @click.option("--actor", default=None, help="break-glass: who asks (an id, not a name)")
 @click.option("--justification", default="", help="break-glass: why (mandatory for the override to apply)")
-def explain_command(file: Path, policies: Path | None, on: Any, override_recipient: str | None, role: str | None,
-                    actor: str | None, justification: str) -> None:
+def explain_command(
+    file: Path,
+    policies: Path | None,
+    on: Any,
+    override_recipient: str | None,
+    role: str | None,
+    actor: str | None,
+    justification: str,
+) -> None:
     """Print the decision for the concern event in FILE (JSON, as accepted by the HTTP API)."""
     from eahub.policy.regorus_engine import RegorusEngine
 
@@ -102,9 +122,12 @@ def explain_command(file: Path, policies: Path | None, on: Any, override_recipie
 
 
 def render(decision: Decision, today: date) -> str:
-    lines = [f"event {decision.event_id}  decision {decision.decision_id}",
-             f"policy revision {decision.policy_revision}  decided as on {today.isoformat()}",
-             f"shared with {len(decision.shares)}, refused {len(decision.refusals)}", ""]
+    lines = [
+        f"event {decision.event_id}  decision {decision.decision_id}",
+        f"policy revision {decision.policy_revision}  decided as on {today.isoformat()}",
+        f"shared with {len(decision.shares)}, refused {len(decision.refusals)}",
+        "",
+    ]
     for r in decision.recipients:
         verdict = "SHARED (break-glass override)" if r.override else ("SHARED" if r.shared else "REFUSED")
         lines.append(f"{r.agency}: {verdict}")

@@ -10,12 +10,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
+from eahub.core import schemas
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from eahub.core import schemas
-
 AgencyKind = Literal[
-    "police", "childrens-social-care", "adult-social-care", "health", "ambulance", "education", "housing",
+    "police",
+    "childrens-social-care",
+    "adult-social-care",
+    "health",
+    "ambulance",
+    "education",
+    "housing",
 ]
 AGENCY_KINDS: tuple[str, ...] = AgencyKind.__args__  # type: ignore[attr-defined]
 
@@ -159,12 +164,16 @@ def cross_problems(agencies: AgencyRegistry, isas: IsaRegistry, rules: RulesFile
                 problems.append(f"{at}.categories[{j}]: {cat!r} is not a ConcernEvent category")
         for j, cat in enumerate(isa.conditions.consent_override.child_at_risk.categories):
             if cat not in categories:
-                problems.append(f"{at}.conditions.consent_override.child_at_risk.categories[{j}]: "
-                                f"{cat!r} is not a ConcernEvent category")
+                problems.append(
+                    f"{at}.conditions.consent_override.child_at_risk.categories[{j}]: "
+                    f"{cat!r} is not a ConcernEvent category"
+                )
         for j, role in enumerate(isa.conditions.consent_override.child_at_risk.linked_roles):
             if role not in roles:
-                problems.append(f"{at}.conditions.consent_override.child_at_risk.linked_roles[{j}]: "
-                                f"{role!r} is not a LinkedRole of the schema")
+                problems.append(
+                    f"{at}.conditions.consent_override.child_at_risk.linked_roles[{j}]: "
+                    f"{role!r} is not a LinkedRole of the schema"
+                )
         for recipient, terms in isa.recipients.items():
             where = f"{at}.recipients.{recipient}"
             if recipient not in known:
@@ -173,7 +182,9 @@ def cross_problems(agencies: AgencyRegistry, isas: IsaRegistry, rules: RulesFile
             if recipient not in isa.parties:
                 problems.append(f"{where}: recipient is not a party to the ISA")
             if kind_of[recipient] not in isa.lawful_basis:
-                problems.append(f"{where}: no lawful basis for its kind {kind_of[recipient]!r} in lawful_basis")
+                problems.append(
+                    f"{where}: no lawful basis for its kind {kind_of[recipient]!r} in lawful_basis"
+                )
             for j, f in enumerate(terms.fields):
                 if f not in fields:
                     problems.append(f"{where}.fields[{j}]: {f!r} is not a field of the ConcernEvent schema")
@@ -181,10 +192,14 @@ def cross_problems(agencies: AgencyRegistry, isas: IsaRegistry, rules: RulesFile
     r = rules.rules
     for j, cat in enumerate(r.children_categories):
         if cat not in categories:
-            problems.append(f"rules.json: rules.children_categories[{j}]: {cat!r} is not a ConcernEvent category")
+            problems.append(
+                f"rules.json: rules.children_categories[{j}]: {cat!r} is not a ConcernEvent category"
+            )
     for j, f in enumerate(r.break_glass.fields):
         if f not in fields:
-            problems.append(f"rules.json: rules.break_glass.fields[{j}]: {f!r} is not a field of the ConcernEvent schema")
+            problems.append(
+                f"rules.json: rules.break_glass.fields[{j}]: {f!r} is not a field of the ConcernEvent schema"
+            )
     if "default" not in r.break_glass.lawful_basis:
         problems.append("rules.json: rules.break_glass.lawful_basis: a 'default' basis is required")
     return problems
@@ -195,10 +210,12 @@ def _overlapping_versions(isas: IsaRegistry) -> list[str]:
     problems = []
     items = list(enumerate(isas.isas))
     for n, (i, a) in enumerate(items):
-        for j, b in items[n + 1:]:
+        for j, b in items[n + 1 :]:
             if a.id == b.id and a.valid_from <= b.valid_to and b.valid_from <= a.valid_to:
-                problems.append(f"isas.json: isas[{j}] ({b.id} v{b.version}): in force on the same days as "
-                                f"isas[{i}] (v{a.version}); versions of one ISA must not overlap")
+                problems.append(
+                    f"isas.json: isas[{j}] ({b.id} v{b.version}): in force on the same days as "
+                    f"isas[{i}] (v{a.version}); versions of one ISA must not overlap"
+                )
             elif a.id == b.id and a.version == b.version:
                 problems.append(f"isas.json: isas[{j}]: duplicate {b.id} v{b.version}")
     return problems

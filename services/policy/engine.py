@@ -38,7 +38,9 @@ def to_decision(request: PolicyRequest, revision: str, document: Any) -> Decisio
             for r in document["recipients"]
         )
     except (KeyError, TypeError) as exc:
-        raise PolicyUnavailable(f"policy engine returned no readable decision ({type(exc).__name__}: {exc})") from exc
+        raise PolicyUnavailable(
+            f"policy engine returned no readable decision ({type(exc).__name__}: {exc})"
+        ) from exc
     event_id = request.event["event_id"]
     override_part = request.override.override_id if request.override else ""
     return Decision(

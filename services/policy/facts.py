@@ -27,8 +27,13 @@ def policy_input(request: PolicyRequest) -> dict[str, Any]:
             "linked_people": [{"role": r} for r in sorted({p["role"] for p in e.get("linked_people") or []})],
         },
         "today": request.today.isoformat(),
-        "override": None if o is None else {
-            "recipient": o.recipient, "role": o.role, "actor": o.actor, "justification": o.justification,
+        "override": None
+        if o is None
+        else {
+            "recipient": o.recipient,
+            "role": o.role,
+            "actor": o.actor,
+            "justification": o.justification,
         },
     }
 

@@ -12,12 +12,11 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
-from opa_client import OpaClient
-
 from eahub.policy.bundle import PolicyBundle
 from eahub.policy.engine import to_decision
 from eahub.policy.facts import policy_input
 from eahub.policy.model import Decision, PolicyRequest, PolicyUnavailable
+from opa_client import OpaClient
 
 PACKAGE = "eahub.sharing"
 RULE = "batch"
@@ -29,8 +28,13 @@ class OpaEngine:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"EAHUB_OPA_URL must be http(s)://host[:port], got {url!r}")
         self._bundle = bundle
-        self._client = OpaClient(host=parts.hostname, port=parts.port or 8181, ssl=parts.scheme == "https",
-                                 timeout=timeout_s, retries=0)
+        self._client = OpaClient(
+            host=parts.hostname,
+            port=parts.port or 8181,
+            ssl=parts.scheme == "https",
+            timeout=timeout_s,
+            retries=0,
+        )
         self._lock = threading.Lock()
         self._pushed = False
 
@@ -50,7 +54,9 @@ class OpaEngine:
             self._client.update_or_create_data(self._bundle.data["hub"], "hub")
             self._client.update_or_create_data({"revision": self._bundle.revision}, "hub_revision")
         except Exception as exc:  # requests errors, timeouts and the client's own error types
-            raise PolicyUnavailable(f"cannot load the policy bundle into OPA: {type(exc).__name__}: {exc}") from exc
+            raise PolicyUnavailable(
+                f"cannot load the policy bundle into OPA: {type(exc).__name__}: {exc}"
+            ) from exc
         self._pushed = True
 
     def decide(self, requests_: list[PolicyRequest]) -> list[Decision]:
@@ -73,7 +79,9 @@ class OpaEngine:
             served = self._client.query_rule(input_data={}, package_path="hub_revision", rule_name="revision")
             if served.get("result") != self.revision:
                 return None
-            return self._client.query_rule(input_data=body, package_path=PACKAGE, rule_name=RULE).get("result")
+            return self._client.query_rule(input_data=body, package_path=PACKAGE, rule_name=RULE).get(
+                "result"
+            )
         except Exception as exc:  # requests errors, timeouts, HTTP errors from raise_for_status
             raise PolicyUnavailable(f"OPA query failed: {type(exc).__name__}: {exc}") from exc
 

@@ -24,8 +24,13 @@ EngineFactory = Callable[[PolicyBundle], PolicyEngine]
 
 
 class ReloadingEngine:
-    def __init__(self, policies_dir: Path, factory: EngineFactory, interval_s: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        policies_dir: Path,
+        factory: EngineFactory,
+        interval_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._dir = Path(policies_dir)
         self._factory = factory
         self._interval = interval_s
@@ -74,19 +79,27 @@ class ReloadingEngine:
             results = run_tests(bundle)
             failed = [t.name for t in results.tests if not t.passed]
             if failed or not results.tests:
-                return self._refuse("the changed policy bundle fails its own tests",
-                                    failed or ["no test_* rule found"])
+                return self._refuse(
+                    "the changed policy bundle fails its own tests", failed or ["no test_* rule found"]
+                )
             if bundle.revision == self._engine.revision:
                 return False
             old = self._engine.revision
             self._engine = self._factory(bundle)
             self.reloads += 1
-            log.info("policy reloaded", old_revision=old, new_revision=bundle.revision, tests=len(results.tests))
+            log.info(
+                "policy reloaded", old_revision=old, new_revision=bundle.revision, tests=len(results.tests)
+            )
             return True
 
     def _refuse(self, why: str, problems: list[str] | None) -> bool:
         self.reloads_refused += 1
         self.last_refusal = why
-        log.error("POLICY RELOAD REFUSED; the previous policy stays in force", reason=why, problems=problems,
-                  revision_in_force=self._engine.revision, policy_reloads_refused_total=self.reloads_refused)
+        log.error(
+            "POLICY RELOAD REFUSED; the previous policy stays in force",
+            reason=why,
+            problems=problems,
+            revision_in_force=self._engine.revision,
+            policy_reloads_refused_total=self.reloads_refused,
+        )
         return False

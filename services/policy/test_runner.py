@@ -51,7 +51,9 @@ def run_tests(bundle: PolicyBundle) -> TestRun:
             except Exception as exc:  # an evaluation error is a failed test, reported with its message
                 results.append(TestResult(name, file, False, engine_message(exc)))
                 continue
-            results.append(TestResult(name, file, value is True, None if value is True else f"result {value!r}"))
+            results.append(
+                TestResult(name, file, value is True, None if value is True else f"result {value!r}")
+            )
     report = json.loads(engine.get_coverage_report_as_json())
     covered = coverable = 0
     for f in report.get("files", []):

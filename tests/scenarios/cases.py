@@ -30,16 +30,37 @@ def _w(*fields: str) -> frozenset[str]:
 MH_CRISIS = {  # isa-lancs-mental-health-crisis v1.2
     HEALTH: _w("linked_people", "restricted_to"),
     ADULTS: _w("linked_people", "restricted_to", "narrative", "subject.nhs_number", "consent.recorded_by"),
-    NWAS: _w("linked_people", "restricted_to", "narrative", "health_details", "subject.nhs_number",
-             "consent.recorded_by", "source_reference"),
-    POLICE: _w("linked_people", "restricted_to", "narrative", "health_details", "subject.nhs_number",
-               "subject.date_of_birth", "consent.recorded_by"),
+    NWAS: _w(
+        "linked_people",
+        "restricted_to",
+        "narrative",
+        "health_details",
+        "subject.nhs_number",
+        "consent.recorded_by",
+        "source_reference",
+    ),
+    POLICE: _w(
+        "linked_people",
+        "restricted_to",
+        "narrative",
+        "health_details",
+        "subject.nhs_number",
+        "subject.date_of_birth",
+        "consent.recorded_by",
+    ),
 }
 ADULT_SAFEGUARDING = {  # isa-lancs-adult-safeguarding v2.1
     ADULTS: _w("restricted_to"),
     HEALTH: _w("restricted_to", "narrative", "subject.address", "linked_people", "consent.recorded_by"),
-    NWAS: _w("restricted_to", "narrative", "health_details", "subject.nhs_number", "linked_people",
-             "consent.recorded_by", "source_reference"),
+    NWAS: _w(
+        "restricted_to",
+        "narrative",
+        "health_details",
+        "subject.nhs_number",
+        "linked_people",
+        "consent.recorded_by",
+        "source_reference",
+    ),
     POLICE: _w("restricted_to", "narrative", "health_details", "subject.nhs_number", "consent.recorded_by"),
 }
 CHILD_SAFEGUARDING = {  # isa-lancs-child-safeguarding v3.0
@@ -58,9 +79,18 @@ class Scenario:
 _BASE_TIME = datetime(2026, 5, 29, 17, 40, tzinfo=UTC)  # a Friday, in the afternoon peak
 
 
-def event(n: int, source: str, category: str, *, grade: str = "GRADE_2", marking: str = "OFFICIAL",
-          consent: str = "GIVEN", risk: tuple[str, ...] = (), linked: tuple[str, ...] = (),
-          restricted: list[str] | None = None) -> dict[str, Any]:
+def event(
+    n: int,
+    source: str,
+    category: str,
+    *,
+    grade: str = "GRADE_2",
+    marking: str = "OFFICIAL",
+    consent: str = "GIVEN",
+    risk: tuple[str, ...] = (),
+    linked: tuple[str, ...] = (),
+    restricted: list[str] | None = None,
+) -> dict[str, Any]:
     """A made-up concern event (no real person) in Avro record form."""
     occurred = _BASE_TIME + timedelta(minutes=7 * n)
     return {
@@ -73,12 +103,18 @@ def event(n: int, source: str, category: str, *, grade: str = "GRADE_2", marking
         "grade": grade,
         "security_marking": marking,
         "district": ("Preston", "Burnley", "Blackpool", "Lancaster", "Chorley")[n % 5],
-        "subject": {"name": f"Test Person {n}", "date_of_birth": date(1980 + n % 30, 1 + n % 12, 1 + n % 28),
-                    "nhs_number": "9990000018", "address": f"{n} Example Road"},
+        "subject": {
+            "name": f"Test Person {n}",
+            "date_of_birth": date(1980 + n % 30, 1 + n % 12, 1 + n % 28),
+            "nhs_number": "9990000018",
+            "address": f"{n} Example Road",
+        },
         "narrative": "Made-up narrative for a test scenario.",
         "health_details": "Made-up health detail." if n % 2 == 0 else None,
         "risk_factors": list(risk),
-        "linked_people": [{"role": role, "name": f"Linked {i}", "date_of_birth": None} for i, role in enumerate(linked)],
+        "linked_people": [
+            {"role": role, "name": f"Linked {i}", "date_of_birth": None} for i, role in enumerate(linked)
+        ],
         "referrer": {"name": "Made-up Referrer", "contact": "01234 000000", "relationship": "neighbour"},
         "consent": {"status": consent, "recorded_by": "PC 0000"},
         "restricted_to": restricted,
@@ -90,7 +126,7 @@ def _pick(profile: dict[str, frozenset[str]], *agencies: str) -> dict[str, froze
 
 
 def _both(*agencies: str) -> dict[str, frozenset[str]]:
-    """Domestic abuse and missing persons: children's services under the child ISA, others under the adult ISA."""
+    """Domestic abuse and missing persons: children's services under the child ISA, the rest the adult one."""
     return {a: (CHILD_SAFEGUARDING if a == CHILDRENS else ADULT_SAFEGUARDING)[a] for a in agencies}
 
 
@@ -99,80 +135,157 @@ _P, _C, _A, _H, _N = POLICE, CHILDRENS, ADULTS, HEALTH, NWAS
 CASES: list[Scenario] = [
     # mental health: the crisis ISA (children's services are not a party)
     Scenario("mh-police-given", event(1, _P, "MENTAL_HEALTH"), _pick(MH_CRISIS, _H, _A, _N)),
-    Scenario("mh-police-official-sensitive", event(2, _P, "MENTAL_HEALTH", marking="OFFICIAL_SENSITIVE"),
-             _pick(MH_CRISIS, _H)),
+    Scenario(
+        "mh-police-official-sensitive",
+        event(2, _P, "MENTAL_HEALTH", marking="OFFICIAL_SENSITIVE"),
+        _pick(MH_CRISIS, _H),
+    ),
     Scenario("mh-police-consent-refused-no-risk", event(3, _P, "MENTAL_HEALTH", consent="REFUSED"), {}),
-    Scenario("mh-police-consent-refused-self-harm",
-             event(4, _P, "MENTAL_HEALTH", consent="REFUSED", risk=("self-harm",)), _pick(MH_CRISIS, _H, _A, _N)),
-    Scenario("mh-police-consent-refused-substance-misuse-is-no-risk-condition",
-             event(5, _P, "MENTAL_HEALTH", consent="REFUSED", risk=("substance-misuse",)), {}),
+    Scenario(
+        "mh-police-consent-refused-self-harm",
+        event(4, _P, "MENTAL_HEALTH", consent="REFUSED", risk=("self-harm",)),
+        _pick(MH_CRISIS, _H, _A, _N),
+    ),
+    Scenario(
+        "mh-police-consent-refused-substance-misuse-is-no-risk-condition",
+        event(5, _P, "MENTAL_HEALTH", consent="REFUSED", risk=("substance-misuse",)),
+        {},
+    ),
     Scenario("mh-nwas-source", event(6, _N, "MENTAL_HEALTH", grade="GRADE_3"), _pick(MH_CRISIS, _H, _A, _P)),
     Scenario("mh-childrens-source-not-a-party", event(7, _C, "MENTAL_HEALTH"), {}),
     Scenario("mh-health-source", event(8, _H, "MENTAL_HEALTH"), _pick(MH_CRISIS, _A, _N, _P)),
     Scenario("mh-restricted-to-health", event(9, _P, "MENTAL_HEALTH", restricted=[_H]), _pick(MH_CRISIS, _H)),
-    Scenario("mh-consent-not-sought-grade3", event(10, _P, "MENTAL_HEALTH", grade="GRADE_3", consent="NOT_SOUGHT"),
-             _pick(MH_CRISIS, _H, _A, _N)),
-    Scenario("mh-consent-not-required", event(11, _P, "MENTAL_HEALTH", consent="NOT_REQUIRED"),
-             _pick(MH_CRISIS, _H, _A, _N)),
-    Scenario("mh-consent-refused-child-in-household",
-             event(12, _P, "MENTAL_HEALTH", consent="REFUSED", linked=("CHILD_IN_HOUSEHOLD",)),
-             _pick(MH_CRISIS, _H, _A, _N)),
+    Scenario(
+        "mh-consent-not-sought-grade3",
+        event(10, _P, "MENTAL_HEALTH", grade="GRADE_3", consent="NOT_SOUGHT"),
+        _pick(MH_CRISIS, _H, _A, _N),
+    ),
+    Scenario(
+        "mh-consent-not-required",
+        event(11, _P, "MENTAL_HEALTH", consent="NOT_REQUIRED"),
+        _pick(MH_CRISIS, _H, _A, _N),
+    ),
+    Scenario(
+        "mh-consent-refused-child-in-household",
+        event(12, _P, "MENTAL_HEALTH", consent="REFUSED", linked=("CHILD_IN_HOUSEHOLD",)),
+        _pick(MH_CRISIS, _H, _A, _N),
+    ),
     # vulnerable adults and concern for welfare: the adult safeguarding ISA
     Scenario("va-police-given", event(13, _P, "VULNERABLE_ADULT"), _pick(ADULT_SAFEGUARDING, _A, _H, _N)),
-    Scenario("va-police-official-sensitive", event(14, _P, "VULNERABLE_ADULT", marking="OFFICIAL_SENSITIVE"),
-             _pick(ADULT_SAFEGUARDING, _H)),
-    Scenario("va-consent-refused-no-risk", event(15, _P, "VULNERABLE_ADULT", consent="REFUSED", grade="GRADE_3"), {}),
-    Scenario("va-consent-refused-weapons", event(16, _P, "VULNERABLE_ADULT", consent="REFUSED", risk=("weapons",)),
-             _pick(ADULT_SAFEGUARDING, _A, _H, _N)),
+    Scenario(
+        "va-police-official-sensitive",
+        event(14, _P, "VULNERABLE_ADULT", marking="OFFICIAL_SENSITIVE"),
+        _pick(ADULT_SAFEGUARDING, _H),
+    ),
+    Scenario(
+        "va-consent-refused-no-risk",
+        event(15, _P, "VULNERABLE_ADULT", consent="REFUSED", grade="GRADE_3"),
+        {},
+    ),
+    Scenario(
+        "va-consent-refused-weapons",
+        event(16, _P, "VULNERABLE_ADULT", consent="REFUSED", risk=("weapons",)),
+        _pick(ADULT_SAFEGUARDING, _A, _H, _N),
+    ),
     Scenario("va-adults-source", event(17, _A, "VULNERABLE_ADULT"), _pick(ADULT_SAFEGUARDING, _H, _N, _P)),
-    Scenario("va-health-source-official-sensitive",
-             event(18, _H, "VULNERABLE_ADULT", marking="OFFICIAL_SENSITIVE"), _pick(ADULT_SAFEGUARDING, _P)),
-    Scenario("va-health-source-restricted-to-adults-and-police",
-             event(19, _H, "VULNERABLE_ADULT", restricted=[_A, _P]), _pick(ADULT_SAFEGUARDING, _A, _P)),
-    Scenario("va-childrens-source", event(20, _C, "VULNERABLE_ADULT"), _pick(ADULT_SAFEGUARDING, _A, _H, _N, _P)),
-    Scenario("cfw-police-given", event(21, _P, "CONCERN_FOR_WELFARE", grade="GRADE_3"),
-             _pick(ADULT_SAFEGUARDING, _A, _H, _N)),
+    Scenario(
+        "va-health-source-official-sensitive",
+        event(18, _H, "VULNERABLE_ADULT", marking="OFFICIAL_SENSITIVE"),
+        _pick(ADULT_SAFEGUARDING, _P),
+    ),
+    Scenario(
+        "va-health-source-restricted-to-adults-and-police",
+        event(19, _H, "VULNERABLE_ADULT", restricted=[_A, _P]),
+        _pick(ADULT_SAFEGUARDING, _A, _P),
+    ),
+    Scenario(
+        "va-childrens-source", event(20, _C, "VULNERABLE_ADULT"), _pick(ADULT_SAFEGUARDING, _A, _H, _N, _P)
+    ),
+    Scenario(
+        "cfw-police-given",
+        event(21, _P, "CONCERN_FOR_WELFARE", grade="GRADE_3"),
+        _pick(ADULT_SAFEGUARDING, _A, _H, _N),
+    ),
     Scenario("cfw-nwas-source", event(22, _N, "CONCERN_FOR_WELFARE"), _pick(ADULT_SAFEGUARDING, _A, _H, _P)),
-    Scenario("cfw-consent-refused-strangulation",
-             event(23, _P, "CONCERN_FOR_WELFARE", consent="REFUSED", risk=("strangulation",)),
-             _pick(ADULT_SAFEGUARDING, _A, _H, _N)),
-    Scenario("cfw-official-sensitive-consent-refused-weapons",
-             event(24, _P, "CONCERN_FOR_WELFARE", marking="OFFICIAL_SENSITIVE", consent="REFUSED", risk=("weapons",)),
-             _pick(ADULT_SAFEGUARDING, _H)),
+    Scenario(
+        "cfw-consent-refused-strangulation",
+        event(23, _P, "CONCERN_FOR_WELFARE", consent="REFUSED", risk=("strangulation",)),
+        _pick(ADULT_SAFEGUARDING, _A, _H, _N),
+    ),
+    Scenario(
+        "cfw-official-sensitive-consent-refused-weapons",
+        event(
+            24, _P, "CONCERN_FOR_WELFARE", marking="OFFICIAL_SENSITIVE", consent="REFUSED", risk=("weapons",)
+        ),
+        _pick(ADULT_SAFEGUARDING, _H),
+    ),
     # domestic abuse and missing persons: both safeguarding ISAs
     Scenario("da-police-given", event(25, _P, "DOMESTIC_ABUSE"), _both(_C, _A, _H, _N)),
-    Scenario("da-police-official-sensitive", event(26, _P, "DOMESTIC_ABUSE", marking="OFFICIAL_SENSITIVE"),
-             _both(_C, _H)),
+    Scenario(
+        "da-police-official-sensitive",
+        event(26, _P, "DOMESTIC_ABUSE", marking="OFFICIAL_SENSITIVE"),
+        _both(_C, _H),
+    ),
     Scenario("da-consent-refused-no-risk", event(27, _P, "DOMESTIC_ABUSE", consent="REFUSED"), {}),
-    Scenario("da-consent-refused-child-in-household",
-             event(28, _P, "DOMESTIC_ABUSE", consent="REFUSED", linked=("CHILD_IN_HOUSEHOLD", "PERSON_CAUSING_HARM")),
-             _both(_C, _A, _H, _N)),
-    Scenario("da-consent-refused-high-risk-dash",
-             event(29, _P, "DOMESTIC_ABUSE", consent="REFUSED", risk=("high-risk-dash",)), _both(_C, _A, _H, _N)),
-    Scenario("da-consent-refused-suicide-risk-adult-isa-only",
-             event(30, _P, "DOMESTIC_ABUSE", consent="REFUSED", risk=("suicide-risk",)), _both(_A, _H, _N)),
-    Scenario("da-consent-refused-sexual-exploitation-child-isa-only",
-             event(31, _P, "DOMESTIC_ABUSE", consent="REFUSED", risk=("sexual-exploitation",)), _both(_C)),
+    Scenario(
+        "da-consent-refused-child-in-household",
+        event(
+            28, _P, "DOMESTIC_ABUSE", consent="REFUSED", linked=("CHILD_IN_HOUSEHOLD", "PERSON_CAUSING_HARM")
+        ),
+        _both(_C, _A, _H, _N),
+    ),
+    Scenario(
+        "da-consent-refused-high-risk-dash",
+        event(29, _P, "DOMESTIC_ABUSE", consent="REFUSED", risk=("high-risk-dash",)),
+        _both(_C, _A, _H, _N),
+    ),
+    Scenario(
+        "da-consent-refused-suicide-risk-adult-isa-only",
+        event(30, _P, "DOMESTIC_ABUSE", consent="REFUSED", risk=("suicide-risk",)),
+        _both(_A, _H, _N),
+    ),
+    Scenario(
+        "da-consent-refused-sexual-exploitation-child-isa-only",
+        event(31, _P, "DOMESTIC_ABUSE", consent="REFUSED", risk=("sexual-exploitation",)),
+        _both(_C),
+    ),
     Scenario("da-adults-source", event(32, _A, "DOMESTIC_ABUSE", grade="GRADE_3"), _both(_C, _H, _N, _P)),
-    Scenario("da-health-source-consent-refused-threats-to-kill",
-             event(33, _H, "DOMESTIC_ABUSE", consent="REFUSED", risk=("threats-to-kill",)), _both(_C, _A, _N, _P)),
+    Scenario(
+        "da-health-source-consent-refused-threats-to-kill",
+        event(33, _H, "DOMESTIC_ABUSE", consent="REFUSED", risk=("threats-to-kill",)),
+        _both(_C, _A, _N, _P),
+    ),
     Scenario("mp-police-given", event(34, _P, "MISSING_PERSON"), _both(_C, _A, _H, _N)),
-    Scenario("mp-police-grade3-consent-not-sought",
-             event(35, _P, "MISSING_PERSON", grade="GRADE_3", consent="NOT_SOUGHT", risk=("repeat-missing",)),
-             _both(_C, _A, _H, _N)),
+    Scenario(
+        "mp-police-grade3-consent-not-sought",
+        event(35, _P, "MISSING_PERSON", grade="GRADE_3", consent="NOT_SOUGHT", risk=("repeat-missing",)),
+        _both(_C, _A, _H, _N),
+    ),
     Scenario("mp-restricted-to-childrens", event(36, _P, "MISSING_PERSON", restricted=[_C]), _both(_C)),
     Scenario("mp-restricted-to-nobody", event(37, _P, "MISSING_PERSON", restricted=[]), {}),
     # children's concerns: children's services only, under the child safeguarding ISA
     Scenario("cc-police-given", event(38, _P, "CHILD_CONCERN"), _pick(CHILD_SAFEGUARDING, _C)),
-    Scenario("cc-consent-refused-child-at-risk", event(39, _P, "CHILD_CONCERN", consent="REFUSED"),
-             _pick(CHILD_SAFEGUARDING, _C)),
-    Scenario("cc-official-sensitive", event(40, _P, "CHILD_CONCERN", marking="OFFICIAL_SENSITIVE", grade="GRADE_3"),
-             _pick(CHILD_SAFEGUARDING, _C)),
+    Scenario(
+        "cc-consent-refused-child-at-risk",
+        event(39, _P, "CHILD_CONCERN", consent="REFUSED"),
+        _pick(CHILD_SAFEGUARDING, _C),
+    ),
+    Scenario(
+        "cc-official-sensitive",
+        event(40, _P, "CHILD_CONCERN", marking="OFFICIAL_SENSITIVE", grade="GRADE_3"),
+        _pick(CHILD_SAFEGUARDING, _C),
+    ),
     Scenario("cc-health-source", event(41, _H, "CHILD_CONCERN"), _pick(CHILD_SAFEGUARDING, _C)),
     Scenario("cc-restricted-to-adults", event(42, _P, "CHILD_CONCERN", restricted=[_A]), {}),
-    Scenario("cse-police-consent-refused", event(43, _P, "CHILD_SEXUAL_EXPLOITATION", consent="REFUSED"),
-             _pick(CHILD_SAFEGUARDING, _C)),
-    Scenario("cse-nwas-source", event(44, _N, "CHILD_SEXUAL_EXPLOITATION", grade="GRADE_3"),
-             _pick(CHILD_SAFEGUARDING, _C)),
+    Scenario(
+        "cse-police-consent-refused",
+        event(43, _P, "CHILD_SEXUAL_EXPLOITATION", consent="REFUSED"),
+        _pick(CHILD_SAFEGUARDING, _C),
+    ),
+    Scenario(
+        "cse-nwas-source",
+        event(44, _N, "CHILD_SEXUAL_EXPLOITATION", grade="GRADE_3"),
+        _pick(CHILD_SAFEGUARDING, _C),
+    ),
     Scenario("cse-childrens-source-goes-nowhere", event(45, _C, "CHILD_SEXUAL_EXPLOITATION"), {}),
 ]

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-
 from eahub.core.paths import POLICIES_DIR
 from eahub.policy.bundle import PolicyBundle, PolicyLoadError
 from eahub.policy.cli import policy
@@ -43,8 +42,17 @@ def test_the_shipped_bundle_loads_with_the_schema_classification() -> None:
     assert len({i["id"] for i in hub["isas"]}) >= 3
     assert hub["schema"]["fields"]["referrer.name"] == "protected-identity"
     assert hub["schema"]["fields"]["health_details"] == "special-category"
-    assert hub["schema"]["envelope"] == ["event_id", "occurred_at", "reported_at", "source_agency", "category",
-                                         "grade", "security_marking", "district", "consent.status"]
+    assert hub["schema"]["envelope"] == [
+        "event_id",
+        "occurred_at",
+        "reported_at",
+        "source_agency",
+        "category",
+        "grade",
+        "security_marking",
+        "district",
+        "consent.status",
+    ]
     assert len(bundle.revision) == 64 and bundle.modules and bundle.tests
 
 
@@ -56,22 +64,32 @@ def test_revision_is_a_content_hash(policies: Path) -> None:
 
 
 def test_unknown_field_in_an_allow_list_names_file_and_path(policies: Path) -> None:
-    edit_json(policies / "data" / "isas.json",
-              lambda d: d["isas"][1]["recipients"]["nwas"]["fields"].append("subject.shoe_size"))
+    edit_json(
+        policies / "data" / "isas.json",
+        lambda d: d["isas"][1]["recipients"]["nwas"]["fields"].append("subject.shoe_size"),
+    )
     assert problems(policies) == [
         "isas.json: isas[1] (isa-lancs-adult-safeguarding v2.1).recipients.nwas.fields[4]: "
-        "'subject.shoe_size' is not a field of the ConcernEvent schema"]
+        "'subject.shoe_size' is not a field of the ConcernEvent schema"
+    ]
 
 
 def test_unknown_agency_and_category(policies: Path) -> None:
     def change(d: Any) -> None:
         d["isas"][2]["parties"].append("lancashire-fire")
         d["isas"][2]["categories"].append("BURGLARY")
+
     edit_json(policies / "data" / "isas.json", change)
     found = problems(policies)
-    assert "isas.json: isas[2] (isa-lancs-mental-health-crisis v1.2).parties[4]: unknown agency 'lancashire-fire'" in found
-    assert ("isas.json: isas[2] (isa-lancs-mental-health-crisis v1.2).categories[1]: "
-            "'BURGLARY' is not a ConcernEvent category") in found
+    assert (
+        "isas.json: isas[2] (isa-lancs-mental-health-crisis v1.2).parties[4]: "
+        "unknown agency 'lancashire-fire'"
+        in found
+    )
+    assert (
+        "isas.json: isas[2] (isa-lancs-mental-health-crisis v1.2).categories[1]: "
+        "'BURGLARY' is not a ConcernEvent category"
+    ) in found
 
 
 def test_shape_errors_name_the_path(policies: Path) -> None:
@@ -85,8 +103,10 @@ def test_shape_errors_name_the_path(policies: Path) -> None:
 def test_overlapping_versions_of_one_isa_are_refused(policies: Path) -> None:
     edit_json(policies / "data" / "isas.json", lambda d: d["isas"][3].update(valid_to="2024-01-01"))
     assert problems(policies) == [
-        "isas.json: isas[3] (isa-lancs-adult-safeguarding v1.0): in force on the same days as isas[1] (v2.1); "
-        "versions of one ISA must not overlap"]
+        "isas.json: isas[3] (isa-lancs-adult-safeguarding v1.0): "
+        "in force on the same days as isas[1] (v2.1); "
+        "versions of one ISA must not overlap"
+    ]
 
 
 def test_invalid_json_and_parse_errors_and_package_mismatch(policies: Path) -> None:
@@ -96,9 +116,14 @@ def test_invalid_json_and_parse_errors_and_package_mismatch(policies: Path) -> N
     (policies / "eahub" / "sharing" / "extra.rego").write_text("package eahub.other\n\nx := 1\n")
     found = problems(policies)
     assert any(p.startswith("eahub/sharing/decision.rego: Rego parse error:") for p in found)
-    assert ("eahub/sharing/extra.rego: package eahub.other does not match its folder "
-            "(expected package eahub.sharing)") in found
-    assert "rules.json: invalid JSON at line 1 column 3: Expecting property name enclosed in double quotes" in found
+    assert (
+        "eahub/sharing/extra.rego: package eahub.other does not match its folder "
+        "(expected package eahub.sharing)"
+    ) in found
+    assert (
+        "rules.json: invalid JSON at line 1 column 3: Expecting property name enclosed in double quotes"
+        in found
+    )
     assert all("Stack backtrace" not in p for p in found)
 
 
@@ -110,4 +135,7 @@ def test_policy_check_cli(policies: Path) -> None:
     edit_json(policies / "data" / "rules.json", lambda d: d["rules"]["break_glass"]["fields"].append("mood"))
     bad = runner.invoke(policy, ["check", "--policies", str(policies)])
     assert bad.exit_code == 1
-    assert "PROBLEM  rules.json: rules.break_glass.fields[5]: 'mood' is not a field of the ConcernEvent schema" in bad.output
+    assert (
+        "PROBLEM  rules.json: rules.break_glass.fields[5]: 'mood' is not a field of the ConcernEvent schema"
+        in bad.output
+    )

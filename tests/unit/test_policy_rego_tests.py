@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from eahub.core.paths import POLICIES_DIR
 from eahub.ingest.examples import example_event
 from eahub.policy.bundle import PolicyBundle
@@ -35,7 +34,9 @@ def test_policy_test_cli_passes() -> None:
 def test_policy_test_cli_fails_on_a_failing_test(tmp_path: Path) -> None:
     root = Path(shutil.copytree(POLICIES_DIR, tmp_path / "policies"))
     tests = root / "eahub" / "sharing" / "decision_test.rego"
-    tests.write_text(tests.read_text() + '\ntest_deliberately_wrong if {\n\tcount(sharing.decision.recipients) == 99\n}\n')
+    tests.write_text(
+        tests.read_text() + "\ntest_deliberately_wrong if {\n\tcount(sharing.decision.recipients) == 99\n}\n"
+    )
     result = CliRunner().invoke(policy, ["test", "--policies", str(root)])
     assert result.exit_code == 1
     assert "FAIL  data.eahub.sharing_test.test_deliberately_wrong" in result.output
@@ -52,8 +53,13 @@ def test_policy_test_cli_exit_2_on_a_bundle_that_does_not_load(tmp_path: Path) -
 
 def test_explain_prints_each_recipient_with_reasons(tmp_path: Path) -> None:
     file = tmp_path / "event.json"
-    file.write_text(json.dumps(example_event(security_marking="OFFICIAL", consent={"status": "REFUSED"},
-                                             risk_factors=["suicide-risk"])))
+    file.write_text(
+        json.dumps(
+            example_event(
+                security_marking="OFFICIAL", consent={"status": "REFUSED"}, risk_factors=["suicide-risk"]
+            )
+        )
+    )
     result = CliRunner().invoke(policy, ["explain", str(file), "--date", "2026-06-01"])
     assert result.exit_code == 0, result.output
     out = result.output
@@ -67,8 +73,23 @@ def test_explain_prints_each_recipient_with_reasons(tmp_path: Path) -> None:
 def test_explain_with_break_glass_and_bad_input(tmp_path: Path) -> None:
     file = tmp_path / "event.json"
     file.write_text(json.dumps(example_event()))
-    result = CliRunner().invoke(policy, ["explain", str(file), "--date", "2026-06-01", "--override-recipient", "nwas",
-                                         "--role", "caldicott-guardian", "--actor", "CG-7", "--justification", "risk"])
+    result = CliRunner().invoke(
+        policy,
+        [
+            "explain",
+            str(file),
+            "--date",
+            "2026-06-01",
+            "--override-recipient",
+            "nwas",
+            "--role",
+            "caldicott-guardian",
+            "--actor",
+            "CG-7",
+            "--justification",
+            "risk",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "nwas: SHARED (break-glass override)" in result.output
     file.write_text(json.dumps(example_event(category="ARSON")))
