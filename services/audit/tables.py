@@ -110,7 +110,7 @@ def ensure_schema(engine: Engine) -> None:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
         metadata.create_all(conn)
         for stmt in _postgres_triggers() if is_postgres(engine) else _sqlite_triggers():
-            conn.exec_driver_sql(stmt)
+            conn.execute(text(stmt))
 
 
 def privilege_sql(role: str) -> list[str]:

@@ -1,0 +1,209 @@
+"""Mutation tests: on a ledger of 1,000 entries (signed heads every 100), an attacker with DBA rights
+drops the append-only triggers and modifies, deletes, inserts or reorders one entry, or forges a tree
+head. Verification must fail and name the place. Positions: first, middle, last, and three random ones.
+Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, delete, insert, select, text, update
+
+from eahub.audit import entry_format, merkle
+from eahub.audit.checkpoints import Checkpointer
+from eahub.audit.signing import Signer
+from eahub.audit.sql_store import SqlLedgerStore
+from eahub.audit.tables import ledger, metadata, tree_heads
+from eahub.audit.verify import VerifyResult, verify_ledger
+from eahub.core.database import is_postgres, make_engine
+from tests.unit.test_audit_entries import audit_entry, entries
+
+pytestmark = [pytest.mark.integration]
+
+SIZE = 1000
+POSITIONS = [0, SIZE // 2, SIZE - 1, *random.Random(62).sample(range(1, SIZE - 1), 3)]
+NOW = datetime(2026, 5, 2, tzinfo=UTC)
+
+
+class Ledger:
+    def __init__(self, store: SqlLedgerStore, signer: Signer) -> None:
+        self.store, self.signer, self.engine = store, signer, store.engine
+
+    def verify(self) -> VerifyResult:
+        return verify_ledger(self.engine, self.signer.public_key)
+
+    def row(self, seq: int) -> dict:
+        with self.engine.connect() as conn:
+            return conn.execute(select(ledger).where(ledger.c.seq == seq)).one()._asdict()
+
+
+def drop_triggers(engine: Engine) -> None:
+    """What an attacker with the owner's or a superuser's rights can do."""
+    with engine.begin() as conn:
+        for table in ("audit_ledger", "audit_tree_heads"):
+            if is_postgres(engine):
+                conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_change ON {table}"))
+            else:
+                conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_update"))
+                conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_delete"))
+
+
+@pytest.fixture
+def make_ledger(database_url: str, tmp_path: Path) -> Iterator[Callable[[], Ledger]]:
+    signer = Signer.from_data_dir(tmp_path)
+    engines: list[Engine] = []
+    counter = iter(range(1000))
+
+    def build() -> Ledger:
+        url = database_url
+        if url.startswith("sqlite"):
+            url = f"sqlite:///{tmp_path / f'ledger-{next(counter)}.db'}"
+        engine = make_engine(url)
+        engines.append(engine)
+        if is_postgres(engine):
+            drop_triggers(engine)
+            metadata.drop_all(engine)
+        store = SqlLedgerStore(engine)
+        checkpointer = Checkpointer(store, signer, clock_ms=lambda: 1_777_000_000_000)
+        batch = entries(SIZE)
+        for i in range(0, SIZE, 100):
+            store.append(batch[i:i + 100], NOW)
+            checkpointer.checkpoint()
+        drop_triggers(engine)
+        return Ledger(store, signer)
+
+    yield build
+    for e in engines:
+        e.dispose()
+
+
+def test_an_untouched_ledger_verifies(make_ledger: Callable[[], Ledger]) -> None:
+    result = make_ledger().verify()
+    assert result.ok, result.summary()
+    assert (result.size, result.tree_heads, result.covered_size) == (SIZE, 10, SIZE)
+    assert result.summary().startswith("ledger intact: 1000 entries, 10 signed tree heads verified")
+
+
+def test_modifying_any_entry_is_named(make_ledger: Callable[[], Ledger]) -> None:
+    for pos in POSITIONS:
+        lg = make_ledger()
+        row = lg.row(pos)
+        doc = entry_format.decode(row["entry"])
+        doc["fields_withheld"] = []  # hide that anything was withheld
+        with lg.engine.begin() as conn:
+            conn.execute(update(ledger).where(ledger.c.seq == pos).values(entry=entry_format.encode(doc)))
+        result = lg.verify()
+        assert not result.ok
+        assert (result.first_bad_seq, result.first_bad_entry_id) == (pos, row["entry_id"]), result.summary()
+        assert "modified" in result.problem
+
+
+def test_modifying_an_entry_and_recomputing_its_leaf_hash_is_caught_by_the_signed_heads(
+        make_ledger: Callable[[], Ledger]) -> None:
+    for pos in POSITIONS:
+        lg = make_ledger()
+        doc = entry_format.decode(lg.row(pos)["entry"])
+        doc["recipient"] = "somebody-else"
+        data = entry_format.encode(doc)
+        with lg.engine.begin() as conn:
+            conn.execute(update(ledger).where(ledger.c.seq == pos).values(
+                entry=data, leaf_hash=merkle.leaf_hash(data), recipient="somebody-else"))
+        result = lg.verify()
+        assert not result.ok and "altered" in result.problem
+        lo, hi = map(int, re.search(r"seq (\d+)\.\.(\d+)", result.problem).groups())
+        assert lo <= pos <= hi and hi - lo < 100 and result.first_bad_seq == lo, result.summary()
+
+
+def test_relabelling_an_indexed_column_is_named(make_ledger: Callable[[], Ledger]) -> None:
+    for pos in POSITIONS[:3]:
+        lg = make_ledger()
+        with lg.engine.begin() as conn:
+            conn.execute(update(ledger).where(ledger.c.seq == pos).values(subject_ref="subj-someone-else"))
+        result = lg.verify()
+        assert not result.ok and result.first_bad_seq == pos
+        assert "column subject_ref" in result.problem
+
+
+def test_deleting_any_entry_is_named(make_ledger: Callable[[], Ledger]) -> None:
+    for pos in POSITIONS:
+        lg = make_ledger()
+        with lg.engine.begin() as conn:
+            conn.execute(delete(ledger).where(ledger.c.seq == pos))
+        result = lg.verify()
+        assert not result.ok and result.first_bad_seq == pos, result.summary()
+        assert "missing" in result.problem
+
+
+def test_deleting_an_entry_and_renumbering_the_rest_is_named(make_ledger: Callable[[], Ledger]) -> None:
+    for pos in POSITIONS:
+        lg = make_ledger()
+        with lg.engine.begin() as conn:
+            conn.execute(delete(ledger).where(ledger.c.seq == pos))
+            for seq in range(pos + 1, SIZE):
+                conn.execute(update(ledger).where(ledger.c.seq == seq).values(seq=seq - 1))
+        result = lg.verify()
+        assert not result.ok and result.first_bad_seq == pos, result.summary()
+
+
+def test_inserting_an_entry_anywhere_is_named(make_ledger: Callable[[], Ledger]) -> None:
+    for pos in POSITIONS:
+        lg = make_ledger()
+        forged = audit_entry(5000, "DISCLOSURE", reasons=["backdated"])
+        data = entry_format.encode(entry_format.canonical_document(forged, pos, NOW))
+        with lg.engine.begin() as conn:
+            for seq in range(SIZE - 1, pos - 1, -1):
+                conn.execute(update(ledger).where(ledger.c.seq == seq).values(seq=seq + 1))
+            doc = entry_format.decode(data)
+            conn.execute(insert(ledger).values(
+                seq=pos, entry=data, leaf_hash=merkle.leaf_hash(data), occurred_at_ms=entry_format.to_ms(
+                    forged["occurred_at"]), **{k: doc[k] for k in ("entry_id", "kind", "event_id", "subject_ref",
+                                                                   "source_agency", "recipient", "isa_id", "case_id")}))
+        result = lg.verify()
+        assert not result.ok, result.summary()
+        assert (result.first_bad_seq, result.first_bad_entry_id) == (pos, forged["entry_id"]), result.summary()
+        assert "inserted" in result.problem
+
+
+def test_reordering_two_entries_is_named(make_ledger: Callable[[], Ledger]) -> None:
+    for pos in POSITIONS:
+        a, b = (pos, pos + 1) if pos < SIZE - 1 else (pos - 1, pos)
+        lg = make_ledger()
+        with lg.engine.begin() as conn:
+            conn.execute(update(ledger).where(ledger.c.seq == a).values(seq=-1))
+            conn.execute(update(ledger).where(ledger.c.seq == b).values(seq=a))
+            conn.execute(update(ledger).where(ledger.c.seq == -1).values(seq=b))
+        result = lg.verify()
+        assert not result.ok and result.first_bad_seq == a, result.summary()
+        assert "out of place" in result.problem
+
+
+def test_forging_a_tree_head_is_named(make_ledger: Callable[[], Ledger], tmp_path: Path) -> None:
+    lg = make_ledger()
+    with lg.engine.begin() as conn:
+        conn.execute(update(tree_heads).where(tree_heads.c.tree_size == 500).values(root_hash="ab" * 32))
+    result = lg.verify()
+    assert not result.ok and "size 500" in result.problem and "invalid signature" in result.problem
+
+
+def test_a_tree_head_signed_by_another_key_is_named(make_ledger: Callable[[], Ledger], tmp_path: Path) -> None:
+    lg = make_ledger()
+    other = Signer.from_data_dir(tmp_path / "attacker")
+    root = merkle.MerkleTree(lg.store.leaf_hashes(0, 300)).root()
+    forged = other.sign(300, root, 1).to_json()
+    with lg.engine.begin() as conn:
+        conn.execute(delete(tree_heads).where(tree_heads.c.tree_size == 300))
+        conn.execute(insert(tree_heads).values(**forged))
+    result = lg.verify()
+    assert not result.ok and "size 300" in result.problem and "not the hub's key" in result.problem
+
+
+def test_rewriting_everything_under_an_attacker_key_fails_against_the_hubs_key(
+        make_ledger: Callable[[], Ledger], tmp_path: Path) -> None:
+    lg = make_ledger()
+    attacker = Ledger(lg.store, Signer.from_data_dir(tmp_path / "attacker"))
+    assert not verify_ledger(lg.engine, attacker.signer.public_key).ok
