@@ -330,7 +330,10 @@ def grants(role: str) -> None:
     """Print PostgreSQL statements that leave ROLE able to read and append to the ledger, never change it."""
     from eahub.audit.tables import privilege_sql
 
-    click.echo("\n".join(privilege_sql(role)))
+    try:
+        click.echo("\n".join(privilege_sql(role)))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--role") from None
 
 
 @audit.command()
