@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from eahub.cli import main
+from eahub.ingest.tokens import TokenStore
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setenv("EAHUB_DATA_DIR", str(tmp_path / "data"))
+    return {"EAHUB_DATA_DIR": str(tmp_path / "data")}
+
+
+def test_token_issue_list_revoke(env: dict[str, str], tmp_path: Path) -> None:
+    runner = CliRunner()
+    issued = runner.invoke(main, ["token", "issue", "--agency", "nwas"])
+    assert issued.exit_code == 0, issued.output
+    token = issued.output.strip().splitlines()[-1]
+    store = TokenStore.in_data_dir(tmp_path / "data")
+    assert store.agency_for(token) == "nwas"
+    listed = runner.invoke(main, ["token", "list"])
+    [line] = listed.output.strip().splitlines()
+    token_id, agency, _created = line.split("\t")
+    assert agency == "nwas" and token not in listed.output
+    assert runner.invoke(main, ["token", "revoke", token_id]).exit_code == 0
+    assert store.agency_for(token) is None
+    again = runner.invoke(main, ["token", "revoke", token_id])
+    assert again.exit_code == 1 and "no token with id" in again.output
+
+
+def test_token_issue_unknown_agency(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(main, ["token", "issue", "--agency", "acme"])
+    assert result.exit_code == 1
+    assert "unknown agency 'acme'" in result.output
+
+
+def test_generate_is_byte_identical_for_a_seed_and_start(env: dict[str, str]) -> None:
+    args = ["generate", "--count", "50", "--seed", "9", "--start", "2026-03-01T00:00:00Z"]
+    first, second = CliRunner().invoke(main, args), CliRunner().invoke(main, args)
+    assert first.exit_code == 0 and first.stdout_bytes == second.stdout_bytes
+    lines = first.output.splitlines()
+    assert len(lines) == 50 and json.loads(lines[0])["reported_at"] >= "2026-03-01T00:00:00Z"
+
+
+def test_generate_needs_count_or_days(env: dict[str, str]) -> None:
+    assert CliRunner().invoke(main, ["generate"]).exit_code == 2
+    assert CliRunner().invoke(main, ["generate", "--count", "1", "--start", "soon"]).exit_code == 2
+
+
+def test_publish_unknown_agency(env: dict[str, str], tmp_path: Path) -> None:
+    f = tmp_path / "e.json"
+    f.write_text("{}")
+    result = CliRunner().invoke(main, ["publish", "--agency", "acme", str(f)])
+    assert result.exit_code == 1 and "unknown agency" in result.output
