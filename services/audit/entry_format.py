@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from eahub.core import schemas
@@ -28,8 +29,9 @@ KINDS = (
 _LIST_FIELDS = ("fields_shared", "fields_withheld", "reasons")
 
 
-def entry_fields() -> list[str]:
-    return [f["name"] for f in schemas.load(schemas.AUDIT_ENTRY).raw["fields"]]
+@cache
+def entry_fields() -> tuple[str, ...]:
+    return tuple(f["name"] for f in schemas.load(schemas.AUDIT_ENTRY).raw["fields"])
 
 
 def iso(moment: datetime) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -48,7 +47,7 @@ class SqlLedgerStore:
             next_seq = 0 if last is None else int(last) + 1
             rows = build_rows(entries, next_seq, recorded_at, present)
             if rows:
-                conn.execute(insert(ledger), [asdict(r) for r in rows])
+                conn.execute(insert(ledger), [dict(r.__dict__) for r in rows])
         return rows
 
     def size(self) -> int:
@@ -124,7 +123,5 @@ class SqlLedgerStore:
 
 
 def _row(r: Any) -> LedgerRow:
-    d = r._asdict()
-    d["entry"] = bytes(d["entry"])
-    d["leaf_hash"] = bytes(d["leaf_hash"])
-    return LedgerRow(**d)
+    # Columns are selected in LedgerRow field order; both drivers return bytes for binary columns.
+    return LedgerRow(*r)

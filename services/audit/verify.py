@@ -127,10 +127,11 @@ def _row_problem(store: LedgerStore, row: LedgerRow, expected_seq: int) -> tuple
             row.entry_id,
             f"out of place: the entry was written at seq {written_at}; entries were deleted or reordered",
         )
-    for name in INDEXED:
-        if doc.get(name) != getattr(row, name):
-            return row.seq, row.entry_id, f"modified: column {name} disagrees with the hashed entry"
-    if entry_format.to_ms(entry_format.parse_iso(doc["occurred_at"])) != row.occurred_at_ms:
+    if tuple(map(doc.get, INDEXED)) != tuple(getattr(row, name) for name in INDEXED):
+        name = next(n for n in INDEXED if doc.get(n) != getattr(row, n))
+        return row.seq, row.entry_id, f"modified: column {name} disagrees with the hashed entry"
+    occurred = doc.get("occurred_at")
+    if not isinstance(occurred, str) or entry_format.to_ms(entry_format.parse_iso(occurred)) != row.occurred_at_ms:
         return row.seq, row.entry_id, "modified: column occurred_at_ms disagrees with the hashed entry"
     return None
 
