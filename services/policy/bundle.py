@@ -162,8 +162,8 @@ def _load_data(data_dir: Path) -> tuple[dict[str, Any] | None, list[str], dict[s
 
 def schema_document() -> dict[str, Any]:
     """What the policy knows of the ConcernEvent schema: each field path's personal-data kind, the leaf
-    paths (what allow-lists expand to), and the envelope (leaves that are non-nullable all the way down,
-    which every recipient shared with receives)."""
+    paths, the leaves under each path (what an allow-list entry expands to), and the envelope (leaves
+    that are non-nullable all the way down, which every recipient shared with receives)."""
     classification = schemas.pii_classification(schemas.CONCERN_EVENT)
     paths = list(classification)
     leaves = [p for p in paths if not any(q.startswith(p + ".") for q in paths)]
@@ -183,5 +183,6 @@ def schema_document() -> dict[str, Any]:
     return {
         "fields": classification,
         "leaves": leaves,
+        "leaves_of": {p: [leaf for leaf in leaves if leaf == p or leaf.startswith(p + ".")] for p in paths},
         "envelope": [p for p in leaves if p in required],
     }

@@ -82,14 +82,24 @@ in_force(isa) if {
 	input.today <= isa.valid_to
 }
 
-applicable_isas(r) := {isa | some isa in category_isas(r); in_force(isa)}
+applicable_isas(r) := applicable_by[r]
+
+applicable_by[r] := {isa | some isa in category_isas(r); in_force(isa)} if some r in candidates
 
 # When several agreements apply, the one with the smallest id governs (data validation forbids two
 # versions of one ISA in force on the same day).
-governing_isa(r) := isa if {
+governing_isa(r) := governing_by[r]
+
+governing_by[r] := isa if {
+	some r in candidates
 	some isa in applicable_isas(r)
 	isa.id == min({i.id | some i in applicable_isas(r)})
-} else := {"id": null, "version": null}
+}
+
+governing_by[r] := {"id": null, "version": null} if {
+	some r in candidates
+	not has_isa(r)
+}
 
 has_isa(r) if applicable_isas(r) != set()
 
@@ -131,7 +141,11 @@ purpose(r) := concat("; ", governing_isa(r).purposes) if count(refusals(r)) == 0
 
 # ---------------------------------------------------------------- refusals, each with its reason
 
-refusals(r) := ((((isa_refusals(r) | originator_refusals(r)) | children_refusals(r)) | marking_refusals(r)) | consent_refusals(r)) | basis_refusals(r)
+refusals(r) := refusals_by[r]
+
+refusals_by[r] := all_refusals(r) if some r in candidates
+
+all_refusals(r) := ((((isa_refusals(r) | originator_refusals(r)) | children_refusals(r)) | marking_refusals(r)) | consent_refusals(r)) | basis_refusals(r)
 
 originator_refusals(r) := {msg |
 	is_array(event.restricted_to)
@@ -231,10 +245,7 @@ consent_words := {
 fields := hub.schema.fields
 
 # Every allow-list entry expands to the leaf fields under it (`subject` -> `subject.name`, ...).
-leaves_under(path) := {l | some l in hub.schema.leaves; l == path} | {l |
-	some l in hub.schema.leaves
-	startswith(l, concat("", [path, "."]))
-}
+leaves_under(path) := {l | some l in hub.schema.leaves_of[path]}
 
 envelope := {f | some f in hub.schema.envelope}
 
@@ -255,14 +266,34 @@ kind_allows(r, f) if {
 
 # protected-identity (the referrer): never leaves the source agency; no rule allows it.
 
-isa_fields(r) := {l | some p in governing_isa(r).recipients[r].fields; some l in leaves_under(p)} if has_isa(r) else := set()
+isa_fields(r) := isa_fields_by[r]
+
+isa_fields_by[r] := {l | some p in governing_isa(r).recipients[r].fields; some l in leaves_under(p)} if {
+	some r in candidates
+	has_isa(r)
+}
+
+isa_fields_by[r] := set() if {
+	some r in candidates
+	not has_isa(r)
+}
 
 allowed_fields(wanted, r) := {f | some f in (wanted | envelope); kind_allows(r, f)}
 
-shared_fields(r) := sort(allowed_fields(isa_fields(r), r)) if count(refusals(r)) == 0 else := []
+shared_fields(r) := shared_by[r]
+
+shared_by[r] := sort(allowed_fields(isa_fields(r), r)) if {
+	some r in candidates
+	count(refusals(r)) == 0
+}
+
+shared_by[r] := [] if {
+	some r in candidates
+	count(refusals(r)) > 0
+}
 
 special_category_shared(r) if {
-	some f in allowed_fields(isa_fields(r), r)
+	some f in shared_fields(r)
 	fields[f] == "special-category"
 }
 
