@@ -35,15 +35,26 @@ def entry(i: int, subjects: int) -> dict:
     recipient = AGENCIES[i % len(AGENCIES)]
     event_id = f"event-{i // 6}"
     return {
-        "entry_id": ids.audit_entry_id(kind, event_id, recipient, str(i)), "kind": kind,
-        "occurred_at": T0 + timedelta(seconds=i * 30), "actor": "router", "event_id": event_id,
-        "decision_id": ids.decision_id(event_id, "rev-1"), "subject_ref": f"subj-{(i // 6) % subjects:032x}",
-        "source_agency": "lancashire-police", "recipient": recipient, "category": "MENTAL_HEALTH",
-        "isa_id": f"isa-police-{recipient}", "isa_version": "3", "lawful_basis": "DPA 2018 Sch 1 para 18",
-        "purpose": "safeguarding", "policy_revision": "rev-1",
+        "entry_id": ids.audit_entry_id(kind, event_id, recipient, str(i)),
+        "kind": kind,
+        "occurred_at": T0 + timedelta(seconds=i * 30),
+        "actor": "router",
+        "event_id": event_id,
+        "decision_id": ids.decision_id(event_id, "rev-1"),
+        "subject_ref": f"subj-{(i // 6) % subjects:032x}",
+        "source_agency": "lancashire-police",
+        "recipient": recipient,
+        "category": "MENTAL_HEALTH",
+        "isa_id": f"isa-police-{recipient}",
+        "isa_version": "3",
+        "lawful_basis": "DPA 2018 Sch 1 para 18",
+        "purpose": "safeguarding",
+        "policy_revision": "rev-1",
         "fields_shared": ["event_id", "category", "district", "narrative", "subject.name"],
         "fields_withheld": ["subject.nhs_number", "referrer", "health_details"],
-        "reasons": ["ISA covers MENTAL_HEALTH"], "case_id": None, "details": {},
+        "reasons": ["ISA covers MENTAL_HEALTH"],
+        "case_id": None,
+        "details": {},
     }
 
 
@@ -64,8 +75,10 @@ def main() -> None:
     signer = Signer.from_data_dir(tmp)
     checkpointer = Checkpointer(store, signer)
     subjects = max(1, n // 30)  # about 30 entries (5 events) per subject
-    print(f"ledger benchmark: N = {n:,} entries on {engine.dialect.name}, batches of {args.batch}, "
-          f"signed head every {args.checkpoint_every:,}")
+    print(
+        f"ledger benchmark: N = {n:,} entries on {engine.dialect.name}, batches of {args.batch}, "
+        f"signed head every {args.checkpoint_every:,}"
+    )
 
     start = time.perf_counter()
     for lo in range(0, n, args.batch):
@@ -74,15 +87,19 @@ def main() -> None:
             checkpointer.checkpoint()
     checkpointer.checkpoint()
     append_s = time.perf_counter() - start
-    print(f"append:    {n / append_s:,.0f} entries/s  ({append_s:.1f} s, including {len(store.tree_heads())} "
-          "signed tree heads)")
+    print(
+        f"append:    {n / append_s:,.0f} entries/s  ({append_s:.1f} s, including {len(store.tree_heads())} "
+        "signed tree heads)"
+    )
 
     start = time.perf_counter()
     result = verify_ledger(store, signer.public_key)
     verify_s = time.perf_counter() - start
     assert result.ok, result.summary()
-    print(f"verify:    {verify_s:.1f} s for {result.size:,} entries and {result.tree_heads} heads "
-          f"({result.size / verify_s:,.0f} entries/s)")
+    print(
+        f"verify:    {verify_s:.1f} s for {result.size:,} entries and {result.tree_heads} heads "
+        f"({result.size / verify_s:,.0f} entries/s)"
+    )
 
     vault = Vault.from_data_dir(engine, tmp, AuditSettings())
     rnd = random.Random(1)
@@ -93,8 +110,10 @@ def main() -> None:
         report = queries.sar(store, vault, subject)
         times.append((time.perf_counter() - t) * 1000)
         assert report.entries
-    print(f"SAR:       {statistics.median(times):.1f} ms median, {max(times):.1f} ms max over 50 subjects "
-          f"(~{len(report.entries)} entries each)")
+    print(
+        f"SAR:       {statistics.median(times):.1f} ms median, {max(times):.1f} ms max over 50 subjects "
+        f"(~{len(report.entries)} entries each)"
+    )
 
     t = time.perf_counter()
     tree = merkle.MerkleTree(store.leaf_hashes(0, store.size()))
@@ -109,8 +128,10 @@ def main() -> None:
     for entry_id in some:
         proofs.inclusion(checkpointer, entry_id)
     cold_ms = (time.perf_counter() - t) * 1000 / len(some)
-    print(f"inclusion: {per_proof_ms:.3f} ms per proof from an in-memory tree (built once in {build_s:.1f} s); "
-          f"{cold_ms:.0f} ms for a cold `eahub audit prove` (loads every leaf hash)")
+    print(
+        f"inclusion: {per_proof_ms:.3f} ms per proof from an in-memory tree (built once in {build_s:.1f} s); "
+        f"{cold_ms:.0f} ms for a cold `eahub audit prove` (loads every leaf hash)"
+    )
     print(f"database:  {tmp}")
 
 

@@ -68,8 +68,10 @@ def between(store: LedgerStore, since_ms: int | None, until_ms: int | None) -> l
     return query(store, EntryFilter(since_ms=since_ms, until_ms=until_ms))
 
 
-def overrides_pending(store: LedgerStore, flt: EntryFilter = EntryFilter()) -> list[dict[str, Any]]:
-    overrides = query(store, EntryFilter(**{**flt.__dict__, "kinds": ("OVERRIDE",)}))
+def overrides_pending(store: LedgerStore, flt: EntryFilter | None = None) -> list[dict[str, Any]]:
+    """OVERRIDE entries (optionally narrowed by `flt`) that no ACTION entry has reviewed yet."""
+    base = flt.__dict__ if flt is not None else {}
+    overrides = query(store, EntryFilter(**{**base, "kinds": ("OVERRIDE",)}))
     reviewed = {a["details"].get(REVIEWED_ENTRY) for a in query(store, EntryFilter(kinds=("ACTION",)))}
     return [o for o in overrides if o["entry_id"] not in reviewed]
 

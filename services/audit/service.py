@@ -184,8 +184,8 @@ class AuditService:
     def _commit(self, msgs: list[Message]) -> None:
         last: dict[tuple[str, int], int] = {}
         for m in msgs:
-            key = (m.topic(), m.partition())
-            last[key] = max(last.get(key, -1), m.offset())
+            key = (m.topic() or "", m.partition() or 0)
+            last[key] = max(last.get(key, -1), m.offset() or 0)
         self.consumer.commit(
             offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()], asynchronous=False
         )

@@ -40,8 +40,8 @@ class VerifyResult:
         uncovered = self.size - self.covered_size
         tail = f"; {uncovered} newest entries not yet under a signed tree head" if uncovered else ""
         return (
-            f"ledger intact: {self.size} entries, {self.tree_heads} signed tree heads verified, latest covers "
-            f"{self.covered_size}, root {self.root_hash}{tail}"
+            f"ledger intact: {self.size} entries, {self.tree_heads} signed tree heads verified, "
+            f"latest covers {self.covered_size}, root {self.root_hash}{tail}"
         )
 
 
@@ -118,8 +118,8 @@ def _row_problem(store: LedgerStore, row: LedgerRow, expected_seq: int) -> tuple
         return (
             written_at,
             intruder.entry_id if intruder else None,
-            f"inserted: {row.seq - written_at} entries were inserted here (entry {row.entry_id} was written at "
-            f"seq {written_at} and now sits at seq {row.seq})",
+            f"inserted: {row.seq - written_at} entries were inserted here (entry {row.entry_id} was "
+            f"written at seq {written_at} and now sits at seq {row.seq})",
         )
     if written_at != row.seq:
         return (
@@ -131,7 +131,10 @@ def _row_problem(store: LedgerStore, row: LedgerRow, expected_seq: int) -> tuple
         name = next(n for n in INDEXED if doc.get(n) != getattr(row, n))
         return row.seq, row.entry_id, f"modified: column {name} disagrees with the hashed entry"
     occurred = doc.get("occurred_at")
-    if not isinstance(occurred, str) or entry_format.to_ms(entry_format.parse_iso(occurred)) != row.occurred_at_ms:
+    if (
+        not isinstance(occurred, str)
+        or entry_format.to_ms(entry_format.parse_iso(occurred)) != row.occurred_at_ms
+    ):
         return row.seq, row.entry_id, "modified: column occurred_at_ms disagrees with the hashed entry"
     return None
 

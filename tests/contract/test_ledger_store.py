@@ -8,15 +8,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
-
 from eahub.audit import entry_format, merkle
 from eahub.audit.memory_store import InMemoryLedgerStore
 from eahub.audit.signing import Signer
 from eahub.audit.sql_store import SqlLedgerStore
 from eahub.audit.store import EntryFilter, LedgerStore
 from eahub.core.database import make_engine
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
 from tests.unit.test_audit_entries import T0, audit_entry, entries
 
 pytestmark = pytest.mark.contract
@@ -58,7 +58,9 @@ def test_a_replayed_entry_is_ignored_not_appended_twice(store: LedgerStore) -> N
     batch = entries(4)
     store.append(batch, NOW)
     assert store.append([batch[2], batch[0]], NOW) == []
-    again = store.append([batch[1], audit_entry(99), audit_entry(99)], NOW)  # a duplicate inside one batch too
+    again = store.append(
+        [batch[1], audit_entry(99), audit_entry(99)], NOW
+    )  # a duplicate inside one batch too
     assert [r.entry_id for r in again] == [audit_entry(99)["entry_id"]]
     assert store.size() == 5
 
@@ -73,9 +75,10 @@ def test_find_filters_by_every_indexed_field_and_time(store: LedgerStore) -> Non
         EntryFilter(kinds=("REFUSAL", "OVERRIDE")): lambda d: d["kind"] in ("REFUSAL", "OVERRIDE"),
         EntryFilter(isa_id="isa-police-nwas"): lambda d: d["isa_id"] == "isa-police-nwas",
         EntryFilter(source_agency="lancashire-police", recipient="nwas"): lambda d: d["recipient"] == "nwas",
-        EntryFilter(since_ms=entry_format.to_ms(T0 + timedelta(minutes=10)),
-                    until_ms=entry_format.to_ms(T0 + timedelta(minutes=20))):
-            lambda d: "2026-05-01T15:10" <= d["occurred_at"] < "2026-05-01T15:20",
+        EntryFilter(
+            since_ms=entry_format.to_ms(T0 + timedelta(minutes=10)),
+            until_ms=entry_format.to_ms(T0 + timedelta(minutes=20)),
+        ): lambda d: "2026-05-01T15:10" <= d["occurred_at"] < "2026-05-01T15:20",
     }
     for flt, expected in checks.items():
         found = [r.entry_id for r in store.find(flt)]
@@ -83,8 +86,9 @@ def test_find_filters_by_every_indexed_field_and_time(store: LedgerStore) -> Non
         assert found
 
 
-def test_tree_heads_are_kept_by_size_and_a_second_head_for_a_size_is_ignored(store: LedgerStore,
-                                                                              tmp_path: Path) -> None:
+def test_tree_heads_are_kept_by_size_and_a_second_head_for_a_size_is_ignored(
+    store: LedgerStore, tmp_path: Path
+) -> None:
     signer = Signer.from_data_dir(tmp_path)
     assert store.latest_tree_head() is None and store.tree_heads() == []
     h5 = signer.sign(5, b"\x05" * 32, 1000)
@@ -112,14 +116,18 @@ def test_concurrent_appenders_never_share_a_position(store: LedgerStore) -> None
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("statement", [
-    "UPDATE audit_ledger SET kind = 'ERASURE' WHERE seq = 1",
-    "DELETE FROM audit_ledger WHERE seq = 1",
-    "UPDATE audit_tree_heads SET root_hash = 'ff' WHERE tree_size = 3",
-    "DELETE FROM audit_tree_heads",
-])
-def test_the_database_rejects_update_and_delete_on_ledger_tables(database_url: str, tmp_path: Path,
-                                                                 statement: str) -> None:
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_ledger SET kind = 'ERASURE' WHERE seq = 1",
+        "DELETE FROM audit_ledger WHERE seq = 1",
+        "UPDATE audit_tree_heads SET root_hash = 'ff' WHERE tree_size = 3",
+        "DELETE FROM audit_tree_heads",
+    ],
+)
+def test_the_database_rejects_update_and_delete_on_ledger_tables(
+    database_url: str, tmp_path: Path, statement: str
+) -> None:
     store = SqlLedgerStore(make_engine(database_url))
     store.append(entries(3), NOW)
     store.add_tree_head(Signer.from_data_dir(tmp_path).sign(3, b"\x00" * 32, 1))

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from eahub.audit import queries
 from eahub.audit.bootstrap import AuditParts, open_audit
 from eahub.audit.bundle import export_bundle, verify_bundle
@@ -27,6 +26,7 @@ from eahub.audit.verify import verify_ledger
 from eahub.core import ids
 from eahub.core.settings import HubSettings
 from eahub.router.projection import project
+
 from tests.helpers import concern_event
 from tests.unit.test_audit_entries import audit_entry, entries
 
@@ -37,25 +37,52 @@ SUBJECT = audit_entry(3)["subject_ref"]  # entries 3, 53, ... of the factory
 
 @pytest.fixture
 def parts(database_url: str, tmp_path: Path) -> AuditParts:
-    p = open_audit(HubSettings(data_dir=tmp_path / "data", database_url=database_url),
-                   AuditSettings(retention_days_disclosure=30, retention_days_override=0))
+    p = open_audit(
+        HubSettings(data_dir=tmp_path / "data", database_url=database_url),
+        AuditSettings(retention_days_disclosure=30, retention_days_override=0),
+    )
     p.store.append(entries(120), NOW)
     p.checkpointer.checkpoint()
     return p
 
 
-def routed_case(subject_ref: str, recipient: str = "lancashire-cc-adults", override: bool = False) -> dict[str, Any]:
+def routed_case(
+    subject_ref: str, recipient: str = "lancashire-cc-adults", override: bool = False
+) -> dict[str, Any]:
     event = concern_event()
-    shared = ["event_id", "occurred_at", "reported_at", "source_agency", "category", "grade", "security_marking",
-              "district", "consent", "narrative", "subject.name"]
+    shared = [
+        "event_id",
+        "occurred_at",
+        "reported_at",
+        "source_agency",
+        "category",
+        "grade",
+        "security_marking",
+        "district",
+        "consent",
+        "narrative",
+        "subject.name",
+    ]
     decision = ids.decision_id(event["event_id"], "rev-1")
     return {
-        "case_id": ids.case_id(event["event_id"], recipient, decision), "event_id": event["event_id"],
-        "recipient": recipient, "source_agency": event["source_agency"], "subject_ref": subject_ref,
-        "decision_id": decision, "policy_revision": "rev-1", "isa_id": "isa-1", "isa_version": "1",
-        "lawful_basis": "DPA 2018 Sch 1 para 18", "purpose": "safeguarding", "shared_fields": shared,
-        "withheld_fields": ["subject.nhs_number", "referrer"], "reasons": [], "override": override,
-        "due_by": NOW + timedelta(hours=1), "routed_at": NOW, "concern": project(event, frozenset(shared)),
+        "case_id": ids.case_id(event["event_id"], recipient, decision),
+        "event_id": event["event_id"],
+        "recipient": recipient,
+        "source_agency": event["source_agency"],
+        "subject_ref": subject_ref,
+        "decision_id": decision,
+        "policy_revision": "rev-1",
+        "isa_id": "isa-1",
+        "isa_version": "1",
+        "lawful_basis": "DPA 2018 Sch 1 para 18",
+        "purpose": "safeguarding",
+        "shared_fields": shared,
+        "withheld_fields": ["subject.nhs_number", "referrer"],
+        "reasons": [],
+        "override": override,
+        "due_by": NOW + timedelta(hours=1),
+        "routed_at": NOW,
+        "concern": project(event, frozenset(shared)),
     }
 
 
@@ -72,7 +99,8 @@ def test_sar_lists_every_entry_about_the_subject_and_the_payloads_as_disclosed(p
     report = queries.sar(parts.store, parts.vault, SUBJECT)
     assert report.entries and all(e["subject_ref"] == SUBJECT for e in report.entries)
     assert {e["ledger_seq"] for e in report.entries} == {
-        r.seq for r in parts.store.rows() if r.subject_ref == SUBJECT}
+        r.seq for r in parts.store.rows() if r.subject_ref == SUBJECT
+    }
     [payload] = report.payloads
     assert payload.record is not None and payload.record["concern"] == case["concern"]
     assert payload.record["concern"]["subject"]["nhs_number"] is None  # withheld stays withheld
@@ -84,7 +112,7 @@ def test_sar_lists_every_entry_about_the_subject_and_the_payloads_as_disclosed(p
 def test_payloads_at_rest_are_ciphertext(parts: AuditParts) -> None:
     case = routed_case(SUBJECT)
     parts.vault.store(case)
-    nonce, sealed = parts.vault.sealed(case["case_id"])
+    _nonce, sealed = parts.vault.sealed(case["case_id"])
     assert case["concern"]["subject"]["name"].encode() not in sealed
     assert case["concern"]["narrative"].encode() not in sealed
 
@@ -95,7 +123,9 @@ def test_erasure_shreds_the_payloads_and_the_ledger_still_verifies(parts: AuditP
     other = routed_case(audit_entry(4)["subject_ref"])
     parts.vault.store(other)
     sealed_before = parts.vault.sealed(case["case_id"])
-    result = erase_subject(parts.vault, parts.checkpointer, SUBJECT, actor="ig-officer:7", reason="Art. 17 request")
+    result = erase_subject(
+        parts.vault, parts.checkpointer, SUBJECT, actor="ig-officer:7", reason="Art. 17 request"
+    )
     assert result.payloads_unreadable == 1 and result.tree_head is not None
     report = queries.sar(parts.store, parts.vault, SUBJECT)
     assert report.erased and [p.erased for p in report.payloads] == [True]
@@ -103,12 +133,14 @@ def test_erasure_shreds_the_payloads_and_the_ledger_still_verifies(parts: AuditP
     assert report.entries[-1]["kind"] == "ERASURE" and report.entries[-1]["entry_id"] == result.entry_id
     # the ciphertext (and any backup of it) is unreadable: no key in the vault opens it any more
     from eahub.audit.tables import vault_keys
+
     with parts.engine.connect() as conn:
         keys = conn.execute(vault_keys.select().where(vault_keys.c.subject_ref == SUBJECT)).all()
     assert keys and all(k.wrapped_key is None and k.erased_at_ms for k in keys)
     with pytest.raises(Exception):  # noqa: B017 - any key guess fails authentication
-        AESGCM(AESGCM.generate_key(bit_length=256)).decrypt(sealed_before[0], sealed_before[1],
-                                                          case["case_id"].encode())
+        AESGCM(AESGCM.generate_key(bit_length=256)).decrypt(
+            sealed_before[0], sealed_before[1], case["case_id"].encode()
+        )
     # other subjects are untouched, and the ledger verifies
     assert queries.sar(parts.store, parts.vault, other["subject_ref"]).payloads[0].record is not None
     verdict = verify_ledger(parts.engine, parts.signer.public_key)
@@ -132,19 +164,28 @@ def test_expiry_removes_payloads_never_ledger_entries(parts: AuditParts) -> None
 
 def test_ig_queries(parts: AuditParts) -> None:
     docs = [r.document() for r in parts.store.rows()]
-    assert queries.by_isa(parts.store, "isa-police-nwas") == [d for d in docs if d["isa_id"] == "isa-police-nwas"]
+    assert queries.by_isa(parts.store, "isa-police-nwas") == [
+        d for d in docs if d["isa_id"] == "isa-police-nwas"
+    ]
     assert queries.by_pair(parts.store, "lancashire-police", "lscft-mental-health") == [
-        d for d in docs if d["recipient"] == "lscft-mental-health"]
+        d for d in docs if d["recipient"] == "lscft-mental-health"
+    ]
     assert queries.refusals(parts.store) == [d for d in docs if d["kind"] == "REFUSAL"]
     since, until = 1_777_650_000_000, 1_777_652_000_000
     assert queries.between(parts.store, since, until) == [
-        d for d in docs if since <= int(datetime.fromisoformat(d["occurred_at"]).timestamp() * 1000) < until]
+        d for d in docs if since <= int(datetime.fromisoformat(d["occurred_at"]).timestamp() * 1000) < until
+    ]
     pending = queries.overrides_pending(parts.store)
     assert pending == [d for d in docs if d["kind"] == "OVERRIDE"] and len(pending) >= 2
-    review = audit_entry(9000, "ACTION", actor="ig:officer-2", details={"reviewed_entry_id": pending[0]["entry_id"]})
+    review = audit_entry(
+        9000, "ACTION", actor="ig:officer-2", details={"reviewed_entry_id": pending[0]["entry_id"]}
+    )
     parts.store.append([review], NOW)
     assert queries.overrides_pending(parts.store) == pending[1:]
-    assert queries.overrides_pending(parts.store, EntryFilter(recipient=pending[1]["recipient"]))[0] == pending[1]
+    assert (
+        queries.overrides_pending(parts.store, EntryFilter(recipient=pending[1]["recipient"]))[0]
+        == pending[1]
+    )
 
 
 def test_csv_export(parts: AuditParts) -> None:
@@ -170,11 +211,18 @@ def test_evidence_bundle_verifies_offline_and_detects_tampering(parts: AuditPart
         assert not result.ok
         return result.problem or ""
 
-    assert "not included" in tampered(lambda b: b["entries"][0].update(
-        entry=b["entries"][0]["entry"].replace('"kind":"', '"kind":"X')))
+    assert "not included" in tampered(
+        lambda b: b["entries"][0].update(entry=b["entries"][0]["entry"].replace('"kind":"', '"kind":"X'))
+    )
     assert "not included" in tampered(lambda b: b["entries"][-1]["inclusion_proof"].reverse())
-    assert "position" in tampered(lambda b: b["entries"][0].update(ledger_seq=b["entries"][0]["ledger_seq"] + 1))
-    assert "invalid signature" in tampered(lambda b: b["tree_head"].update(tree_size=b["tree_head"]["tree_size"] + 1))
+    assert "position" in tampered(
+        lambda b: b["entries"][0].update(ledger_seq=b["entries"][0]["ledger_seq"] + 1)
+    )
+    assert "invalid signature" in tampered(
+        lambda b: b["tree_head"].update(tree_size=b["tree_head"]["tree_size"] + 1)
+    )
     other = Signer(Ed25519PrivateKey.generate())
-    assert "other than the trusted" in tampered(lambda b: b.update(public_key_pem=public_key_pem(other.public_key)))
+    assert "other than the trusted" in tampered(
+        lambda b: b.update(public_key_pem=public_key_pem(other.public_key))
+    )
     assert "malformed" in tampered(lambda b: b.pop("tree_head"))

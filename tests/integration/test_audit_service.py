@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-
 from eahub.audit.bootstrap import build_audit_service, open_audit
 from eahub.audit.settings import AuditSettings
 from eahub.audit.signing import TreeHead, head_problem
@@ -21,6 +20,7 @@ from eahub.core.kafka import KafkaPublisher, producer_config
 from eahub.core.messages import OutboundMessage
 from eahub.core.settings import HubSettings
 from eahub.policy.registry import agency_ids
+
 from tests.helpers import read_all
 from tests.integration.test_audit_governance import routed_case
 from tests.unit.test_audit_entries import audit_entry
@@ -37,26 +37,39 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 30.0) -> bool:
     return False
 
 
-def test_audit_service_consumes_dedupes_dead_letters_and_checkpoints(hub_settings: HubSettings,
-                                                                     database_url: str) -> None:
+def test_audit_service_consumes_dedupes_dead_letters_and_checkpoints(
+    hub_settings: HubSettings, database_url: str
+) -> None:
     hub_settings = hub_settings.model_copy(update={"database_url": database_url})
     topics.create_topics(hub_settings, agency_ids(hub_settings.policies_dir))
     run_id = uuid.uuid4().hex[:8]
     subject = f"subj-{run_id}"
-    batch = [audit_entry(i, kind, subject_ref=subject, entry_id=f"{run_id}-{i}", event_id=f"event-{run_id}")
-             for i, kind in enumerate(["DECISION", "DISCLOSURE", "REFUSAL", "DISCLOSURE", "CONSULTATION", "ACTION"])]
+    batch = [
+        audit_entry(i, kind, subject_ref=subject, entry_id=f"{run_id}-{i}", event_id=f"event-{run_id}")
+        for i, kind in enumerate(
+            ["DECISION", "DISCLOSURE", "REFUSAL", "DISCLOSURE", "CONSULTATION", "ACTION"]
+        )
+    ]
     garbage = b"\x00not an avro message " + run_id.encode()
     case = routed_case(subject, recipient="nwas")
-    msgs = [OutboundMessage(topics.AUDIT, subject.encode(), avro_codec.encode(schemas.AUDIT_ENTRY, e)) for e in batch]
+    msgs = [
+        OutboundMessage(topics.AUDIT, subject.encode(), avro_codec.encode(schemas.AUDIT_ENTRY, e))
+        for e in batch
+    ]
     msgs.append(msgs[1])  # a replayed duplicate
     msgs.append(OutboundMessage(topics.AUDIT, b"garbage", garbage, [("ce_id", run_id.encode())]))
-    msgs.append(OutboundMessage(topics.board("nwas"), subject.encode(), avro_codec.encode(schemas.ROUTED_CASE, case)))
+    msgs.append(
+        OutboundMessage(topics.board("nwas"), subject.encode(), avro_codec.encode(schemas.ROUTED_CASE, case))
+    )
     publisher = KafkaPublisher(producer_config(hub_settings))
     publisher.publish(msgs)
     publisher.close()
 
-    service = build_audit_service(hub_settings, AuditSettings(checkpoint_every_entries=3, checkpoint_every_seconds=1),
-                                  group_id=f"audit-test-{run_id}")
+    service = build_audit_service(
+        hub_settings,
+        AuditSettings(checkpoint_every_entries=3, checkpoint_every_seconds=1),
+        group_id=f"audit-test-{run_id}",
+    )
     parts = open_audit(hub_settings)
     stop = threading.Event()
     thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
@@ -76,8 +89,11 @@ def test_audit_service_consumes_dedupes_dead_letters_and_checkpoints(hub_setting
     assert payload.case_id == case["case_id"] and payload.record["concern"] == case["concern"]
     assert verify_ledger(parts.engine, parts.signer.public_key).ok
 
-    dead = [m for m in read_all(hub_settings, topics.DEADLETTER) if m.value()
-            and avro_codec.decode(m.value())[1]["original_value"] == garbage]
+    dead = [
+        m
+        for m in read_all(hub_settings, topics.DEADLETTER)
+        if m.value() and avro_codec.decode(m.value())[1]["original_value"] == garbage
+    ]
     assert len(dead) == 1
     record = avro_codec.decode(dead[0].value(), expected=schemas.DEAD_LETTER)[1]
     headers = dict(dead[0].headers())
@@ -85,10 +101,14 @@ def test_audit_service_consumes_dedupes_dead_letters_and_checkpoints(hub_setting
     assert headers["eahub_error_kind"] == b"UNDECODABLE" and headers["ce_id"] == run_id.encode()
     assert record["original_topic"] == topics.AUDIT
 
-    heads = [TreeHead.from_json({**r, "timestamp_ms": int(r["timestamp"].timestamp() * 1000)})
-             for r in (avro_codec.decode(m.value(), expected=schemas.SIGNED_TREE_HEAD)[1]
-                       for m in read_all(hub_settings, topics.AUDIT_CHECKPOINTS))
-             if r["key_id"] == parts.signer.key_id]
+    heads = [
+        TreeHead.from_json({**r, "timestamp_ms": int(r["timestamp"].timestamp() * 1000)})
+        for r in (
+            avro_codec.decode(m.value(), expected=schemas.SIGNED_TREE_HEAD)[1]
+            for m in read_all(hub_settings, topics.AUDIT_CHECKPOINTS)
+        )
+        if r["key_id"] == parts.signer.key_id
+    ]
     assert heads and all(head_problem(h, parts.signer.public_key) is None for h in heads)
     assert {h.tree_size for h in heads} <= {h.tree_size for h in parts.store.tree_heads()}
     assert service.stats.duplicates >= 1 and service.stats.dead_letters >= 1

@@ -12,8 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, delete, insert, select, text, update
-
 from eahub.audit import entry_format, merkle
 from eahub.audit.checkpoints import Checkpointer
 from eahub.audit.signing import Signer
@@ -21,6 +19,8 @@ from eahub.audit.sql_store import SqlLedgerStore
 from eahub.audit.tables import ledger, metadata, tree_heads
 from eahub.audit.verify import VerifyResult, verify_ledger
 from eahub.core.database import is_postgres, make_engine
+from sqlalchemy import Engine, delete, insert, select, text, update
+
 from tests.unit.test_audit_entries import audit_entry, entries
 
 pytestmark = [pytest.mark.integration]
@@ -72,7 +72,7 @@ def make_ledger(database_url: str, tmp_path: Path) -> Iterator[Callable[[], Ledg
         checkpointer = Checkpointer(store, signer, clock_ms=lambda: 1_777_000_000_000)
         batch = entries(SIZE)
         for i in range(0, SIZE, 100):
-            store.append(batch[i:i + 100], NOW)
+            store.append(batch[i : i + 100], NOW)
             checkpointer.checkpoint()
         drop_triggers(engine)
         return Ledger(store, signer)
@@ -104,15 +104,19 @@ def test_modifying_any_entry_is_named(make_ledger: Callable[[], Ledger]) -> None
 
 
 def test_modifying_an_entry_and_recomputing_its_leaf_hash_is_caught_by_the_signed_heads(
-        make_ledger: Callable[[], Ledger]) -> None:
+    make_ledger: Callable[[], Ledger],
+) -> None:
     for pos in POSITIONS:
         lg = make_ledger()
         doc = entry_format.decode(lg.row(pos)["entry"])
         doc["recipient"] = "somebody-else"
         data = entry_format.encode(doc)
         with lg.engine.begin() as conn:
-            conn.execute(update(ledger).where(ledger.c.seq == pos).values(
-                entry=data, leaf_hash=merkle.leaf_hash(data), recipient="somebody-else"))
+            conn.execute(
+                update(ledger)
+                .where(ledger.c.seq == pos)
+                .values(entry=data, leaf_hash=merkle.leaf_hash(data), recipient="somebody-else")
+            )
         result = lg.verify()
         assert not result.ok and "altered" in result.problem
         lo, hi = map(int, re.search(r"seq (\d+)\.\.(\d+)", result.problem).groups())
@@ -159,13 +163,32 @@ def test_inserting_an_entry_anywhere_is_named(make_ledger: Callable[[], Ledger])
             for seq in range(SIZE - 1, pos - 1, -1):
                 conn.execute(update(ledger).where(ledger.c.seq == seq).values(seq=seq + 1))
             doc = entry_format.decode(data)
-            conn.execute(insert(ledger).values(
-                seq=pos, entry=data, leaf_hash=merkle.leaf_hash(data), occurred_at_ms=entry_format.to_ms(
-                    forged["occurred_at"]), **{k: doc[k] for k in ("entry_id", "kind", "event_id", "subject_ref",
-                                                                   "source_agency", "recipient", "isa_id", "case_id")}))
+            conn.execute(
+                insert(ledger).values(
+                    seq=pos,
+                    entry=data,
+                    leaf_hash=merkle.leaf_hash(data),
+                    occurred_at_ms=entry_format.to_ms(forged["occurred_at"]),
+                    **{
+                        k: doc[k]
+                        for k in (
+                            "entry_id",
+                            "kind",
+                            "event_id",
+                            "subject_ref",
+                            "source_agency",
+                            "recipient",
+                            "isa_id",
+                            "case_id",
+                        )
+                    },
+                )
+            )
         result = lg.verify()
         assert not result.ok, result.summary()
-        assert (result.first_bad_seq, result.first_bad_entry_id) == (pos, forged["entry_id"]), result.summary()
+        assert (result.first_bad_seq, result.first_bad_entry_id) == (pos, forged["entry_id"]), (
+            result.summary()
+        )
         assert "inserted" in result.problem
 
 
@@ -190,7 +213,9 @@ def test_forging_a_tree_head_is_named(make_ledger: Callable[[], Ledger], tmp_pat
     assert not result.ok and "size 500" in result.problem and "invalid signature" in result.problem
 
 
-def test_a_tree_head_signed_by_another_key_is_named(make_ledger: Callable[[], Ledger], tmp_path: Path) -> None:
+def test_a_tree_head_signed_by_another_key_is_named(
+    make_ledger: Callable[[], Ledger], tmp_path: Path
+) -> None:
     lg = make_ledger()
     other = Signer.from_data_dir(tmp_path / "attacker")
     root = merkle.MerkleTree(lg.store.leaf_hashes(0, 300)).root()
@@ -203,7 +228,8 @@ def test_a_tree_head_signed_by_another_key_is_named(make_ledger: Callable[[], Le
 
 
 def test_rewriting_everything_under_an_attacker_key_fails_against_the_hubs_key(
-        make_ledger: Callable[[], Ledger], tmp_path: Path) -> None:
+    make_ledger: Callable[[], Ledger], tmp_path: Path
+) -> None:
     lg = make_ledger()
     attacker = Ledger(lg.store, Signer.from_data_dir(tmp_path / "attacker"))
     assert not verify_ledger(lg.engine, attacker.signer.public_key).ok

@@ -7,13 +7,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-
 from eahub.audit import entry_format
 from eahub.core import avro_codec, ids, schemas
 
 pytestmark = pytest.mark.unit
 
-AGENCIES = ["lancashire-police", "lancashire-cc-childrens", "lancashire-cc-adults", "lscft-mental-health", "nwas"]
+AGENCIES = [
+    "lancashire-police",
+    "lancashire-cc-childrens",
+    "lancashire-cc-adults",
+    "lscft-mental-health",
+    "nwas",
+]
 T0 = datetime(2026, 5, 1, 15, 0, tzinfo=UTC)
 
 
@@ -72,14 +77,18 @@ def test_canonical_form_is_the_same_for_any_timezone_of_the_same_instant() -> No
 
     local = audit_entry(1, occurred_at=(T0 + timedelta(minutes=1)).astimezone(ZoneInfo("Europe/London")))
     assert entry_format.encode(entry_format.canonical_document(local, 0, T0)) == entry_format.encode(
-        entry_format.canonical_document(audit_entry(1), 0, T0))
+        entry_format.canonical_document(audit_entry(1), 0, T0)
+    )
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("entry_id", "", "entry_id is required"),
-    ("kind", "GOSSIP", "kind is not a known AuditKind"),
-    ("occurred_at", datetime(2026, 1, 1), "timezone-aware"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("entry_id", "", "entry_id is required"),
+        ("kind", "GOSSIP", "kind is not a known AuditKind"),
+        ("occurred_at", datetime(2026, 1, 1), "timezone-aware"),
+    ],
+)
 def test_bad_entries_are_refused_naming_the_field(field: str, value: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         entry_format.canonical_document(audit_entry(1, **{field: value}), 0, T0)

@@ -8,7 +8,6 @@ import hashlib
 import random
 
 import pytest
-
 from eahub.audit.merkle import CompactRange, MerkleTree
 
 pytestmark = pytest.mark.unit
@@ -48,7 +47,9 @@ def root_from_inclusion(leaf: bytes, m: int, n: int, path: list[bytes]) -> bytes
     return H(b"\x01" + path[-1] + root_from_inclusion(leaf, m - k, n - k, path[:-1]))
 
 
-def roots_from_consistency(m: int, n: int, proof: list[bytes], old_root: bytes, b: bool = True) -> tuple[bytes, bytes]:
+def roots_from_consistency(
+    m: int, n: int, proof: list[bytes], old_root: bytes, b: bool = True
+) -> tuple[bytes, bytes]:
     """Invert SUBPROOF(m, D[n], b) (2.1.4.1): returns (root of the first m leaves, root of all n)."""
     if m == n:
         if b:
@@ -77,7 +78,8 @@ def test_known_values() -> None:
     assert MerkleTree([]).root().hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     # RFC 6962 reference vector (certificate-transparency test data): the empty leaf.
     assert MerkleTree(leaves([b""])).root().hex() == (
-        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d")
+        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+    )
 
 
 @pytest.mark.parametrize("n", [*range(1, 34), 100, 127, 128, 129, 1000])

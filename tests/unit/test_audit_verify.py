@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from eahub.audit import entry_format, merkle
 from eahub.audit.checkpoints import Checkpointer, LedgerCorrupt
 from eahub.audit.memory_store import InMemoryLedgerStore
 from eahub.audit.settings import DAY_MS, AuditSettings
 from eahub.audit.signing import Signer
 from eahub.audit.verify import verify_ledger
+
 from tests.unit.test_audit_entries import entries
 
 pytestmark = pytest.mark.unit
@@ -28,7 +28,7 @@ def ledger(tmp_path: Path) -> tuple[InMemoryLedgerStore, Checkpointer]:
     checkpointer = Checkpointer(store, Signer.from_data_dir(tmp_path), clock_ms=lambda: 1)
     batch = entries(300)
     for i in range(0, 300, 50):
-        store.append(batch[i:i + 50], NOW)
+        store.append(batch[i : i + 50], NOW)
         checkpointer.checkpoint()
     return store, checkpointer
 
@@ -40,15 +40,23 @@ def test_intact(ledger: tuple[InMemoryLedgerStore, Checkpointer]) -> None:
     assert result.root_hash == merkle.MerkleTree([r.leaf_hash for r in store.entries]).root().hex()
 
 
-def test_modified_deleted_reordered_on_the_memory_adapter(ledger: tuple[InMemoryLedgerStore, Checkpointer]) -> None:
+def test_modified_deleted_reordered_on_the_memory_adapter(
+    ledger: tuple[InMemoryLedgerStore, Checkpointer],
+) -> None:
     store, cp = ledger
     original = list(store.entries)
-    store.entries[120] = dataclasses.replace(original[120], entry=original[120].entry.replace(b"router", b"x"))
+    store.entries[120] = dataclasses.replace(
+        original[120], entry=original[120].entry.replace(b"router", b"x")
+    )
     assert verify_ledger(store, cp.signer.public_key).first_bad_seq == 120
     store.entries = original[:77] + original[78:]
     assert verify_ledger(store, cp.signer.public_key).first_bad_seq == 77
-    store.entries = [*original[:10], dataclasses.replace(original[11], seq=10),
-                     dataclasses.replace(original[10], seq=11), *original[12:]]
+    store.entries = [
+        *original[:10],
+        dataclasses.replace(original[11], seq=10),
+        dataclasses.replace(original[10], seq=11),
+        *original[12:],
+    ]
     result = verify_ledger(store, cp.signer.public_key)
     assert result.first_bad_seq == 10 and "out of place" in result.problem
     store.entries = original[:299]
@@ -56,8 +64,9 @@ def test_modified_deleted_reordered_on_the_memory_adapter(ledger: tuple[InMemory
     assert result.first_bad_seq == 299 and "deleted" in result.problem
 
 
-def test_the_checkpointer_refuses_to_sign_over_an_altered_ledger(ledger: tuple[InMemoryLedgerStore, Checkpointer],
-                                                                 tmp_path: Path) -> None:
+def test_the_checkpointer_refuses_to_sign_over_an_altered_ledger(
+    ledger: tuple[InMemoryLedgerStore, Checkpointer], tmp_path: Path
+) -> None:
     store, cp = ledger
     store.append(entries(310)[300:], NOW)
     store.entries[305] = dataclasses.replace(store.entries[305], entry=b"{}")
@@ -67,7 +76,9 @@ def test_the_checkpointer_refuses_to_sign_over_an_altered_ledger(ledger: tuple[I
     assert store.latest_tree_head().tree_size == 300
 
 
-def test_nothing_to_sign_when_the_latest_head_covers_the_ledger(ledger: tuple[InMemoryLedgerStore, Checkpointer]) -> None:
+def test_nothing_to_sign_when_the_latest_head_covers_the_ledger(
+    ledger: tuple[InMemoryLedgerStore, Checkpointer],
+) -> None:
     _, cp = ledger
     assert cp.checkpoint() is None
 
@@ -75,11 +86,16 @@ def test_nothing_to_sign_when_the_latest_head_covers_the_ledger(ledger: tuple[In
 def test_a_head_is_an_rfc6962_tree_head_signature(ledger: tuple[InMemoryLedgerStore, Checkpointer]) -> None:
     store, cp = ledger
     head = store.latest_tree_head()
-    assert head.signed_bytes() == bytes([0, 1]) + (1).to_bytes(8, "big") + (300).to_bytes(8, "big") + head.root_hash
+    assert (
+        head.signed_bytes()
+        == bytes([0, 1]) + (1).to_bytes(8, "big") + (300).to_bytes(8, "big") + head.root_hash
+    )
     cp.signer.public_key.verify(head.signature, head.signed_bytes())
 
 
-def test_canonical_entries_never_hold_more_than_the_audit_entry_fields(ledger: tuple[InMemoryLedgerStore, Checkpointer]) -> None:
+def test_canonical_entries_never_hold_more_than_the_audit_entry_fields(
+    ledger: tuple[InMemoryLedgerStore, Checkpointer],
+) -> None:
     store, _ = ledger
     allowed = {*entry_format.entry_fields(), entry_format.SEQ, entry_format.RECORDED_AT}
     assert all(set(r.document()) == allowed for r in store.entries)
