@@ -117,19 +117,29 @@ class Vault:
         return out
 
     def erase(self, subject_ref: str, now_ms: int | None = None) -> int:
-        """Destroy every key of the subject. Returns how many payloads became unreadable."""
+        """Destroy every key of the subject. Returns how many payloads became unreadable.
+
+        The old key bytes are also purged from the database files where the engine allows it (SQLite:
+        secure_delete and a WAL checkpoint; PostgreSQL: VACUUM of the key table). Backups taken before
+        the erasure still hold the wrapped key: keep the master key out of those backups, or expire them."""
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        sqlite = self.engine.dialect.name == "sqlite"
         with self.engine.begin() as conn:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA secure_delete=ON")
             conn.execute(
                 update(vault_keys)
                 .where(vault_keys.c.subject_ref == subject_ref)
                 .values(wrapped_key=None, erased_at_ms=now_ms)
             )
-            return len(
+            unreadable = len(
                 conn.scalars(
                     select(vault_payloads.c.case_id).where(vault_payloads.c.subject_ref == subject_ref)
                 ).all()
             )
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)" if sqlite else f"VACUUM {vault_keys.name}")
+        return unreadable
 
     def expire(self, now_ms: int | None = None) -> int:
         """Delete payloads past their retention. Returns how many were deleted."""

@@ -226,3 +226,20 @@ def test_evidence_bundle_verifies_offline_and_detects_tampering(parts: AuditPart
         lambda b: b.update(public_key_pem=public_key_pem(other.public_key))
     )
     assert "malformed" in tampered(lambda b: b.pop("tree_head"))
+
+
+def test_erased_key_bytes_are_gone_from_the_sqlite_files(tmp_path: Path) -> None:
+    parts = open_audit(HubSettings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'l.db'}"))
+    parts.vault.store(routed_case(SUBJECT))
+    from eahub.audit.tables import vault_keys
+
+    with parts.engine.connect() as conn:
+        wrapped = bytes(conn.execute(vault_keys.select()).one().wrapped_key)
+
+    def on_disk() -> bytes:
+        return b"".join(p.read_bytes() for p in tmp_path.glob("l.db*"))
+
+    assert wrapped in on_disk()
+    parts.vault.erase(SUBJECT)
+    parts.engine.dispose()
+    assert wrapped not in on_disk()
