@@ -18,15 +18,15 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from eahub.audit import entry_format
 from eahub.audit.checkpoints import Checkpointer
+from eahub.audit.retry import retry_transient
 from eahub.audit.settings import AuditSettings
 from eahub.audit.signing import TreeHead
-from eahub.audit.store import LedgerStore, StoreConflict
+from eahub.audit.store import LedgerStore
 from eahub.audit.vault import Vault
 from eahub.core import avro_codec, schemas, topics
 from eahub.core.deadletter import dead_letter
 from eahub.core.logging import get_logger
 from eahub.core.messages import DeliveryFailed, OutboundMessage, Publisher
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 log = get_logger("eahub.audit")
 
@@ -147,26 +147,13 @@ class AuditService:
                 log.error("tree head not acknowledged by the broker; will retry", error=str(exc))
 
     def _with_db_retry(self, action: Callable[[], Any], stop: threading.Event | None) -> Any:
-        delay = 0.2
-        for attempt in range(1, self.settings.db_retry_attempts + 1):
-            try:
-                return action()
-            except (OperationalError, StoreConflict) as exc:
-                transient = True
-                error = type(exc).__name__
-            except DBAPIError as exc:
-                transient = bool(exc.connection_invalidated)
-                error = type(exc).__name__
-                if not transient:
-                    raise
-            if attempt == self.settings.db_retry_attempts or (stop is not None and stop.is_set()):
-                log.error("database unavailable; stopping", error=error, attempts=attempt)
-                raise RuntimeError(f"audit database unavailable after {attempt} attempts ({error})")
-            log.warning("database error; retrying", error=error, attempt=attempt, retry_in_s=delay)
+        def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
             self.stats.db_retries += 1
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
-        raise AssertionError("unreachable")
+            log.warning(
+                "database error; retrying", error=type(exc).__name__, attempt=attempt, retry_in_s=delay
+            )
+
+        return retry_transient(action, self.settings.db_retry_attempts, stop, on_retry=on_retry)
 
     def _publish(self, messages: list[OutboundMessage], stop: threading.Event | None) -> None:
         delay = 0.2

@@ -1,0 +1,73 @@
+"""Transient database errors are retried (a really locked SQLite file), others are raised at once, and
+a database that stays unavailable ends in DatabaseUnavailable (the service then stops loudly)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from eahub.audit.retry import DatabaseUnavailable, retry_transient
+from eahub.audit.sql_store import SqlLedgerStore
+from sqlalchemy import create_engine
+
+from tests.unit.test_audit_entries import entries
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 5, 2, tzinfo=UTC)
+
+
+@pytest.fixture
+def locked(tmp_path: Path) -> tuple[SqlLedgerStore, sqlite3.Connection]:
+    path = tmp_path / "ledger.db"
+    store = SqlLedgerStore(create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.05}))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    return store, holder
+
+
+def test_a_locked_database_is_retried_until_it_frees(
+    locked: tuple[SqlLedgerStore, sqlite3.Connection],
+) -> None:
+    store, holder = locked
+    retries: list[int] = []
+
+    def append() -> list:
+        if len(retries) == 3:
+            holder.execute("COMMIT")  # the other writer finishes
+        return store.append(entries(10), NOW)
+
+    rows = retry_transient(
+        append, attempts=10, first_delay_s=0.01, on_retry=lambda n, e, d: retries.append(n)
+    )
+    assert len(rows) == 10 and retries == [1, 2, 3]
+
+
+def test_a_database_that_stays_locked_ends_in_database_unavailable(
+    locked: tuple[SqlLedgerStore, sqlite3.Connection],
+) -> None:
+    store, _ = locked
+    with pytest.raises(DatabaseUnavailable, match="after 3 attempts"):
+        retry_transient(lambda: store.append(entries(1), NOW), attempts=3, first_delay_s=0.01)
+
+
+def test_a_stop_request_ends_the_retries(locked: tuple[SqlLedgerStore, sqlite3.Connection]) -> None:
+    store, _ = locked
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(DatabaseUnavailable, match="after 1 attempts"):
+        retry_transient(lambda: store.append(entries(1), NOW), attempts=50, stop=stop)
+
+
+def test_permanent_errors_are_not_retried() -> None:
+    calls = []
+
+    def bad() -> None:
+        calls.append(1)
+        raise ValueError("audit entry field kind is not a known AuditKind")
+
+    with pytest.raises(ValueError, match="kind"):
+        retry_transient(bad, attempts=5, first_delay_s=0.01)
+    assert calls == [1]
