@@ -9,7 +9,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from eahub.audit import entry_format, merkle
-from eahub.audit.checkpoints import Checkpointer, LedgerCorrupt
+from eahub.audit.checkpoints import Checkpointer, LedgerCorrupt, tree_at
 from eahub.audit.signing import TreeHead, head_problem, key_id, load_public_key_pem, public_key_pem
 from eahub.audit.store import LedgerRow
 
@@ -21,7 +21,7 @@ def export_bundle(
 ) -> dict[str, Any]:
     store = checkpointer.store
     head = checkpointer.covering_head(max((r.seq + 1 for r in rows), default=0))
-    tree = merkle.MerkleTree(store.leaf_hashes(0, head.tree_size))
+    tree = tree_at(store, head.tree_size)
     if tree.size != head.tree_size or tree.root() != head.root_hash:
         raise LedgerCorrupt("the ledger does not match its latest signed tree head: run `eahub audit verify`")
     return {

@@ -1,6 +1,8 @@
 """Signing tree heads over the ledger: every N entries or T seconds (the service decides when), and on
-demand (erase, export, prove). The checkpointer re-hashes every entry it covers before signing, so it
-never signs over a ledger that was altered behind its back."""
+demand (erase, export, prove). The checkpointer re-hashes every entry it has not yet seen under a
+signed head before signing, so it never signs over entries altered behind its back. On its first sync
+it resumes from the latest signed head: the stored leaf hashes up to it must rebuild the signed root.
+It also stores the tiles (roots of full 256-leaf blocks) that make proofs cheap."""
 
 from __future__ import annotations
 
@@ -27,9 +29,14 @@ class Checkpointer:
         self.signer = signer
         self.clock_ms = clock_ms
         self._range = merkle.CompactRange()
+        self._block: list[bytes] = []
+        self._new_tiles: list[tuple[int, bytes]] = []
+        self._resumed = False
 
     def sync(self) -> int:
         """Fold every stored entry not yet seen into the running tree; returns the tree size."""
+        if not self._resumed:
+            self._resume()
         for row in self.store.rows(start=self._range.size):
             if row.seq != self._range.size:
                 raise LedgerCorrupt(f"ledger entry seq {self._range.size} is missing (found seq {row.seq})")
@@ -37,7 +44,8 @@ class Checkpointer:
                 raise LedgerCorrupt(
                     f"ledger entry seq {row.seq} ({row.entry_id}) does not match its leaf hash"
                 )
-            self._range.append(row.leaf_hash)
+            self._add(row.leaf_hash)
+        self._flush_tiles()
         return self._range.size
 
     def checkpoint(self) -> TreeHead | None:
@@ -59,3 +67,49 @@ class Checkpointer:
         if latest is None or latest.tree_size < size:
             raise LedgerCorrupt(f"no signed tree head covers {size} entries")
         return latest
+
+    def _resume(self) -> None:
+        self._resumed = True
+        head = self.store.latest_tree_head()
+        if head is None:
+            return
+        leaves = self.store.leaf_hashes(0, head.tree_size)
+        if len(leaves) != head.tree_size:
+            raise LedgerCorrupt(
+                f"the latest signed head covers {head.tree_size} entries; {len(leaves)} are stored"
+            )
+        known_tiles = len(self.store.tiles(head.tree_size // merkle.TILE_WIDTH))
+        for leaf in leaves:
+            self._add(leaf)
+        if self._range.root() != head.root_hash:
+            raise LedgerCorrupt(
+                f"the stored leaf hashes do not rebuild the signed root at size {head.tree_size}"
+            )
+        self._new_tiles = [t for t in self._new_tiles if t[0] >= known_tiles]
+
+    def _add(self, leaf: bytes) -> None:
+        self._range.append(leaf)
+        self._block.append(leaf)
+        if len(self._block) == merkle.TILE_WIDTH:
+            self._new_tiles.append(
+                (self._range.size // merkle.TILE_WIDTH - 1, merkle.MerkleTree(self._block).root())
+            )
+            self._block = []
+
+    def _flush_tiles(self) -> None:
+        if self._new_tiles:
+            self.store.add_tiles(self._new_tiles)
+            self._new_tiles = []
+
+
+def tree_at(store: LedgerStore, size: int) -> merkle.TiledTree:
+    """The tree of the first `size` entries, from the stored tiles (computing any missing ones) and the
+    leaf hashes of the blocks a proof touches."""
+    full = size // merkle.TILE_WIDTH
+    tiles = store.tiles(full)
+    width = merkle.TILE_WIDTH
+    tiles += [
+        merkle.MerkleTree(store.leaf_hashes(b * width, (b + 1) * width)).root()
+        for b in range(len(tiles), full)
+    ]
+    return merkle.TiledTree(size, tiles, lambda b: store.leaf_hashes(b * width, min(size, (b + 1) * width)))

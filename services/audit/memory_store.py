@@ -15,6 +15,7 @@ class InMemoryLedgerStore:
     def __init__(self) -> None:
         self.entries: list[LedgerRow] = []  # public so tests can tamper, as a DBA could
         self.heads: dict[int, TreeHead] = {}
+        self.tile_roots: dict[int, bytes] = {}
         self._lock = threading.Lock()
 
     def append(self, entries: Sequence[dict[str, Any]], recorded_at: datetime) -> list[LedgerRow]:
@@ -50,3 +51,13 @@ class InMemoryLedgerStore:
 
     def latest_tree_head(self) -> TreeHead | None:
         return self.heads[max(self.heads)] if self.heads else None
+
+    def add_tiles(self, tiles: Sequence[tuple[int, bytes]]) -> None:
+        for idx, root in tiles:
+            self.tile_roots.setdefault(idx, root)
+
+    def tiles(self, count: int) -> list[bytes]:
+        out: list[bytes] = []
+        while len(out) < count and len(out) in self.tile_roots:
+            out.append(self.tile_roots[len(out)])
+        return out

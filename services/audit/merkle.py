@@ -2,14 +2,18 @@
 
 leaf = SHA-256(0x00 || entry bytes); node = SHA-256(0x01 || left || right); a tree of n > 1 leaves
 splits at k, the largest power of two smaller than n. `MerkleTree` keeps every level (built
-iteratively, one hash per node), so the root of any prefix and every proof cost O(log n) hashes."""
+iteratively, one hash per node), so the root of any prefix and every proof cost O(log n) hashes.
+`TiledTree` answers the same questions from stored tiles (the roots of aligned 2**TILE_HEIGHT-leaf
+subtrees) plus the leaves of the one or two blocks a proof needs, without loading every leaf."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
+TILE_HEIGHT = 8
+TILE_WIDTH = 1 << TILE_HEIGHT
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -25,20 +29,14 @@ def split_point(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
-class MerkleTree:
-    def __init__(self, leaves: Sequence[bytes]) -> None:
-        levels: list[list[bytes]] = [list(leaves)]
-        sha = hashlib.sha256
-        while len(levels[-1]) > 1:
-            below = levels[-1]
-            levels.append(
-                [sha(b"\x01" + below[i] + below[i + 1]).digest() for i in range(0, len(below) - 1, 2)]
-            )
-        self._levels = levels
+class ProofTree:
+    """The RFC 9162 definitions (MTH, PATH, PROOF) over a tree of `size` leaves; subclasses say where
+    the hash of a perfect, aligned subtree comes from."""
 
-    @property
-    def size(self) -> int:
-        return len(self._levels[0])
+    size: int
+
+    def _perfect(self, start: int, n: int) -> bytes:
+        raise NotImplementedError
 
     def root(self, size: int | None = None) -> bytes:
         size = self.size if size is None else size
@@ -67,8 +65,8 @@ class MerkleTree:
 
     def _subtree(self, start: int, end: int) -> bytes:
         n = end - start
-        if n & (n - 1) == 0 and start % n == 0:  # a perfect, aligned subtree: stored at its level
-            return self._levels[n.bit_length() - 1][start // n]
+        if n & (n - 1) == 0 and start % n == 0:  # a perfect, aligned subtree
+            return self._perfect(start, n)
         k = split_point(n)
         return node_hash(self._subtree(start, start + k), self._subtree(start + k, end))
 
@@ -89,6 +87,47 @@ class MerkleTree:
         if m <= k:
             return [*self._subproof(m, start, start + k, complete), self._subtree(start + k, end)]
         return [*self._subproof(m - k, start + k, end, False), self._subtree(start, start + k)]
+
+
+class MerkleTree(ProofTree):
+    """Every level of the tree over all the leaves."""
+
+    def __init__(self, leaves: Sequence[bytes]) -> None:
+        levels: list[list[bytes]] = [list(leaves)]
+        sha = hashlib.sha256
+        while len(levels[-1]) > 1:
+            below = levels[-1]
+            levels.append(
+                [sha(b"\x01" + below[i] + below[i + 1]).digest() for i in range(0, len(below) - 1, 2)]
+            )
+        self._levels = levels
+        self.size = len(leaves)
+
+    def _perfect(self, start: int, n: int) -> bytes:
+        return self._levels[n.bit_length() - 1][start // n]
+
+
+class TiledTree(ProofTree):
+    """A tree of `size` leaves known by its tiles (roots of leaves b*W..(b+1)*W-1 for every full block b)
+    and a loader of the leaves of one block (the last one may be partial)."""
+
+    def __init__(
+        self, size: int, tiles: Sequence[bytes], load_block: Callable[[int], Sequence[bytes]]
+    ) -> None:
+        if len(tiles) != size // TILE_WIDTH:
+            raise ValueError(f"a tree of {size} leaves has {size // TILE_WIDTH} full tiles, not {len(tiles)}")
+        self.size = size
+        self._upper = MerkleTree(tiles)
+        self._load_block = load_block
+        self._blocks: dict[int, MerkleTree] = {}
+
+    def _perfect(self, start: int, n: int) -> bytes:
+        if n >= TILE_WIDTH:
+            return self._upper._perfect(start // TILE_WIDTH, n // TILE_WIDTH)
+        b = start // TILE_WIDTH
+        if b not in self._blocks:
+            self._blocks[b] = MerkleTree(self._load_block(b))
+        return self._blocks[b]._perfect(start % TILE_WIDTH, n)
 
 
 def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes) -> bool:

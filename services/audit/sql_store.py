@@ -8,7 +8,7 @@ from typing import Any
 
 from eahub.audit.signing import TreeHead
 from eahub.audit.store import EntryFilter, LedgerRow, StoreConflict, build_rows
-from eahub.audit.tables import ensure_schema, ledger, tree_heads
+from eahub.audit.tables import ensure_schema, ledger, tree_heads, tree_tiles
 from eahub.core.database import is_postgres
 from sqlalchemy import Engine, and_, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
@@ -120,6 +120,34 @@ class SqlLedgerStore:
         with self.engine.connect() as conn:
             r = conn.execute(select(tree_heads).order_by(tree_heads.c.tree_size.desc()).limit(1)).first()
         return TreeHead.from_json(r._asdict()) if r is not None else None
+
+    def add_tiles(self, tiles: Sequence[tuple[int, bytes]]) -> None:
+        if not tiles:
+            return
+        try:
+            with self.engine.begin() as conn:
+                have = set(
+                    conn.scalars(select(tree_tiles.c.idx).where(tree_tiles.c.idx.in_([i for i, _ in tiles])))
+                )
+                todo = [{"idx": i, "hash": h} for i, h in tiles if i not in have]
+                if todo:
+                    conn.execute(insert(tree_tiles), todo)
+        except IntegrityError:
+            pass  # a concurrent checkpointer stored them first; tiles are a pure function of the leaves
+
+    def tiles(self, count: int) -> list[bytes]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(tree_tiles.c.idx, tree_tiles.c.hash)
+                .where(tree_tiles.c.idx < count)
+                .order_by(tree_tiles.c.idx)
+            ).all()
+        out: list[bytes] = []
+        for idx, root in rows:
+            if idx != len(out):
+                break
+            out.append(bytes(root))
+        return out
 
 
 def _row(r: Any) -> LedgerRow:

@@ -84,6 +84,12 @@ class LedgerStore(Protocol):
 
     def latest_tree_head(self) -> TreeHead | None: ...
 
+    def add_tiles(self, tiles: Sequence[tuple[int, bytes]]) -> None:
+        """Store (index, root) of full 256-leaf blocks; an index already stored is left as it is."""
+
+    def tiles(self, count: int) -> list[bytes]:
+        """Roots of blocks 0..count-1, stopping at the first one not stored."""
+
 
 def build_rows(
     entries: Sequence[dict[str, Any]], next_seq: int, recorded_at: datetime, present: set[str]

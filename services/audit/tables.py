@@ -47,6 +47,15 @@ tree_heads = Table(
     Column("signature", String(128), nullable=False),
 )
 
+# Roots of aligned 256-leaf subtrees (merkle.TILE_WIDTH), derived from the leaf hashes by the checkpointer
+# so that proofs need not load every leaf. Not evidence: a proof built from them is checked before use.
+tree_tiles = Table(
+    "audit_tree_tiles",
+    metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
 vault_keys = Table(
     "audit_vault_keys",
     metadata,
@@ -72,7 +81,7 @@ vault_payloads = Table(
     Column("ciphertext", LargeBinary, nullable=False),
 )
 
-APPEND_ONLY = (ledger.name, tree_heads.name)
+APPEND_ONLY = (ledger.name, tree_heads.name, tree_tiles.name)
 _SCHEMA_LOCK = 0x6561687562_01  # pg advisory lock id for concurrent first runs
 
 

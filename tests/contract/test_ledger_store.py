@@ -144,3 +144,12 @@ def test_postgres_also_rejects_truncate(postgres_url: str) -> None:
     with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
         conn.execute(text("TRUNCATE audit_ledger"))
     assert store.size() == 2
+
+
+def test_tiles_are_kept_by_index_and_read_as_a_contiguous_prefix(store: LedgerStore) -> None:
+    store.add_tiles([(0, b"\x00" * 32), (1, b"\x01" * 32), (3, b"\x03" * 32)])
+    store.add_tiles([(1, b"\xff" * 32)])  # already stored: left as it is
+    assert store.tiles(5) == [b"\x00" * 32, b"\x01" * 32]
+    assert store.tiles(1) == [b"\x00" * 32]
+    store.add_tiles([(2, b"\x02" * 32)])
+    assert store.tiles(5) == [bytes([i]) * 32 for i in range(4)]

@@ -8,7 +8,7 @@ import hashlib
 import random
 
 import pytest
-from eahub.audit.merkle import CompactRange, MerkleTree
+from eahub.audit.merkle import TILE_WIDTH, CompactRange, MerkleTree, TiledTree
 
 pytestmark = pytest.mark.unit
 
@@ -161,3 +161,27 @@ def test_random_trees_against_the_definition() -> None:
         tree = MerkleTree(leaves(d))
         m = rnd.randrange(n)
         assert root_from_inclusion(H(b"\x00" + d[m]), m, n, tree.inclusion_proof(m)) == mth(d)
+
+
+@pytest.mark.parametrize("n", [1, 255, 256, 257, 511, 512, 513, 1000, 1030])
+def test_a_tiled_tree_gives_the_same_roots_and_proofs_as_the_definition(n: int) -> None:
+    d = data(n)
+    lv = leaves(d)
+    w = TILE_WIDTH
+    tiles = [MerkleTree(lv[b * w : (b + 1) * w]).root() for b in range(n // w)]
+    loaded: list[int] = []
+
+    def load(b: int) -> list[bytes]:
+        loaded.append(b)
+        return lv[b * w : min(n, (b + 1) * w)]
+
+    tree = TiledTree(n, tiles, load)
+    assert tree.root() == mth(d)
+    for m in sorted({0, n // 2, n - 1, min(n - 1, 300)}):
+        assert root_from_inclusion(lv[m], m, n, tree.inclusion_proof(m)) == mth(d)
+    for first in sorted({1, n // 3 or 1, n - 1 or 1, n}):
+        old, new = roots_from_consistency(first, n, tree.consistency_proof(first), mth(d[:first]))
+        assert (old, new) == (mth(d[:first]), mth(d))
+    assert len(set(loaded)) <= 3 + n // 300  # a few blocks, not every leaf
+    with pytest.raises(ValueError, match="full tiles"):
+        TiledTree(n, [*tiles, tiles[0] if tiles else b""], load)

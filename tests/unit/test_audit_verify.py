@@ -109,3 +109,27 @@ def test_audit_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("EAHUB_AUDIT_CHECKPOINT_EVERY_ENTRIES", "0")
     with pytest.raises(ValueError, match="checkpoint_every_entries"):
         AuditSettings()
+
+
+def test_a_new_checkpointer_resumes_from_the_signed_head_and_stores_tiles(
+    ledger: tuple[InMemoryLedgerStore, Checkpointer],
+) -> None:
+    store, cp = ledger
+    assert sorted(store.tile_roots) == [0]  # 300 entries: one full 256-leaf block
+    assert store.tile_roots[0] == merkle.MerkleTree([r.leaf_hash for r in store.entries[:256]]).root()
+    store.tile_roots.clear()
+    store.append(entries(600)[300:], NOW)
+    fresh = Checkpointer(store, cp.signer)
+    head = fresh.checkpoint()
+    assert head is not None and head.tree_size == 600
+    assert sorted(store.tile_roots) == [0, 1]  # the missing tile was backfilled on resume
+    assert verify_ledger(store, cp.signer.public_key).ok
+
+
+def test_resuming_over_leaf_hashes_that_no_longer_match_the_signed_head_fails(
+    ledger: tuple[InMemoryLedgerStore, Checkpointer],
+) -> None:
+    store, cp = ledger
+    store.entries[10] = dataclasses.replace(store.entries[10], leaf_hash=b"\x00" * 32)
+    with pytest.raises(LedgerCorrupt, match="signed root at size 300"):
+        Checkpointer(store, cp.signer).sync()
