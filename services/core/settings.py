@@ -55,7 +55,8 @@ class HubSettings(BaseSettings):
 
     def kafka_config(self) -> dict[str, str]:
         """librdkafka base config: bootstrap plus security settings passed through from the environment."""
-        config = {"bootstrap.servers": self.bootstrap_servers}
+        # librdkafka logs at warning and above; connection closes by idle brokers are not news.
+        config = {"bootstrap.servers": self.bootstrap_servers, "log_level": "4", "log.connection.close": "false"}
         for name, value in os.environ.items():
             if not name.startswith("EAHUB_KAFKA_") or name == "EAHUB_KAFKA_BOOTSTRAP":
                 continue

@@ -79,8 +79,10 @@ def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: 
 
     settings = _settings(port, broker_port)
     configure_logging(settings.log_format, "warning" if settings.log_level == "info" else settings.log_level)
-    store = TokenStore.for_settings(settings)
-    tokens = {a: store.issue(a) for a in agency_ids(settings.policies_dir)}
+    store = TokenStore.in_data_dir(settings.data_dir)
+    agencies = agency_ids(settings.policies_dir)
+    issued = {a: store.issue(a, agencies) for a in agencies}  # the feed's own tokens, revoked on exit
+    tokens = {a: token for a, (_, token) in issued.items()}
     base_url = f"http://{settings.http_host}:{settings.http_port}"
     extra = {
         "decisions": follow_decisions(settings, click.echo),
@@ -95,4 +97,8 @@ def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: 
                "'%k %h\\n'")
     click.echo("    the audit trail: eahub audit verify ;  eahub audit show --event <an event id below>")
     click.echo("  One line per decision follows (Ctrl-C to stop):")
-    _serve(hub)
+    try:
+        _serve(hub)
+    finally:
+        for info, _ in issued.values():
+            store.revoke(info.token_id)

@@ -42,7 +42,7 @@ def feed(base_url: str, tokens: dict[str, str], seed: int, speedup: float,
             while not stop.is_set():
                 day_start = (datetime.now(UTC) - timedelta(days=1)).replace(hour=0, minute=0, second=0,
                                                                            microsecond=0)
-                for event in paced(generate(count=134, seed=seed + day, start=day_start), day_start, speedup, stop):
+                for event in paced(generate(None, seed + day, day_start, days=1), day_start, speedup, stop):
                     agency = event["source_agency"]
                     resp = client.post("/v1/events", json=event,
                                        headers={"Authorization": f"Bearer {tokens[agency]}"})

@@ -28,7 +28,6 @@ class RunningHub:
     services: ServiceThreads
     broker: EmbeddedBroker | None
     http: uvicorn.Server
-    router: object
     endpoints: dict[str, str] = field(default_factory=dict)
 
     def shutdown(self) -> None:
@@ -47,11 +46,11 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
     try:
         topics.create_topics(settings, agency_ids(settings.policies_dir))
         services = ServiceThreads()
-        router = build_router(settings)
         audit = build_audit_service(settings)
         http = uvicorn.Server(uvicorn.Config(build_app(settings), host=settings.http_host, port=settings.http_port,
                                              log_level="warning", lifespan="off"))
-        services.start("router", router.run)
+        # The embedded Rego engine may only be used from the thread that created it.
+        services.start("router", lambda stop: build_router(settings).run(stop))
         services.start("audit", audit.run)
         services.start("ingest-http", lambda stop: http.run())
         for name, target in (extra or {}).items():
@@ -66,4 +65,4 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         "ledger": settings.ledger_url if settings.database_url else str(settings.data_dir / "ledger.db"),
         "policy": settings.opa_url or f"embedded regorus over {settings.policies_dir}",
     }
-    return RunningHub(settings, services, broker, http, router, endpoints)
+    return RunningHub(settings, services, broker, http, endpoints)

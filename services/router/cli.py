@@ -16,6 +16,6 @@ def router() -> None:
 
     settings = HubSettings()
     configure_logging(settings.log_format, settings.log_level)
-    service = build_router(settings)
     click.echo(f"router consuming eahub.inbound.* from {settings.bootstrap_servers}")
-    run_until_signalled(service.run)
+    # Built inside the service thread: the embedded Rego engine may only be used from its own thread.
+    run_until_signalled(lambda stop: build_router(settings).run(stop))
