@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from eahub.core.database import make_engine
-from eahub.core.kafka import KafkaPublisher, producer_config
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.settings import HubSettings
 from eahub.ingest.accept import IngestPorts
 from eahub.ingest.app import create_app
 from eahub.ingest.idempotency import Idempotency, SqlIdempotencyRecords
+from eahub.ingest.kafka_publisher import ingest_publisher
 from eahub.ingest.settings import IngestSettings
 from eahub.ingest.tokens import TokenStore
 from eahub.policy.registry import agency_ids
@@ -22,16 +22,10 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def publisher(settings: HubSettings, ingest: IngestSettings) -> KafkaPublisher:
-    timeout_ms = int(ingest.publish_timeout_seconds * 1000)
-    return KafkaPublisher(producer_config(settings, **{"message.timeout.ms": timeout_ms}),
-                          timeout_s=ingest.publish_timeout_seconds + 5)
-
-
 def build_app(settings: HubSettings, ingest: IngestSettings | None = None) -> FastAPI:
     ingest = ingest or IngestSettings()
     ports = IngestPorts(
-        publisher=publisher(settings, ingest),
+        publisher=ingest_publisher(settings, ingest.publish_timeout_seconds),
         idempotency=Idempotency(SqlIdempotencyRecords(make_engine(settings.ledger_url)),
                                 ingest.idempotency_lease_ms),
         pseudonymiser=Pseudonymiser.from_data_dir(settings.data_dir),

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from eahub.core.kafka import KafkaPublisher, producer_config
 from eahub.core.messages import OutboundMessage, Publisher
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.settings import HubSettings
 from eahub.ingest.errors import FieldError, SourceMismatch, ValidationFailed
 from eahub.ingest.event_json import to_json
+from eahub.ingest.kafka_publisher import ingest_publisher
 from eahub.ingest.message import concern_message
 from eahub.ingest.tokens import UnknownAgency
 from eahub.ingest.validation import DEFAULT_CLOCK_SKEW, advisories, check_source, validate_event
@@ -39,7 +39,7 @@ class ConcernProducer:
         if agency not in self.agency_ids:
             raise UnknownAgency(f"unknown agency {agency!r}; known: {', '.join(sorted(self.agency_ids))}")
         self.agency, self.clock, self.clock_skew = agency, clock, clock_skew
-        self.publisher = publisher or KafkaPublisher(producer_config(settings))
+        self.publisher = publisher or ingest_publisher(settings, linger_ms=5)
         self.pseudonymiser = Pseudonymiser.from_data_dir(settings.data_dir)
 
     def publish(self, event: dict[str, Any]) -> str:
