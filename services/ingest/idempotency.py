@@ -26,7 +26,7 @@ from sqlalchemy import BigInteger, Column, Engine, MetaData, String, Table, dele
 from sqlalchemy.exc import IntegrityError
 
 PENDING, DONE = "pending", "done"
-DEFAULT_LEASE_MS = 60_000  # longer than the publisher's delivery timeout (30 s)
+DEFAULT_LEASE_MS = 60_000  # longer than any publisher's delivery timeout (IngestSettings derives its own)
 
 
 def body_hash(json_form: dict[str, Any]) -> str:

@@ -20,5 +20,6 @@ class IngestSettings(BaseSettings):
 
     @property
     def idempotency_lease_ms(self) -> int:
-        """A pending claim older than this is taken to be from a crashed request."""
-        return int((self.publish_timeout_seconds + 30) * 1000)
+        """A pending claim older than this is taken to be from a crashed request: longer than a live
+        request can hold one (the publisher gives up publish_timeout + 5 s after its call)."""
+        return int((self.publish_timeout_seconds + 10) * 1000)

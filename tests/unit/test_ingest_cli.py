@@ -59,3 +59,15 @@ def test_publish_unknown_agency(env: dict[str, str], tmp_path: Path) -> None:
     f.write_text("{}")
     result = CliRunner().invoke(main, ["publish", "--agency", "acme", str(f)])
     assert result.exit_code == 1 and "unknown agency" in result.output
+
+
+def test_publish_reads_stdin_and_reports_every_rejection(env: dict[str, str]) -> None:
+    # all rejected: nothing reaches a broker, so none is needed
+    lines = ['{"source_agency": "nwas"}', "[1, 2", '{"source_agency": "lancashire-police"}']
+    result = CliRunner().invoke(main, ["publish", "--agency", "nwas", "-"], input="\n".join(lines))
+    assert result.exit_code == 1
+    out = result.stdout.splitlines()
+    assert out[0].startswith("<stdin>:1 rejected: occurred_at: is required; reported_at: is required")
+    assert out[1].startswith("<stdin>:2 rejected: not valid JSON")
+    assert out[2] == "<stdin>:3 rejected: source_agency: is not nwas, the publishing agency"
+    assert "3 of 3 event(s) rejected" in result.stderr
