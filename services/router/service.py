@@ -163,6 +163,16 @@ class Router:
             self.consumer.close()
         finally:
             self.publisher.close()
+            # The embedded Rego engine is bound to this thread: release it here, not in a later GC pass.
+            self.engine = _ClosedEngine(self.engine.revision)
+
+
+@dataclass(frozen=True)
+class _ClosedEngine:
+    revision: str
+
+    def decide(self, requests: list[PolicyRequest]) -> list[Any]:
+        raise PolicyUnavailable("the router is closed")
 
 
 def subscribe_inbound(consumer: Consumer) -> None:
