@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
-
 from eahub.audit.sql_store import SqlLedgerStore
 from eahub.audit.tables import privilege_sql
 from eahub.core.database import make_engine
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
 from tests.unit.test_audit_entries import entries
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
@@ -34,8 +34,9 @@ def service_role(postgres_url: str) -> Iterator[str]:
             admin.execute(f"DROP ROLE {role}")
 
 
-def test_the_service_role_appends_but_cannot_change_or_unprotect_the_ledger(postgres_url: str,
-                                                                           service_role: str) -> None:
+def test_the_service_role_appends_but_cannot_change_or_unprotect_the_ledger(
+    postgres_url: str, service_role: str
+) -> None:
     owner = SqlLedgerStore(make_engine(postgres_url))  # the owner creates the tables and triggers
     with owner.engine.begin() as conn:
         conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {service_role}"))
