@@ -19,6 +19,7 @@ from eahub.core.logging import get_logger
 from eahub.core.messages import DeliveryFailed
 from eahub.ingest.accept import IdConflict, IngestPorts, accept_event
 from eahub.ingest.errors import FieldError, SourceMismatch, ValidationFailed
+from eahub.ingest.event_json import json_schema
 from eahub.ingest.examples import example_event
 from eahub.ingest.problems import PROBLEM_SCHEMA, openapi_response, problem
 
@@ -75,9 +76,7 @@ def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int =
             503: openapi_response("the broker did not acknowledge; nothing was recorded, retry later"),
         },
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-            "schema": {"type": "object", "description": "a concern event in JSON form "
-                       "(schemas/eahub.ConcernEvent.avsc; times ISO-8601 with offset, dates YYYY-MM-DD)"},
-            "example": EXAMPLE_EVENT}}}},
+            "schema": {"$ref": "#/components/schemas/ConcernEvent"}, "example": EXAMPLE_EVENT}}}},
     )
     async def post_event(request: Request) -> JSONResponse:
         agency = _authenticate(request, tokens)
@@ -121,7 +120,13 @@ def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int =
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = original_openapi()
-            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["Problem"] = PROBLEM_SCHEMA
+            event_schema = json_schema()
+            event_schema["required"].remove("event_id")  # optional here: assigned when absent
+            event_schema["description"] = ("a concern event in JSON form, derived from "
+                                           "schemas/eahub.ConcernEvent.avsc")
+            components["ConcernEvent"] = event_schema
             schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
             schema["security"] = [{"bearer": []}]
             app.openapi_schema = schema

@@ -38,6 +38,44 @@ def to_json(record: dict[str, Any], schema_name: str = schemas.CONCERN_EVENT) ->
     return obj
 
 
+def json_schema(schema_name: str = schemas.CONCERN_EVENT) -> dict[str, Any]:
+    """A JSON Schema of the JSON form, derived from the Avro schema (for the OpenAPI document)."""
+    named: dict[str, Any] = {}
+
+    def walk(avro_type: Any) -> dict[str, Any]:
+        if isinstance(avro_type, str):
+            if avro_type in named:
+                return walk(named[avro_type])
+            return {"string": {"type": "string"}, "boolean": {"type": "boolean"}, "int": {"type": "integer"},
+                    "long": {"type": "integer"}, "float": {"type": "number"}, "double": {"type": "number"},
+                    "null": {"type": "null"}}[avro_type]
+        if isinstance(avro_type, list):
+            return {"anyOf": [walk(b) for b in avro_type]}
+        kind = avro_type["type"]
+        if kind in ("record", "enum"):
+            full_name = f"{avro_type.get('namespace', 'eahub')}.{avro_type['name']}"
+            named[avro_type["name"]] = named[full_name] = avro_type
+        if kind == "record":
+            return {"type": "object", "additionalProperties": False,
+                    "required": [f["name"] for f in avro_type["fields"] if "default" not in f],
+                    "properties": {f["name"]: _with_doc(walk(f["type"]), f) for f in avro_type["fields"]}}
+        if kind == "enum":
+            return {"type": "string", "enum": list(avro_type["symbols"])}
+        if kind == "array":
+            return {"type": "array", "items": walk(avro_type["items"])}
+        if avro_type.get("logicalType") == "timestamp-millis":
+            return {"type": "string", "format": "date-time", "description": "ISO-8601 with a UTC offset"}
+        if avro_type.get("logicalType") == "date":
+            return {"type": "string", "format": "date"}
+        return walk(kind)
+
+    return walk(schemas.load(schema_name).raw)
+
+
+def _with_doc(schema: dict[str, Any], avro_field: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "description": avro_field["doc"]} if "doc" in avro_field else schema
+
+
 def format_time(value: datetime) -> str:
     value = value.astimezone(UTC)
     text = value.strftime("%Y-%m-%dT%H:%M:%S")

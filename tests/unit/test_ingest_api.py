@@ -180,6 +180,11 @@ def test_healthz_and_openapi(hub: Hub) -> None:
     assert {"202", "400", "401", "403", "409", "413", "415", "422", "503"} <= set(post["responses"])
     assert "application/json" in post["requestBody"]["content"]
     assert "Problem" in doc["components"]["schemas"]
+    event_schema = doc["components"]["schemas"]["ConcernEvent"]
+    assert event_schema["properties"]["grade"]["enum"] == ["GRADE_2", "GRADE_3"]
+    assert event_schema["properties"]["occurred_at"]["format"] == "date-time"
+    assert {"occurred_at", "source_agency", "category", "consent"} <= set(event_schema["required"])
+    assert "event_id" not in event_schema["required"]
 
 
 def test_unknown_path_is_a_problem_too(hub: Hub) -> None:
