@@ -70,14 +70,28 @@ def audit() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="verify against this PEM public key instead of the hub's own",
 )
-def verify(public_key_file: Path | None) -> None:
+@click.option(
+    "--heads",
+    "heads_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="also check against tree heads kept elsewhere (JSON array or JSON lines)",
+)
+@click.option(
+    "--published", is_flag=True, help="also check against the heads published on eahub.audit.checkpoints"
+)
+def verify(public_key_file: Path | None, heads_file: Path | None, published: bool) -> None:
     """Re-hash every entry and check it against every signed tree head (exit 0 intact, 1 not)."""
+    from eahub.audit.published import read_heads_file, read_published_heads
     from eahub.audit.signing import load_public_key_pem
     from eahub.audit.verify import verify_ledger
+    from eahub.core.settings import HubSettings
 
     parts = _parts()
     key = load_public_key_pem(public_key_file.read_bytes()) if public_key_file else parts.signer.public_key
-    result = verify_ledger(parts.store, key)
+    outside = read_heads_file(heads_file) if heads_file else []
+    if published:
+        outside += read_published_heads(HubSettings())
+    result = verify_ledger(parts.store, key, outside)
     click.echo(result.summary())
     sys.exit(0 if result.ok else EXIT_NOT_INTACT)
 

@@ -7,6 +7,7 @@ whose root no longer matches; the place is then known to lie between that head a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -45,13 +46,32 @@ class VerifyResult:
         )
 
 
-def verify_ledger(source: Engine | LedgerStore, public_key: Ed25519PublicKey) -> VerifyResult:
+def verify_ledger(
+    source: Engine | LedgerStore, public_key: Ed25519PublicKey, published: Sequence[TreeHead] = ()
+) -> VerifyResult:
+    """Verify the stored ledger against its stored tree heads and, if given, against copies of heads kept
+    outside the database (e.g. read from eahub.audit.checkpoints), which expose deleted heads and a
+    truncated ledger. Published heads not signed by `public_key` prove nothing and are ignored."""
     store = _as_store(source)
     heads = store.tree_heads()
     for head in heads:
         problem = head_problem(head, public_key)
         if problem is not None:
             return VerifyResult(False, store.size(), problem=problem, tree_heads=len(heads))
+    by_size = {h.tree_size: h for h in heads}
+    for head in published:
+        if head_problem(head, public_key) is not None:
+            continue
+        known = by_size.setdefault(head.tree_size, head)
+        if known.root_hash != head.root_hash:
+            return VerifyResult(
+                False,
+                store.size(),
+                problem=f"two signed tree heads for size {head.tree_size} disagree "
+                "(the ledger was forked or rewritten after publication)",
+                tree_heads=len(by_size),
+            )
+    heads = [by_size[size] for size in sorted(by_size)]
     leaves: list[bytes] = []
     failure: VerifyResult | None = None
     for row in store.rows():

@@ -12,8 +12,9 @@ from collections.abc import Callable
 
 import pytest
 from eahub.audit.bootstrap import build_audit_service, open_audit
+from eahub.audit.published import head_from_record, read_published_heads
 from eahub.audit.settings import AuditSettings
-from eahub.audit.signing import TreeHead, head_problem
+from eahub.audit.signing import head_problem
 from eahub.audit.verify import verify_ledger
 from eahub.core import avro_codec, schemas, topics
 from eahub.core.kafka import KafkaPublisher, producer_config
@@ -102,7 +103,7 @@ def test_audit_service_consumes_dedupes_dead_letters_and_checkpoints(
     assert record["original_topic"] == topics.AUDIT
 
     heads = [
-        TreeHead.from_json({**r, "timestamp_ms": int(r["timestamp"].timestamp() * 1000)})
+        head_from_record(r)
         for r in (
             avro_codec.decode(m.value(), expected=schemas.SIGNED_TREE_HEAD)[1]
             for m in read_all(hub_settings, topics.AUDIT_CHECKPOINTS)
@@ -112,3 +113,4 @@ def test_audit_service_consumes_dedupes_dead_letters_and_checkpoints(
     assert heads and all(head_problem(h, parts.signer.public_key) is None for h in heads)
     assert {h.tree_size for h in heads} <= {h.tree_size for h in parts.store.tree_heads()}
     assert service.stats.duplicates >= 1 and service.stats.dead_letters >= 1
+    assert verify_ledger(parts.engine, parts.signer.public_key, read_published_heads(hub_settings)).ok
