@@ -6,6 +6,7 @@ Exit codes: 0 success / intact; 1 integrity failure (verify, verify-bundle); 2 u
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from datetime import UTC, datetime
@@ -79,7 +80,8 @@ def audit() -> None:
 @click.option(
     "--published", is_flag=True, help="also check against the heads published on eahub.audit.checkpoints"
 )
-def verify(public_key_file: Path | None, heads_file: Path | None, published: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+def verify(public_key_file: Path | None, heads_file: Path | None, published: bool, as_json: bool) -> None:
     """Re-hash every entry and check it against every signed tree head (exit 0 intact, 1 not)."""
     from eahub.audit.published import read_heads_file, read_published_heads
     from eahub.audit.signing import load_public_key_pem
@@ -92,7 +94,10 @@ def verify(public_key_file: Path | None, heads_file: Path | None, published: boo
     if published:
         outside += read_published_heads(HubSettings())
     result = verify_ledger(parts.store, key, outside)
-    click.echo(result.summary())
+    if as_json:
+        _echo_json({**dataclasses.asdict(result), "summary": result.summary()})
+    else:
+        click.echo(result.summary())
     sys.exit(0 if result.ok else EXIT_NOT_INTACT)
 
 

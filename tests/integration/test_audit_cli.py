@@ -53,6 +53,10 @@ def test_verify_exits_0_with_a_summary_then_1_naming_the_altered_entry(hub: Audi
             update(ledger).where(ledger.c.seq == 42).values(entry=victim.entry.replace(b"router", b"rooter"))
         )
     bad = run("verify")
+    as_json = run("verify", "--json")
+    assert as_json.exit_code == 1
+    doc = json.loads(as_json.output)
+    assert (doc["ok"], doc["first_bad_seq"], doc["first_bad_entry_id"]) == (False, 42, victim.entry_id)
     assert bad.exit_code == 1
     assert f"entry seq 42 (entry_id {victim.entry_id})" in bad.output and "modified" in bad.output
 
