@@ -9,7 +9,7 @@ from typing import Any
 
 from eahub.core import avro_codec, cloudevents, ids, schemas, topics
 from eahub.core.messages import OutboundMessage
-from eahub.policy.model import Decision, RecipientDecision
+from eahub.policy.model import Decision, Override, RecipientDecision
 from eahub.router.projection import project
 
 ROUTER_SOURCE = "/eahub/router"
@@ -45,6 +45,34 @@ def outputs_for(event: dict[str, Any], decision: Decision, subject_ref: str, now
     return out
 
 
+def override_outputs(event: dict[str, Any], decision: Decision, r: RecipientDecision, subject_ref: str,
+                     now: datetime, times: ResponseTimes, override: Override, justification_sha256: str,
+                     origin: dict[str, str]) -> list[OutboundMessage]:
+    """A granted break-glass share: the routed case for that one recipient (carrying the justification), its
+    DISCLOSURE, and the OVERRIDE entry that puts it on the IG review queue."""
+    key = subject_ref.encode()
+    actor = f"override:{override.actor}"
+    details = {"override_role": override.role, "override_actor": override.actor,
+               "justification_sha256": justification_sha256, **origin}
+    case = _routed_case(event, decision, r, subject_ref, now, times,
+                        extra_reasons=(f"break-glass justification: {override.justification}",))
+    out = [case]
+    for kind in ("DISCLOSURE", "OVERRIDE"):
+        entry = _entry(kind, event, decision, r, subject_ref, now, actor)
+        entry["details"].update(details)
+        out.append(_audit(key, entry))
+    return out
+
+
+def override_attempt_entry(event: dict[str, Any], decision: Decision, r: RecipientDecision, subject_ref: str,
+                           now: datetime, override: Override, justification_sha256: str) -> OutboundMessage:
+    """A refused break-glass attempt: recorded as an ACTION with the policy's reasons; nothing is shared."""
+    entry = _entry("ACTION", event, decision, r, subject_ref, now, f"override:{override.actor}")
+    entry["details"].update({"action": "break-glass-refused", "override_role": override.role,
+                             "override_actor": override.actor, "justification_sha256": justification_sha256})
+    return _audit(subject_ref.encode(), entry)
+
+
 def unavailable_entry(event: dict[str, Any], subject_ref: str, now: datetime, reason: str,
                       actor: str = "router") -> OutboundMessage:
     """The audit record of an event parked because no policy decision could be had: nothing was shared."""
@@ -56,7 +84,7 @@ def unavailable_entry(event: dict[str, Any], subject_ref: str, now: datetime, re
 
 
 def _routed_case(event: dict[str, Any], decision: Decision, r: RecipientDecision, subject_ref: str,
-                 now: datetime, times: ResponseTimes) -> OutboundMessage:
+                 now: datetime, times: ResponseTimes, extra_reasons: tuple[str, ...] = ()) -> OutboundMessage:
     case_id = ids.case_id(event["event_id"], r.agency, decision.decision_id)
     record = {
         "case_id": case_id,
@@ -72,7 +100,7 @@ def _routed_case(event: dict[str, Any], decision: Decision, r: RecipientDecision
         "purpose": r.purpose or "",
         "shared_fields": list(r.fields_shared),
         "withheld_fields": list(r.fields_withheld),
-        "reasons": list(r.reasons),
+        "reasons": [*r.reasons, *extra_reasons],
         "override": r.override,
         "due_by": times.due_by(event["grade"], event["reported_at"]),
         "routed_at": now,

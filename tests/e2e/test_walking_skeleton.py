@@ -10,8 +10,6 @@ import io
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import avro.io
 import avro.schema
@@ -21,15 +19,13 @@ from click.testing import CliRunner
 
 from eahub.cli import main
 from eahub.core import avro_codec, schemas, topics
-from eahub.core.broker import free_port
 from eahub.core.kafka import KafkaPublisher, producer_config
 from eahub.core.messages import OutboundMessage
 from eahub.core.settings import HubSettings
-from eahub.hub.hub import RunningHub, start_hub
+from eahub.hub.hub import RunningHub
 from eahub.ingest.event_json import to_json
-from eahub.ingest.tokens import TokenStore
-from eahub.policy.registry import agency_ids
 from tests.e2e.board_reading import assert_projection, routed_cases
+from tests.e2e.conftest import issue_token, wait_for_trail
 from tests.helpers import read_all
 from tests.scenarios.cases import CASES
 from tests.unit.test_avro_codec import _expanded
@@ -44,38 +40,9 @@ SHARED_TWICE = next(c for c in CASES if len(c.expected_shared) == 2
 REFUSED = next(c for c in CASES if not c.expected_shared and c.event["source_agency"] == "lancashire-police")
 
 
-@pytest.fixture
-def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningHub]:
-    settings = HubSettings(data_dir=tmp_path / "data", broker_port=free_port(), http_port=free_port())
-    monkeypatch.setenv("EAHUB_DATA_DIR", str(settings.data_dir))
-    running = start_hub(settings)
-    deadline = time.monotonic() + 10
-    while not running.http.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield running
-    finally:
-        running.shutdown()
-
-
-def _token(settings: HubSettings, agency: str) -> str:
-    _, token = TokenStore.in_data_dir(settings.data_dir).issue(agency, agency_ids(settings.policies_dir))
-    return token
-
-
-def _wait_for_trail(event_ids: list[str], timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        shown = [CliRunner().invoke(main, ["audit", "show", "--event", e, "--json"]) for e in event_ids]
-        if all(r.exit_code == 0 and '"DECISION"' in r.output for r in shown):
-            return
-        time.sleep(0.3)
-    raise AssertionError("the audit trail did not record every decision in time")
-
-
 def test_walking_skeleton(hub: RunningHub) -> None:
     settings = hub.settings
-    police = {"Authorization": f"Bearer {_token(settings, 'lancashire-police')}"}
+    police = {"Authorization": f"Bearer {issue_token(settings, 'lancashire-police')}"}
     api = httpx.Client(base_url=f"http://{settings.http_host}:{settings.http_port}", timeout=10)
 
     shared = api.post("/v1/events", json=to_json(SHARED_TWICE.event), headers=police)
@@ -102,7 +69,7 @@ def test_walking_skeleton(hub: RunningHub) -> None:
                                        avro_codec.encode(schemas.CONCERN_EVENT, rogue))])
     publisher.close()
 
-    _wait_for_trail([SHARED_TWICE.event["event_id"], REFUSED.event["event_id"]])
+    wait_for_trail([SHARED_TWICE.event["event_id"], REFUSED.event["event_id"]])
 
     # Board topics: exactly the two expected redacted cases, nothing for the refused event.
     cases = routed_cases(settings)

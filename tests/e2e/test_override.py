@@ -1,0 +1,73 @@
+"""Break-glass through a running hub: a refused event, then `eahub policy override` by a designated role
+(granted: shared, marked, on the IG review queue, audited) and by anyone else (refused, audited)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from eahub.cli import main
+from eahub.core import avro_codec, schemas, topics
+from eahub.hub.hub import RunningHub
+from eahub.ingest.event_json import to_json
+from tests.e2e.conftest import issue_token, wait_for_trail
+from tests.helpers import read_all
+from tests.scenarios.cases import CASES
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+REFUSED = next(c for c in CASES if not c.expected_shared and c.event["source_agency"] == "lancashire-police"
+               and c.event["category"] not in ("CHILD_CONCERN", "CHILD_SEXUAL_EXPLOITATION"))
+RECIPIENT = "lancashire-cc-adults"
+
+
+def _override(role: str, justification: str = "Subject located at risk of serious harm tonight") -> object:
+    return CliRunner().invoke(main, ["policy", "override", "--event", REFUSED.event["event_id"],
+                                     "--recipient", RECIPIENT, "--role", role, "--actor", "insp-2231",
+                                     "--justification", justification])
+
+
+def test_break_glass_by_a_designated_role_shares_and_queues_for_review(hub: RunningHub) -> None:
+    settings = hub.settings
+    token = issue_token(settings, "lancashire-police")
+    resp = httpx.post(f"http://{settings.http_host}:{settings.http_port}/v1/events", json=to_json(REFUSED.event),
+                      headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 202
+    event_id = REFUSED.event["event_id"]
+    wait_for_trail([event_id])
+
+    refused = _override("board-member")
+    assert refused.exit_code == 1, refused.output
+    assert "not a designated break-glass role" in refused.output
+    assert not read_all(settings, topics.board(RECIPIENT), expect=0, settle_s=0.5)
+
+    granted = _override("police-duty-inspector")
+    assert granted.exit_code == 0, granted.output
+    assert "GRANTED" in granted.output
+    cases = [avro_codec.decode(m.value(), expected=schemas.ROUTED_CASE)[1]
+             for m in read_all(settings, topics.board(RECIPIENT), expect=1)]
+    assert len(cases) == 1 and cases[0]["override"] is True
+    assert any("Subject located at risk" in r for r in cases[0]["reasons"])
+    assert cases[0]["concern"]["referrer"] is None and cases[0]["concern"]["health_details"] is None
+
+    def trail_kinds() -> list[str]:
+        shown = CliRunner().invoke(main, ["audit", "show", "--event", event_id, "--json"])
+        return [e["kind"] for e in json.loads(shown.output)] if shown.exit_code == 0 else []
+
+    deadline = time.monotonic() + 20
+    while "OVERRIDE" not in trail_kinds() and time.monotonic() < deadline:
+        time.sleep(0.3)
+    kinds = trail_kinds()
+    assert kinds.count("OVERRIDE") == 1 and kinds.count("ACTION") == 1 and kinds.count("DISCLOSURE") == 1
+    pending = CliRunner().invoke(main, ["audit", "query", "--overrides-pending", "--json"])
+    assert pending.exit_code == 0 and event_id in pending.output
+    assert "Subject located at risk" not in pending.output  # the chain keeps only the justification's hash
+
+    missing = CliRunner().invoke(main, ["policy", "override", "--event", "00000000-0000-4000-8000-000000000000",
+                                        "--recipient", RECIPIENT, "--role", "police-duty-inspector",
+                                        "--actor", "x", "--justification", "y"])
+    assert missing.exit_code == 2 and "no routing decision" in missing.output
