@@ -24,7 +24,11 @@ def broker(port: int | None) -> None:
     except BrokerError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"embedded broker listening on {b.bootstrap} (memory storage: topics are lost on restart)")
-    signal.signal(signal.SIGTERM, lambda *_: b.stop())
+
+    def on_sigterm(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # unwinds the wait below; the broker is stopped in `finally`
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         code = b.wait()
     except KeyboardInterrupt:

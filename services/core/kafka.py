@@ -80,7 +80,9 @@ class KafkaPublisher:
             raise DeliveryFailed(f"{len(errors)} of {len(messages)} messages failed: {errors[0]}")
 
     def close(self) -> None:
+        """Deliver what is queued (up to 10 s), then release the client so it stops reconnecting."""
         self._producer.flush(10)
+        self._producer.close()
 
 
 def new_consumer(settings: HubSettings, group_id: str, topics: list[str], **overrides: Any) -> Consumer:

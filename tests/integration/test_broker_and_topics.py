@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
 from eahub.cli import main
 from eahub.core import topics
-from eahub.core.broker import BrokerError, EmbeddedBroker
+from eahub.core.broker import BrokerError, EmbeddedBroker, free_port, port_open
 from eahub.core.kafka import KafkaPublisher, producer_config
 from eahub.core.messages import DeliveryFailed, OutboundMessage
 from eahub.core.settings import HubSettings
@@ -20,17 +27,19 @@ AGENCIES = ["lancashire-police", "nwas"]
 
 def test_create_topics_is_idempotent_with_configured_partitions(hub_settings: HubSettings) -> None:
     settings = hub_settings.model_copy(update={"inbound_partitions": 3})
-    first = topics.create_topics(settings, AGENCIES)
-    second = topics.create_topics(settings, AGENCIES)
-    names = {t.name for t in topics.all_topics(settings, AGENCIES)}
-    assert {"eahub.inbound.nwas", "eahub.board.nwas", "eahub.audit", "eahub.board-activity",
-            "eahub.deadletter", "eahub.audit.checkpoints"} <= names
+    agencies = [f"agency-{uuid.uuid4().hex[:8]}"]  # the session broker is shared: a name no other test used
+    first = topics.create_topics(settings, agencies)
+    second = topics.create_topics(settings, agencies)
+    names = {t.name for t in topics.all_topics(settings, agencies)}
+    assert {f"eahub.inbound.{agencies[0]}", f"eahub.board.{agencies[0]}", "eahub.audit",
+            "eahub.board-activity", "eahub.deadletter", "eahub.audit.checkpoints"} <= names
     assert set(first) == set(second) == names
+    assert first[f"eahub.inbound.{agencies[0]}"] == "created"
     assert set(second.values()) == {"exists"}
     from confluent_kafka.admin import AdminClient
 
     meta = AdminClient(settings.kafka_config()).list_topics(timeout=10)
-    assert len(meta.topics["eahub.inbound.nwas"].partitions) == 3
+    assert len(meta.topics[f"eahub.inbound.{agencies[0]}"].partitions) == 3
 
 
 def test_topics_create_command(hub_settings: HubSettings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,3 +85,18 @@ def test_kafka_security_settings_pass_through(monkeypatch: pytest.MonkeyPatch) -
     from eahub.core.settings import redacted
 
     assert redacted(config)["sasl.password"] == "***"
+
+
+def test_eahub_broker_serves_on_the_configured_port_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "EAHUB_BROKER_PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "eahub", "broker"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert f"127.0.0.1:{port}" in (proc.stdout.readline() if proc.stdout else "")
+        assert port_open("127.0.0.1", port)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        assert not port_open("127.0.0.1", port)
+    finally:
+        proc.kill()
