@@ -21,6 +21,7 @@ from eahub.ingest.accept import IdConflict, IngestPorts, accept_event
 from eahub.ingest.errors import FieldError, SourceMismatch, ValidationFailed
 from eahub.ingest.event_json import json_schema
 from eahub.ingest.examples import example_event
+from eahub.ingest.override_api import OverridePort, register_overrides
 from eahub.ingest.problems import PROBLEM_SCHEMA, openapi_response, problem
 
 log = get_logger("eahub.ingest")
@@ -37,7 +38,8 @@ class _Problem(Exception):
         self.response = response
 
 
-def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int = 64 * 1024) -> FastAPI:
+def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int = 64 * 1024,
+               overrides: OverridePort | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -114,6 +116,14 @@ def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int =
             body["warnings"] = [{"field": w.field, "message": w.message} for w in result.warnings]
         return JSONResponse(body, status_code=202,
                             headers={"Idempotent-Replayed": "true"} if result.replayed else None)
+
+    if overrides is not None:
+        async def read_json(request: Request) -> Any:
+            _require_json(request)
+            return _parse(await _read_limited(request, max_body_bytes))
+
+        register_overrides(app, tokens=tokens, overrides=overrides,  # type: ignore[arg-type]
+                           authenticate=lambda request: _authenticate(request, tokens), read_json=read_json)
 
     original_openapi = app.openapi
 

@@ -16,6 +16,7 @@ from eahub.ingest.kafka_publisher import ingest_publisher
 from eahub.ingest.settings import IngestSettings
 from eahub.ingest.tokens import TokenStore
 from eahub.policy.registry import agency_ids
+from eahub.router.override import override_event
 
 
 def now() -> datetime:
@@ -34,4 +35,6 @@ def build_app(settings: HubSettings, ingest: IngestSettings | None = None) -> Fa
         clock_skew=ingest.clock_skew,
     )
     return create_app(ports=ports, tokens=TokenStore.in_data_dir(settings.data_dir),
-                      max_body_bytes=ingest.max_body_bytes)
+                      max_body_bytes=ingest.max_body_bytes,
+                      overrides=lambda event_id, override: override_event(settings, event_id=event_id,
+                                                                          override=override))

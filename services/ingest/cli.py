@@ -29,15 +29,17 @@ def token() -> None:
 
 @token.command("issue")
 @click.option("--agency", required=True, help="registry id of the agency, e.g. lancashire-police")
-def token_issue(agency: str) -> None:
+@click.option("--role", default=None,
+              help="a break-glass role for POST /v1/overrides (must be designated in the policy data to be granted)")
+def token_issue(agency: str, role: str | None) -> None:
     """Issue a new token; it is printed once, alone on the last line."""
     settings = HubSettings()
     store = TokenStore.in_data_dir(settings.data_dir)
     try:
-        info, secret = store.issue(agency, agency_ids(settings.policies_dir))
+        info, secret = store.issue(agency, agency_ids(settings.policies_dir), role=role)
     except UnknownAgency as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"issued {info.token_id} for {agency}; only its SHA-256 hash is kept in {store.path}.")
+    click.echo(f"issued {info.token_id} for {agency}{f' with role {role}' if role else ''}; only its SHA-256 hash is kept in {store.path}.")
     click.echo("Send it as 'Authorization: Bearer <token>'. It is shown once:")
     click.echo(secret)
 
@@ -47,7 +49,7 @@ def token_list() -> None:
     """List tokens: ids, agencies and creation times (no secrets)."""
     store = TokenStore.in_data_dir(HubSettings().data_dir)
     for info in store.all():
-        click.echo(f"{info.token_id}\t{info.agency}\t{info.created_at}")
+        click.echo(f"{info.token_id}\t{info.agency}\t{info.created_at}\t{info.role or '-'}")
 
 
 @token.command("revoke")

@@ -31,6 +31,7 @@ class TokenInfo:
     agency: str
     created_at: str
     sha256: str
+    role: str | None = None  # a break-glass role bound to the token by the operator, e.g. police-duty-inspector
 
 
 def _digest(token: str) -> str:
@@ -46,14 +47,14 @@ class TokenStore:
     def in_data_dir(cls, data_dir: Path) -> TokenStore:
         return cls(data_dir / "tokens.json")
 
-    def issue(self, agency: str, agency_ids: Collection[str]) -> tuple[TokenInfo, str]:
+    def issue(self, agency: str, agency_ids: Collection[str], role: str | None = None) -> tuple[TokenInfo, str]:
         """A new token for `agency`: returns its record and the token itself (shown once, never stored)."""
         if agency not in agency_ids:
             raise UnknownAgency(f"unknown agency {agency!r}; known: {', '.join(sorted(agency_ids))}")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         info = TokenInfo(
             token_id="tok_" + secrets.token_hex(6), agency=agency,
-            created_at=datetime.now(UTC).isoformat(timespec="seconds"), sha256=_digest(token),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"), sha256=_digest(token), role=role,
         )
         with self._locked():
             self._write([*self._read(), info])
@@ -72,12 +73,17 @@ class TokenStore:
             return True
 
     def agency_for(self, token: str) -> str | None:
-        """The agency of a presented token, or None. Compares against every hash in constant time."""
+        """The agency of a presented token, or None."""
+        info = self.lookup(token)
+        return info.agency if info else None
+
+    def lookup(self, token: str) -> TokenInfo | None:
+        """The record of a presented token, or None. Compares against every hash in constant time."""
         presented = _digest(token)
         found = None
         for info in self._current():
             if hmac.compare_digest(presented, info.sha256):
-                found = info.agency
+                found = info
         return found
 
     def _current(self) -> list[TokenInfo]:

@@ -71,3 +71,31 @@ def test_break_glass_by_a_designated_role_shares_and_queues_for_review(hub: Runn
                                         "--recipient", RECIPIENT, "--role", "police-duty-inspector",
                                         "--actor", "x", "--justification", "y"])
     assert missing.exit_code == 2 and "no routing decision" in missing.output
+
+
+def test_break_glass_over_http_needs_a_role_bearing_token(hub: RunningHub) -> None:
+    settings = hub.settings
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    plain = {"Authorization": f"Bearer {issue_token(settings, 'lancashire-police')}"}
+    assert httpx.post(f"{base}/v1/events", json=to_json(REFUSED.event), headers=plain).status_code == 202
+    wait_for_trail([REFUSED.event["event_id"]])
+    body = {"event_id": REFUSED.event["event_id"], "recipient": RECIPIENT, "actor": "insp-2231",
+            "justification": "Subject located at risk of serious harm tonight"}
+
+    no_role = httpx.post(f"{base}/v1/overrides", json=body, headers=plain)
+    assert no_role.status_code == 403 and "no break-glass role" in no_role.text
+
+    missing = httpx.post(f"{base}/v1/overrides", json=body | {"justification": " "}, headers=plain)
+    assert missing.status_code == 422 and "justification" in missing.text
+
+    from eahub.ingest.tokens import TokenStore
+    from eahub.policy.registry import agency_ids
+
+    _, inspector = TokenStore.in_data_dir(settings.data_dir).issue(
+        "lancashire-police", agency_ids(settings.policies_dir), role="police-duty-inspector")
+    granted = httpx.post(f"{base}/v1/overrides", json=body, headers={"Authorization": f"Bearer {inspector}"},
+                         timeout=30)
+    assert granted.status_code == 201, granted.text
+    assert granted.json()["granted"] is True and granted.json()["case_id"]
+    cases = read_all(settings, topics.board(RECIPIENT), expect=1)
+    assert [avro_codec.decode(m.value())[1]["case_id"] for m in cases] == [granted.json()["case_id"]]

@@ -27,12 +27,21 @@ def test_token_issue_list_revoke(env: dict[str, str], tmp_path: Path) -> None:
     assert store.agency_for(token) == "nwas"
     listed = runner.invoke(main, ["token", "list"])
     [line] = listed.output.strip().splitlines()
-    token_id, agency, _created = line.split("\t")
-    assert agency == "nwas" and token not in listed.output
+    token_id, agency, _created, role = line.split("\t")
+    assert agency == "nwas" and role == "-" and token not in listed.output
     assert runner.invoke(main, ["token", "revoke", token_id]).exit_code == 0
     assert store.agency_for(token) is None
     again = runner.invoke(main, ["token", "revoke", token_id])
     assert again.exit_code == 1 and "no token with id" in again.output
+
+
+def test_token_issue_with_a_break_glass_role(env: dict[str, str], tmp_path: Path) -> None:
+    issued = CliRunner().invoke(main, ["token", "issue", "--agency", "lancashire-police",
+                                       "--role", "police-duty-inspector"])
+    assert issued.exit_code == 0, issued.output
+    info = TokenStore.in_data_dir(tmp_path / "data").lookup(issued.output.strip().splitlines()[-1])
+    assert info is not None and info.role == "police-duty-inspector"
+    assert CliRunner().invoke(main, ["token", "list"]).output.strip().endswith("police-duty-inspector")
 
 
 def test_token_issue_unknown_agency(env: dict[str, str]) -> None:
