@@ -8,11 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import uvicorn
+from sqlalchemy import make_url
+from fastapi.responses import PlainTextResponse
 
 from eahub.audit.bootstrap import build_audit_service
 from eahub.core import topics
 from eahub.core.broker import EmbeddedBroker
 from eahub.core.logging import get_logger
+from eahub.core.metrics import MetricsRegistry
 from eahub.core.settings import HubSettings
 from eahub.hub.runner import ServiceThreads
 from eahub.ingest.bootstrap import build_app
@@ -20,6 +23,7 @@ from eahub.policy.registry import agency_ids
 from eahub.router.bootstrap import build_router
 
 log = get_logger("eahub.hub")
+PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 
 @dataclass
@@ -46,11 +50,21 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
     try:
         topics.create_topics(settings, agency_ids(settings.policies_dir))
         services = ServiceThreads()
+        metrics = MetricsRegistry()
         audit = build_audit_service(settings)
-        http = uvicorn.Server(uvicorn.Config(build_app(settings), host=settings.http_host, port=settings.http_port,
-                                             log_level="warning", lifespan="off"))
-        # The embedded Rego engine may only be used from the thread that created it.
-        services.start("router", lambda stop: build_router(settings).run(stop))
+        app = build_app(settings)
+        app.add_api_route("/metrics", lambda: PlainTextResponse(metrics.exposition(), media_type=PROMETHEUS),
+                          methods=["GET"], summary="Prometheus metrics of the hub's services")
+        http = uvicorn.Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
+                                             log_level="warning"))
+
+        def run_router(stop: threading.Event) -> None:
+            # The embedded Rego engine may only be used from the thread that created it.
+            router = build_router(settings)
+            router.register_metrics(metrics)
+            router.run(stop)
+
+        services.start("router", run_router)
         services.start("audit", audit.run)
         services.start("ingest-http", lambda stop: http.run())
         for name, target in (extra or {}).items():
@@ -61,8 +75,8 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         raise
     endpoints = {
         "broker": f"{settings.bootstrap_servers}" + (" (embedded, memory storage)" if broker else " (external)"),
-        "ingest": f"http://{settings.http_host}:{settings.http_port}/v1/events  (API docs: /docs)",
-        "ledger": settings.ledger_url if settings.database_url else str(settings.data_dir / "ledger.db"),
+        "ingest": f"http://{settings.http_host}:{settings.http_port}/v1/events  (API docs: /docs, metrics: /metrics)",
+        "ledger": make_url(settings.ledger_url).render_as_string(hide_password=True),
         "policy": settings.opa_url or f"embedded regorus over {settings.policies_dir}",
     }
     return RunningHub(settings, services, broker, http, endpoints)

@@ -19,6 +19,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from eahub.core import topics
 from eahub.core.deadletter import dead_letter
 from eahub.core.logging import get_logger
+from eahub.core.metrics import MetricsRegistry
 from eahub.core.messages import DeliveryFailed, OutboundMessage, Publisher
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.policy.model import PolicyRequest, PolicyUnavailable
@@ -66,6 +67,31 @@ class Router:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     on_decision: Callable[[dict[str, Any], Any], None] | None = None
     stats: RouterStats = field(default_factory=RouterStats)
+
+    def register_metrics(self, registry: MetricsRegistry) -> None:
+        s = self.stats
+        for name, help_text, read in (
+            ("eahub_router_events_total", "events decided", lambda: s.events),
+            ("eahub_router_shares_total", "recipients shared with", lambda: s.shares),
+            ("eahub_router_refusals_total", "recipients refused", lambda: s.refusals),
+            ("eahub_router_dead_letters_total", "inbound messages dead-lettered", lambda: s.dead_letters),
+            ("eahub_router_parked_policy_unavailable_total", "events parked because no policy decision could be had",
+             lambda: s.parked_policy_unavailable),
+            ("eahub_router_redeliveries_total", "batches re-published after an unacknowledged write",
+             lambda: s.redeliveries),
+        ):
+            registry.register(name, help_text, read, kind="counter")
+        engine = self.engine
+        if hasattr(engine, "hit_ratio"):
+            registry.register("eahub_policy_decision_cache_hit_ratio", "decision cache hits / lookups",
+                              lambda: engine.hit_ratio)
+        reloading = getattr(engine, "inner", None)
+        if reloading is not None and hasattr(reloading, "reloads_refused"):
+            registry.register("eahub_policy_reloads_total", "policy revisions loaded while running",
+                              lambda: reloading.reloads, kind="counter")
+            registry.register("eahub_policy_reloads_refused_total",
+                              "changed policies refused (failed to load or failed their tests)",
+                              lambda: reloading.reloads_refused, kind="counter")
 
     def run(self, stop: threading.Event) -> None:
         log.info("router started")

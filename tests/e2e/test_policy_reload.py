@@ -87,3 +87,28 @@ def test_changed_policy_takes_effect_without_restart(tmp_path: Path) -> None:
         assert third["policy_revision"] == second["policy_revision"]
     finally:
         hub.shutdown()
+
+
+def test_metrics_expose_router_counts_and_the_decision_cache(tmp_path: Path) -> None:
+    import httpx
+
+    settings = HubSettings(data_dir=tmp_path / "data", broker_port=free_port(), http_port=free_port())
+    hub = start_hub(settings)
+    try:
+        for _ in range(3):
+            _publish(settings, str(uuid.uuid4()))  # three events with the same policy facts
+        deadline = time.monotonic() + 20
+        values: dict[str, float] = {}
+        while time.monotonic() < deadline:
+            resp = httpx.get(f"http://{settings.http_host}:{settings.http_port}/metrics")
+            values = {line.split()[0]: float(line.split()[1]) for line in resp.text.splitlines()
+                      if line and not line.startswith("#")}
+            if values.get("eahub_router_events_total") == 3:
+                break
+            time.sleep(0.3)
+        assert values["eahub_router_events_total"] == 3
+        assert values["eahub_router_shares_total"] == 3 * len(MH.expected_shared)
+        assert values["eahub_policy_decision_cache_hit_ratio"] > 0
+        assert values["eahub_policy_reloads_refused_total"] == 0
+    finally:
+        hub.shutdown()
