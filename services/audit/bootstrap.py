@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import Engine
+
 from eahub.audit.checkpoints import Checkpointer
 from eahub.audit.service import SUBSCRIPTION, AuditService
 from eahub.audit.settings import AuditSettings
@@ -13,7 +15,6 @@ from eahub.audit.vault import Vault
 from eahub.core.database import make_engine
 from eahub.core.kafka import KafkaPublisher, consumer_config, producer_config
 from eahub.core.settings import HubSettings
-from sqlalchemy import Engine
 
 GROUP_ID = "eahub-audit"
 

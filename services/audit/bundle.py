@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from eahub.audit import entry_format, merkle
 from eahub.audit.checkpoints import Checkpointer, LedgerCorrupt, tree_at
 from eahub.audit.signing import TreeHead, head_problem, key_id, load_public_key_pem, public_key_pem
@@ -16,9 +17,7 @@ from eahub.audit.store import LedgerRow
 FORMAT = "eahub-evidence-bundle/1"
 
 
-def export_bundle(
-    checkpointer: Checkpointer, rows: list[LedgerRow], selection: dict[str, str]
-) -> dict[str, Any]:
+def export_bundle(checkpointer: Checkpointer, rows: list[LedgerRow], selection: dict[str, str]) -> dict[str, Any]:
     store = checkpointer.store
     head = checkpointer.covering_head(max((r.seq + 1 for r in rows), default=0))
     tree = tree_at(store, head.tree_size)
@@ -60,9 +59,7 @@ def verify_bundle(bundle: dict[str, Any], trusted_key: Ed25519PublicKey | None =
             return BundleResult(False, 0, problem=f"not an evidence bundle (format is not {FORMAT})")
         key = load_public_key_pem(bundle["public_key_pem"])
         if trusted_key is not None and key_id(key) != key_id(trusted_key):
-            return BundleResult(
-                False, 0, problem="bundle is signed by a key other than the trusted public key"
-            )
+            return BundleResult(False, 0, problem="bundle is signed by a key other than the trusted public key")
         head = TreeHead.from_json(bundle["tree_head"])
         problem = head_problem(head, key)
         if problem is not None:

@@ -41,9 +41,7 @@ class Checkpointer:
             if row.seq != self._range.size:
                 raise LedgerCorrupt(f"ledger entry seq {self._range.size} is missing (found seq {row.seq})")
             if merkle.leaf_hash(row.entry) != row.leaf_hash:
-                raise LedgerCorrupt(
-                    f"ledger entry seq {row.seq} ({row.entry_id}) does not match its leaf hash"
-                )
+                raise LedgerCorrupt(f"ledger entry seq {row.seq} ({row.entry_id}) does not match its leaf hash")
             self._add(row.leaf_hash)
         self._flush_tiles()
         return self._range.size
@@ -75,25 +73,19 @@ class Checkpointer:
             return
         leaves = self.store.leaf_hashes(0, head.tree_size)
         if len(leaves) != head.tree_size:
-            raise LedgerCorrupt(
-                f"the latest signed head covers {head.tree_size} entries; {len(leaves)} are stored"
-            )
+            raise LedgerCorrupt(f"the latest signed head covers {head.tree_size} entries; {len(leaves)} are stored")
         known_tiles = len(self.store.tiles(head.tree_size // merkle.TILE_WIDTH))
         for leaf in leaves:
             self._add(leaf)
         if self._range.root() != head.root_hash:
-            raise LedgerCorrupt(
-                f"the stored leaf hashes do not rebuild the signed root at size {head.tree_size}"
-            )
+            raise LedgerCorrupt(f"the stored leaf hashes do not rebuild the signed root at size {head.tree_size}")
         self._new_tiles = [t for t in self._new_tiles if t[0] >= known_tiles]
 
     def _add(self, leaf: bytes) -> None:
         self._range.append(leaf)
         self._block.append(leaf)
         if len(self._block) == merkle.TILE_WIDTH:
-            self._new_tiles.append(
-                (self._range.size // merkle.TILE_WIDTH - 1, merkle.MerkleTree(self._block).root())
-            )
+            self._new_tiles.append((self._range.size // merkle.TILE_WIDTH - 1, merkle.MerkleTree(self._block).root()))
             self._block = []
 
     def _flush_tiles(self) -> None:
@@ -108,8 +100,5 @@ def tree_at(store: LedgerStore, size: int) -> merkle.TiledTree:
     full = size // merkle.TILE_WIDTH
     tiles = store.tiles(full)
     width = merkle.TILE_WIDTH
-    tiles += [
-        merkle.MerkleTree(store.leaf_hashes(b * width, (b + 1) * width)).root()
-        for b in range(len(tiles), full)
-    ]
+    tiles += [merkle.MerkleTree(store.leaf_hashes(b * width, (b + 1) * width)).root() for b in range(len(tiles), full)]
     return merkle.TiledTree(size, tiles, lambda b: store.leaf_hashes(b * width, min(size, (b + 1) * width)))

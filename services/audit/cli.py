@@ -52,9 +52,7 @@ def _kinds(_ctx: click.Context, param: click.Parameter, values: tuple[str, ...])
         name = v.upper().replace("-", "_")
         name = name if name in KINDS else name.removesuffix("S")
         if name not in KINDS:
-            raise click.BadParameter(
-                f"unknown kind {v!r}; one of {', '.join(k.lower() for k in KINDS)}", param=param
-            )
+            raise click.BadParameter(f"unknown kind {v!r}; one of {', '.join(k.lower() for k in KINDS)}", param=param)
         out.append(name)
     return tuple(out)
 
@@ -77,9 +75,7 @@ def audit() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="also check against tree heads kept elsewhere (JSON array or JSON lines)",
 )
-@click.option(
-    "--published", is_flag=True, help="also check against the heads published on eahub.audit.checkpoints"
-)
+@click.option("--published", is_flag=True, help="also check against the heads published on eahub.audit.checkpoints")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 def verify(public_key_file: Path | None, heads_file: Path | None, published: bool, as_json: bool) -> None:
     """Re-hash every entry and check it against every signed tree head (exit 0 intact, 1 not)."""
@@ -120,9 +116,7 @@ def show(event_id: str, as_json: bool) -> None:
 
 
 @audit.command()
-@click.option(
-    "--subject", "subject_ref", required=True, help="the subject's pseudonymous reference (subj-...)"
-)
+@click.option("--subject", "subject_ref", required=True, help="the subject's pseudonymous reference (subj-...)")
 @click.option("--json", "as_json", is_flag=True)
 def sar(subject_ref: str, as_json: bool) -> None:
     """Subject access request: every decision, disclosure, refusal, view, action and override about one
@@ -152,9 +146,7 @@ def sar(subject_ref: str, as_json: bool) -> None:
 @click.option("--isa", "isa_id")
 @click.option("--from-agency", "source_agency")
 @click.option("--to-agency", "recipient")
-@click.option(
-    "--kind", "kinds", multiple=True, callback=_kinds, help="e.g. refusals, disclosure (repeatable)"
-)
+@click.option("--kind", "kinds", multiple=True, callback=_kinds, help="e.g. refusals, disclosure (repeatable)")
 @click.option("--event", "event_id")
 @click.option("--subject", "subject_ref")
 @click.option("--overrides-pending", is_flag=True, help="overrides not yet reviewed by IG")
@@ -263,9 +255,7 @@ def export(
     }
     bundle = export_bundle(parts.checkpointer, rows, selection)
     out.write_text(json.dumps(bundle, indent=1, sort_keys=True, ensure_ascii=False))
-    click.echo(
-        f"wrote {len(rows)} entries proven against tree head {bundle['tree_head']['tree_size']} to {out}"
-    )
+    click.echo(f"wrote {len(rows)} entries proven against tree head {bundle['tree_head']['tree_size']} to {out}")
 
 
 @audit.command("verify-bundle")

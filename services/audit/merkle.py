@@ -97,9 +97,7 @@ class MerkleTree(ProofTree):
         sha = hashlib.sha256
         while len(levels[-1]) > 1:
             below = levels[-1]
-            levels.append(
-                [sha(b"\x01" + below[i] + below[i + 1]).digest() for i in range(0, len(below) - 1, 2)]
-            )
+            levels.append([sha(b"\x01" + below[i] + below[i + 1]).digest() for i in range(0, len(below) - 1, 2)])
         self._levels = levels
         self.size = len(leaves)
 
@@ -111,9 +109,7 @@ class TiledTree(ProofTree):
     """A tree of `size` leaves known by its tiles (roots of leaves b*W..(b+1)*W-1 for every full block b)
     and a loader of the leaves of one block (the last one may be partial)."""
 
-    def __init__(
-        self, size: int, tiles: Sequence[bytes], load_block: Callable[[int], Sequence[bytes]]
-    ) -> None:
+    def __init__(self, size: int, tiles: Sequence[bytes], load_block: Callable[[int], Sequence[bytes]]) -> None:
         if len(tiles) != size // TILE_WIDTH:
             raise ValueError(f"a tree of {size} leaves has {size // TILE_WIDTH} full tiles, not {len(tiles)}")
         self.size = size

@@ -17,9 +17,7 @@ def inclusion(checkpointer: Checkpointer, entry_id: str) -> dict[str, Any] | Non
     head = checkpointer.covering_head(row.seq + 1)
     path = tree_at(checkpointer.store, head.tree_size).inclusion_proof(row.seq)
     if not merkle.verify_inclusion(row.leaf_hash, row.seq, head.tree_size, path, head.root_hash):
-        raise LedgerCorrupt(
-            f"no valid proof of entry {entry_id} against the signed head: run `eahub audit verify`"
-        )
+        raise LedgerCorrupt(f"no valid proof of entry {entry_id} against the signed head: run `eahub audit verify`")
     return {
         "entry_id": row.entry_id,
         "leaf_index": row.seq,

@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
+
 from eahub.audit.signing import TreeHead
 from eahub.core import avro_codec, schemas, topics
 from eahub.core.settings import HubSettings
@@ -28,9 +29,7 @@ def read_published_heads(settings: HubSettings, timeout_s: float = 10.0) -> list
         }
     )
     try:
-        meta = consumer.list_topics(topics.AUDIT_CHECKPOINTS, timeout=timeout_s).topics[
-            topics.AUDIT_CHECKPOINTS
-        ]
+        meta = consumer.list_topics(topics.AUDIT_CHECKPOINTS, timeout=timeout_s).topics[topics.AUDIT_CHECKPOINTS]
         partitions = list(meta.partitions)
         consumer.assign([TopicPartition(topics.AUDIT_CHECKPOINTS, p, 0) for p in partitions])
         done: set[int] = set()
@@ -46,9 +45,7 @@ def read_published_heads(settings: HubSettings, timeout_s: float = 10.0) -> list
                     continue
                 raise RuntimeError(f"reading {topics.AUDIT_CHECKPOINTS}: {err.str()}")
             try:
-                heads.append(
-                    head_from_record(avro_codec.decode(msg.value(), expected=schemas.SIGNED_TREE_HEAD)[1])
-                )
+                heads.append(head_from_record(avro_codec.decode(msg.value(), expected=schemas.SIGNED_TREE_HEAD)[1]))
             except avro_codec.UndecodableMessage:
                 continue  # not a tree head: proves nothing
         return heads
@@ -59,7 +56,5 @@ def read_published_heads(settings: HubSettings, timeout_s: float = 10.0) -> list
 def read_heads_file(path: Path) -> list[TreeHead]:
     """Tree heads kept by someone else: a JSON array, or JSON lines, of {tree_size, root_hash, ...}."""
     text = path.read_text().strip()
-    docs = (
-        json.loads(text) if text.startswith("[") else [json.loads(line) for line in text.splitlines() if line]
-    )
+    docs = json.loads(text) if text.startswith("[") else [json.loads(line) for line in text.splitlines() if line]
     return [TreeHead.from_json(d) for d in docs]

@@ -58,9 +58,7 @@ def by_pair(
     )
 
 
-def refusals(
-    store: LedgerStore, since_ms: int | None = None, until_ms: int | None = None
-) -> list[dict[str, Any]]:
+def refusals(store: LedgerStore, since_ms: int | None = None, until_ms: int | None = None) -> list[dict[str, Any]]:
     return query(store, EntryFilter(kinds=("REFUSAL",), since_ms=since_ms, until_ms=until_ms))
 
 

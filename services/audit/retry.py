@@ -8,8 +8,9 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from eahub.audit.store import StoreConflict
 from sqlalchemy.exc import DBAPIError, OperationalError
+
+from eahub.audit.store import StoreConflict
 
 T = TypeVar("T")
 

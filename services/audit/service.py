@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
 from eahub.audit import entry_format
 from eahub.audit.checkpoints import Checkpointer
 from eahub.audit.retry import retry_transient
@@ -149,9 +150,7 @@ class AuditService:
     def _with_db_retry(self, action: Callable[[], Any], stop: threading.Event | None) -> Any:
         def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
             self.stats.db_retries += 1
-            log.warning(
-                "database error; retrying", error=type(exc).__name__, attempt=attempt, retry_in_s=delay
-            )
+            log.warning("database error; retrying", error=type(exc).__name__, attempt=attempt, retry_in_s=delay)
 
         return retry_transient(action, self.settings.db_retry_attempts, stop, on_retry=on_retry)
 
@@ -173,9 +172,7 @@ class AuditService:
         for m in msgs:
             key = (m.topic() or "", m.partition() or 0)
             last[key] = max(last.get(key, -1), m.offset() or 0)
-        self.consumer.commit(
-            offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()], asynchronous=False
-        )
+        self.consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()], asynchronous=False)
 
     def close(self) -> None:
         if self._closed:

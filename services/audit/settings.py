@@ -11,9 +11,7 @@ DAY_MS = 24 * 60 * 60 * 1000
 class AuditSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EAHUB_AUDIT_", extra="ignore")
 
-    checkpoint_every_entries: int = Field(
-        default=1000, ge=1, description="sign a tree head every N new entries"
-    )
+    checkpoint_every_entries: int = Field(default=1000, ge=1, description="sign a tree head every N new entries")
     checkpoint_every_seconds: float = Field(default=30.0, gt=0, description="... or every T seconds")
     batch_size: int = Field(default=500, ge=1)
     db_retry_attempts: int = Field(default=8, ge=1)

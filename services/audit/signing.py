@@ -16,6 +16,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
 from eahub.core.secrets import read_or_create
 
 SIGNING_KEY_FILE = "audit-signing.key"
@@ -72,9 +73,7 @@ def key_id(public_key: Ed25519PublicKey) -> str:
 
 
 def public_key_pem(public_key: Ed25519PublicKey) -> str:
-    return public_key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
 def load_public_key_pem(pem: str | bytes) -> Ed25519PublicKey:

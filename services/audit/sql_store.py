@@ -6,12 +6,13 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Engine, and_, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
+
 from eahub.audit.signing import TreeHead
 from eahub.audit.store import EntryFilter, LedgerRow, StoreConflict, build_rows
 from eahub.audit.tables import ensure_schema, ledger, tree_heads, tree_tiles
 from eahub.core.database import is_postgres
-from sqlalchemy import Engine, and_, func, insert, select, text
-from sqlalchemy.exc import IntegrityError
 
 _APPEND_LOCK = 0x6561687562_02
 _PAGE = 20_000
@@ -24,21 +25,23 @@ class SqlLedgerStore:
         if create:
             ensure_schema(engine)
 
-    def append(
-        self, entries: Sequence[dict[str, Any]], recorded_at: datetime, attempts: int = 5
-    ) -> list[LedgerRow]:
+    def append(self, entries: Sequence[dict[str, Any]], recorded_at: datetime, attempts: int = 5) -> list[LedgerRow]:
         for _ in range(attempts):
             try:
                 return self._append_once(entries, recorded_at)
             except IntegrityError:
-                continue  # a concurrent writer took these positions (SQLite): recompute and retry
+                continue  # a concurrent writer took these positions: recompute and retry
         raise StoreConflict(f"could not append after {attempts} attempts: concurrent writers kept winning")
 
     def _append_once(self, entries: Sequence[dict[str, Any]], recorded_at: datetime) -> list[LedgerRow]:
         ids = [e.get("entry_id") for e in entries]
         with self.engine.begin() as conn:
+            # Writers take the append lock before reading the next position: PostgreSQL an advisory lock,
+            # SQLite its write lock (BEGIN IMMEDIATE; pysqlite has not begun a transaction yet).
             if is_postgres(self.engine):
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _APPEND_LOCK})
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             present: set[str] = set()
             for i in range(0, len(ids), 1000):
                 chunk = [x for x in ids[i : i + 1000] if x]
@@ -95,10 +98,7 @@ class SqlLedgerStore:
         if flt.until_ms is not None:
             conds.append(ledger.c.occurred_at_ms < flt.until_ms)
         with self.engine.connect() as conn:
-            return [
-                _row(r)
-                for r in conn.execute(select(*_COLUMNS).where(and_(True, *conds)).order_by(ledger.c.seq))
-            ]
+            return [_row(r) for r in conn.execute(select(*_COLUMNS).where(and_(True, *conds)).order_by(ledger.c.seq))]
 
     def add_tree_head(self, head: TreeHead) -> None:
         try:
@@ -126,9 +126,7 @@ class SqlLedgerStore:
             return
         try:
             with self.engine.begin() as conn:
-                have = set(
-                    conn.scalars(select(tree_tiles.c.idx).where(tree_tiles.c.idx.in_([i for i, _ in tiles])))
-                )
+                have = set(conn.scalars(select(tree_tiles.c.idx).where(tree_tiles.c.idx.in_([i for i, _ in tiles]))))
                 todo = [{"idx": i, "hash": h} for i, h in tiles if i not in have]
                 if todo:
                     conn.execute(insert(tree_tiles), todo)
@@ -138,9 +136,7 @@ class SqlLedgerStore:
     def tiles(self, count: int) -> list[bytes]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(tree_tiles.c.idx, tree_tiles.c.hash)
-                .where(tree_tiles.c.idx < count)
-                .order_by(tree_tiles.c.idx)
+                select(tree_tiles.c.idx, tree_tiles.c.hash).where(tree_tiles.c.idx < count).order_by(tree_tiles.c.idx)
             ).all()
         out: list[bytes] = []
         for idx, root in rows:

@@ -9,8 +9,9 @@ owner's or a superuser's rights can still bypass all of this; `eahub audit verif
 
 from __future__ import annotations
 
-from eahub.core.database import is_postgres
 from sqlalchemy import BigInteger, Column, Engine, Index, LargeBinary, MetaData, String, Table, text
+
+from eahub.core.database import is_postgres
 
 metadata = MetaData()
 

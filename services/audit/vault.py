@@ -14,12 +14,13 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Engine, and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
 from eahub.audit.settings import AuditSettings
 from eahub.audit.tables import ensure_schema, vault_keys, vault_payloads
 from eahub.core import avro_codec, ids, schemas
 from eahub.core.secrets import read_or_create
-from sqlalchemy import Engine, and_, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 MASTER_KEY_FILE = "vault-master.key"
 
@@ -38,9 +39,7 @@ class VaultPayload:
 
 
 class Vault:
-    def __init__(
-        self, engine: Engine, master_key: bytes, settings: AuditSettings, create: bool = True
-    ) -> None:
+    def __init__(self, engine: Engine, master_key: bytes, settings: AuditSettings, create: bool = True) -> None:
         if len(master_key) != 32:
             raise ValueError("vault master key must be 32 bytes")
         self.engine = engine
@@ -64,9 +63,7 @@ class Vault:
                 return False
             key_id, key = self._subject_key(conn, subject, now_ms)
             nonce = os.urandom(12)
-            sealed = AESGCM(key).encrypt(
-                nonce, avro_codec.encode(schemas.ROUTED_CASE, routed_case), case_id.encode()
-            )
+            sealed = AESGCM(key).encrypt(nonce, avro_codec.encode(schemas.ROUTED_CASE, routed_case), case_id.encode())
             try:
                 conn.execute(
                     insert(vault_payloads).values(
@@ -133,9 +130,7 @@ class Vault:
                 .values(wrapped_key=None, erased_at_ms=now_ms)
             )
             unreadable = len(
-                conn.scalars(
-                    select(vault_payloads.c.case_id).where(vault_payloads.c.subject_ref == subject_ref)
-                ).all()
+                conn.scalars(select(vault_payloads.c.case_id).where(vault_payloads.c.subject_ref == subject_ref)).all()
             )
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)" if sqlite else f"VACUUM {vault_keys.name}")
@@ -145,17 +140,13 @@ class Vault:
         """Delete payloads past their retention. Returns how many were deleted."""
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         with self.engine.begin() as conn:
-            return conn.execute(
-                delete(vault_payloads).where(vault_payloads.c.expires_at_ms <= now_ms)
-            ).rowcount
+            return conn.execute(delete(vault_payloads).where(vault_payloads.c.expires_at_ms <= now_ms)).rowcount
 
     def sealed(self, case_id: str) -> tuple[bytes, bytes] | None:
         """(nonce, ciphertext) of a stored payload, as kept at rest."""
         with self.engine.connect() as conn:
             r = conn.execute(
-                select(vault_payloads.c.nonce, vault_payloads.c.ciphertext).where(
-                    vault_payloads.c.case_id == case_id
-                )
+                select(vault_payloads.c.nonce, vault_payloads.c.ciphertext).where(vault_payloads.c.case_id == case_id)
             ).first()
         return (bytes(r.nonce), bytes(r.ciphertext)) if r else None
 
@@ -172,9 +163,7 @@ class Vault:
         nonce = os.urandom(12)
         wrapped = nonce + self._master.encrypt(nonce, key, _key_aad(key_id, subject_ref))
         conn.execute(
-            insert(vault_keys).values(
-                key_id=key_id, subject_ref=subject_ref, wrapped_key=wrapped, created_at_ms=now_ms
-            )
+            insert(vault_keys).values(key_id=key_id, subject_ref=subject_ref, wrapped_key=wrapped, created_at_ms=now_ms)
         )
         return key_id, key
 

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Engine
+
 from eahub.audit import entry_format, merkle
 from eahub.audit.signing import TreeHead, head_problem
 from eahub.audit.store import INDEXED, LedgerRow, LedgerStore
-from sqlalchemy import Engine
 
 
 @dataclass(frozen=True)
@@ -112,9 +113,7 @@ def verify_ledger(
         previous = head.tree_size
     if failure is not None:
         return failure
-    return VerifyResult(
-        True, tree.size, tree_heads=len(heads), covered_size=previous, root_hash=tree.root().hex()
-    )
+    return VerifyResult(True, tree.size, tree_heads=len(heads), covered_size=previous, root_hash=tree.root().hex())
 
 
 def _row_problem(store: LedgerStore, row: LedgerRow, expected_seq: int) -> tuple[int, str | None, str] | None:
@@ -151,10 +150,7 @@ def _row_problem(store: LedgerStore, row: LedgerRow, expected_seq: int) -> tuple
         name = next(n for n in INDEXED if doc.get(n) != getattr(row, n))
         return row.seq, row.entry_id, f"modified: column {name} disagrees with the hashed entry"
     occurred = doc.get("occurred_at")
-    if (
-        not isinstance(occurred, str)
-        or entry_format.to_ms(entry_format.parse_iso(occurred)) != row.occurred_at_ms
-    ):
+    if not isinstance(occurred, str) or entry_format.to_ms(entry_format.parse_iso(occurred)) != row.occurred_at_ms:
         return row.seq, row.entry_id, "modified: column occurred_at_ms disagrees with the hashed entry"
     return None
 

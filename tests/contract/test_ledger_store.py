@@ -8,15 +8,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
 from eahub.audit import entry_format, merkle
 from eahub.audit.memory_store import InMemoryLedgerStore
 from eahub.audit.signing import Signer
 from eahub.audit.sql_store import SqlLedgerStore
 from eahub.audit.store import EntryFilter, LedgerStore
 from eahub.core.database import make_engine
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
-
 from tests.unit.test_audit_entries import T0, audit_entry, entries
 
 pytestmark = pytest.mark.contract
@@ -58,9 +58,7 @@ def test_a_replayed_entry_is_ignored_not_appended_twice(store: LedgerStore) -> N
     batch = entries(4)
     store.append(batch, NOW)
     assert store.append([batch[2], batch[0]], NOW) == []
-    again = store.append(
-        [batch[1], audit_entry(99), audit_entry(99)], NOW
-    )  # a duplicate inside one batch too
+    again = store.append([batch[1], audit_entry(99), audit_entry(99)], NOW)  # a duplicate inside one batch too
     assert [r.entry_id for r in again] == [audit_entry(99)["entry_id"]]
     assert store.size() == 5
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import text, update
+
 from eahub.audit.bootstrap import AuditParts, open_audit
 from eahub.audit.tables import ledger
 from eahub.cli import main
 from eahub.core.settings import HubSettings
-from sqlalchemy import text, update
-
 from tests.integration.test_audit_tamper import drop_triggers
 from tests.unit.test_audit_entries import audit_entry, entries
 from tests.unit.test_audit_merkle import root_from_inclusion, roots_from_consistency
@@ -49,9 +49,7 @@ def test_verify_exits_0_with_a_summary_then_1_naming_the_altered_entry(hub: Audi
     drop_triggers(hub.engine)
     victim = next(hub.store.rows(42, 43))
     with hub.engine.begin() as conn:
-        conn.execute(
-            update(ledger).where(ledger.c.seq == 42).values(entry=victim.entry.replace(b"router", b"rooter"))
-        )
+        conn.execute(update(ledger).where(ledger.c.seq == 42).values(entry=victim.entry.replace(b"router", b"rooter")))
     bad = run("verify")
     as_json = run("verify", "--json")
     assert as_json.exit_code == 1
@@ -112,13 +110,9 @@ def test_sar_query_csv_and_overrides(hub: AuditParts) -> None:
     refusals = run("query", "--kind", "refusals", "--csv")
     rows = list(csv.DictReader(io.StringIO(refusals.output)))
     assert rows and {r["kind"] for r in rows} == {"REFUSAL"}
-    pair = json.loads(
-        run("query", "--from-agency", "lancashire-police", "--to-agency", "nwas", "--json").output
-    )
+    pair = json.loads(run("query", "--from-agency", "lancashire-police", "--to-agency", "nwas", "--json").output)
     assert pair and {d["recipient"] for d in pair} == {"nwas"}
-    ranged = json.loads(
-        run("query", "--since", "2026-05-01T15:10:00Z", "--until", "2026-05-01T15:20", "--json").output
-    )
+    ranged = json.loads(run("query", "--since", "2026-05-01T15:10:00Z", "--until", "2026-05-01T15:20", "--json").output)
     assert [d["ledger_seq"] for d in ranged] == list(range(10, 20))
     pending = run("query", "--overrides-pending")
     assert pending.exit_code == 0 and "OVERRIDE" in pending.output
@@ -137,9 +131,7 @@ def test_export_then_verify_bundle_offline(hub: AuditParts, tmp_path: Path) -> N
     ok = run("verify-bundle", str(out), "--public-key", str(key))
     assert ok.exit_code == 0 and ok.output.startswith("bundle valid: 5 entries"), ok.output
     bundle = json.loads(out.read_text())
-    bundle["entries"][2]["entry"] = bundle["entries"][2]["entry"].replace(
-        '"actor":"router"', '"actor":"nobody"'
-    )
+    bundle["entries"][2]["entry"] = bundle["entries"][2]["entry"].replace('"actor":"router"', '"actor":"nobody"')
     out.write_text(json.dumps(bundle))
     bad = run("verify-bundle", str(out))
     assert bad.exit_code == 1 and "BUNDLE INVALID" in bad.output
@@ -154,16 +146,13 @@ def test_erase_keeps_the_ledger_verifiable(hub: AuditParts) -> None:
     assert result.exit_code == 0 and "recorded as entry" in result.output
     assert json.loads(run("sar", "--subject", subject, "--json").output)["erased"] is True
     verdict = run("verify")
-    assert (
-        verdict.exit_code == 0 and "231 entries" in verdict.output and "latest covers 231" in verdict.output
-    )
+    assert verdict.exit_code == 0 and "231 entries" in verdict.output and "latest covers 231" in verdict.output
 
 
 def test_grants_and_init(hub: AuditParts) -> None:
     grants = run("grants", "--role", "eahub_audit")
     assert (
-        "REVOKE UPDATE, DELETE, TRUNCATE" in grants.output
-        and "GRANT SELECT, INSERT ON audit_ledger" in grants.output
+        "REVOKE UPDATE, DELETE, TRUNCATE" in grants.output and "GRANT SELECT, INSERT ON audit_ledger" in grants.output
     )
     assert run("grants", "--role", "x; DROP TABLE y").exit_code == 2
     assert "ledger holds 230 entries" in run("init").output

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from eahub.audit import queries
 from eahub.audit.bootstrap import AuditParts, open_audit
 from eahub.audit.bundle import export_bundle, verify_bundle
@@ -26,7 +27,6 @@ from eahub.audit.verify import verify_ledger
 from eahub.core import ids
 from eahub.core.settings import HubSettings
 from eahub.router.projection import project
-
 from tests.helpers import concern_event
 from tests.unit.test_audit_entries import audit_entry, entries
 
@@ -46,9 +46,7 @@ def parts(database_url: str, tmp_path: Path) -> AuditParts:
     return p
 
 
-def routed_case(
-    subject_ref: str, recipient: str = "lancashire-cc-adults", override: bool = False
-) -> dict[str, Any]:
+def routed_case(subject_ref: str, recipient: str = "lancashire-cc-adults", override: bool = False) -> dict[str, Any]:
     event = concern_event()
     shared = [
         "event_id",
@@ -98,9 +96,7 @@ def test_sar_lists_every_entry_about_the_subject_and_the_payloads_as_disclosed(p
     assert parts.vault.store(case) is False  # replayed board message
     report = queries.sar(parts.store, parts.vault, SUBJECT)
     assert report.entries and all(e["subject_ref"] == SUBJECT for e in report.entries)
-    assert {e["ledger_seq"] for e in report.entries} == {
-        r.seq for r in parts.store.rows() if r.subject_ref == SUBJECT
-    }
+    assert {e["ledger_seq"] for e in report.entries} == {r.seq for r in parts.store.rows() if r.subject_ref == SUBJECT}
     [payload] = report.payloads
     assert payload.record is not None and payload.record["concern"] == case["concern"]
     assert payload.record["concern"]["subject"]["nhs_number"] is None  # withheld stays withheld
@@ -123,9 +119,7 @@ def test_erasure_shreds_the_payloads_and_the_ledger_still_verifies(parts: AuditP
     other = routed_case(audit_entry(4)["subject_ref"])
     parts.vault.store(other)
     sealed_before = parts.vault.sealed(case["case_id"])
-    result = erase_subject(
-        parts.vault, parts.checkpointer, SUBJECT, actor="ig-officer:7", reason="Art. 17 request"
-    )
+    result = erase_subject(parts.vault, parts.checkpointer, SUBJECT, actor="ig-officer:7", reason="Art. 17 request")
     assert result.payloads_unreadable == 1 and result.tree_head is not None
     report = queries.sar(parts.store, parts.vault, SUBJECT)
     assert report.erased and [p.erased for p in report.payloads] == [True]
@@ -164,9 +158,7 @@ def test_expiry_removes_payloads_never_ledger_entries(parts: AuditParts) -> None
 
 def test_ig_queries(parts: AuditParts) -> None:
     docs = [r.document() for r in parts.store.rows()]
-    assert queries.by_isa(parts.store, "isa-police-nwas") == [
-        d for d in docs if d["isa_id"] == "isa-police-nwas"
-    ]
+    assert queries.by_isa(parts.store, "isa-police-nwas") == [d for d in docs if d["isa_id"] == "isa-police-nwas"]
     assert queries.by_pair(parts.store, "lancashire-police", "lscft-mental-health") == [
         d for d in docs if d["recipient"] == "lscft-mental-health"
     ]
@@ -177,15 +169,10 @@ def test_ig_queries(parts: AuditParts) -> None:
     ]
     pending = queries.overrides_pending(parts.store)
     assert pending == [d for d in docs if d["kind"] == "OVERRIDE"] and len(pending) >= 2
-    review = audit_entry(
-        9000, "ACTION", actor="ig:officer-2", details={"reviewed_entry_id": pending[0]["entry_id"]}
-    )
+    review = audit_entry(9000, "ACTION", actor="ig:officer-2", details={"reviewed_entry_id": pending[0]["entry_id"]})
     parts.store.append([review], NOW)
     assert queries.overrides_pending(parts.store) == pending[1:]
-    assert (
-        queries.overrides_pending(parts.store, EntryFilter(recipient=pending[1]["recipient"]))[0]
-        == pending[1]
-    )
+    assert queries.overrides_pending(parts.store, EntryFilter(recipient=pending[1]["recipient"]))[0] == pending[1]
 
 
 def test_csv_export(parts: AuditParts) -> None:
@@ -215,16 +202,10 @@ def test_evidence_bundle_verifies_offline_and_detects_tampering(parts: AuditPart
         lambda b: b["entries"][0].update(entry=b["entries"][0]["entry"].replace('"kind":"', '"kind":"X'))
     )
     assert "not included" in tampered(lambda b: b["entries"][-1]["inclusion_proof"].reverse())
-    assert "position" in tampered(
-        lambda b: b["entries"][0].update(ledger_seq=b["entries"][0]["ledger_seq"] + 1)
-    )
-    assert "invalid signature" in tampered(
-        lambda b: b["tree_head"].update(tree_size=b["tree_head"]["tree_size"] + 1)
-    )
+    assert "position" in tampered(lambda b: b["entries"][0].update(ledger_seq=b["entries"][0]["ledger_seq"] + 1))
+    assert "invalid signature" in tampered(lambda b: b["tree_head"].update(tree_size=b["tree_head"]["tree_size"] + 1))
     other = Signer(Ed25519PrivateKey.generate())
-    assert "other than the trusted" in tampered(
-        lambda b: b.update(public_key_pem=public_key_pem(other.public_key))
-    )
+    assert "other than the trusted" in tampered(lambda b: b.update(public_key_pem=public_key_pem(other.public_key)))
     assert "malformed" in tampered(lambda b: b.pop("tree_head"))
 
 

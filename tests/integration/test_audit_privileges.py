@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from eahub.audit.sql_store import SqlLedgerStore
-from eahub.audit.tables import privilege_sql
-from eahub.core.database import make_engine
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from eahub.audit.sql_store import SqlLedgerStore
+from eahub.audit.tables import privilege_sql
+from eahub.core.database import make_engine
 from tests.unit.test_audit_entries import entries
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]

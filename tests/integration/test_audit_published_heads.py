@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import delete
+
 from eahub.audit.bootstrap import AuditParts, open_audit
 from eahub.audit.tables import ledger, tree_heads
 from eahub.audit.verify import verify_ledger
 from eahub.cli import main
 from eahub.core.settings import HubSettings
-from sqlalchemy import delete
-
 from tests.integration.test_audit_tamper import drop_triggers
 from tests.unit.test_audit_entries import entries
 
@@ -35,9 +35,7 @@ def parts(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     return p
 
 
-def test_truncating_the_ledger_with_its_heads_is_caught_by_the_copies(
-    parts: AuditParts, tmp_path: Path
-) -> None:
+def test_truncating_the_ledger_with_its_heads_is_caught_by_the_copies(parts: AuditParts, tmp_path: Path) -> None:
     kept = tmp_path / "heads.jsonl"
     kept.write_text("\n".join(json.dumps(h.to_json()) for h in parts.store.tree_heads()))
     drop_triggers(parts.engine)

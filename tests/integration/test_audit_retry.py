@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from eahub.audit.retry import DatabaseUnavailable, retry_transient
-from eahub.audit.sql_store import SqlLedgerStore
 from sqlalchemy import create_engine
 
+from eahub.audit.retry import DatabaseUnavailable, retry_transient
+from eahub.audit.sql_store import SqlLedgerStore
 from tests.unit.test_audit_entries import entries
 
 pytestmark = pytest.mark.integration
@@ -39,9 +39,7 @@ def test_a_locked_database_is_retried_until_it_frees(
             holder.execute("COMMIT")  # the other writer finishes
         return store.append(entries(10), NOW)
 
-    rows = retry_transient(
-        append, attempts=10, first_delay_s=0.01, on_retry=lambda n, e, d: retries.append(n)
-    )
+    rows = retry_transient(append, attempts=10, first_delay_s=0.01, on_retry=lambda n, e, d: retries.append(n))
     assert len(rows) == 10 and retries == [1, 2, 3]
 
 

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 
 import pytest
+
 from eahub.audit.bootstrap import build_audit_service, open_audit
 from eahub.audit.published import head_from_record, read_published_heads
 from eahub.audit.settings import AuditSettings
@@ -21,7 +22,6 @@ from eahub.core.kafka import KafkaPublisher, producer_config
 from eahub.core.messages import OutboundMessage
 from eahub.core.settings import HubSettings
 from eahub.policy.registry import agency_ids
-
 from tests.helpers import read_all
 from tests.integration.test_audit_governance import routed_case
 from tests.unit.test_audit_entries import audit_entry
@@ -47,21 +47,14 @@ def test_audit_service_consumes_dedupes_dead_letters_and_checkpoints(
     subject = f"subj-{run_id}"
     batch = [
         audit_entry(i, kind, subject_ref=subject, entry_id=f"{run_id}-{i}", event_id=f"event-{run_id}")
-        for i, kind in enumerate(
-            ["DECISION", "DISCLOSURE", "REFUSAL", "DISCLOSURE", "CONSULTATION", "ACTION"]
-        )
+        for i, kind in enumerate(["DECISION", "DISCLOSURE", "REFUSAL", "DISCLOSURE", "CONSULTATION", "ACTION"])
     ]
     garbage = b"\x00not an avro message " + run_id.encode()
     case = routed_case(subject, recipient="nwas")
-    msgs = [
-        OutboundMessage(topics.AUDIT, subject.encode(), avro_codec.encode(schemas.AUDIT_ENTRY, e))
-        for e in batch
-    ]
+    msgs = [OutboundMessage(topics.AUDIT, subject.encode(), avro_codec.encode(schemas.AUDIT_ENTRY, e)) for e in batch]
     msgs.append(msgs[1])  # a replayed duplicate
     msgs.append(OutboundMessage(topics.AUDIT, b"garbage", garbage, [("ce_id", run_id.encode())]))
-    msgs.append(
-        OutboundMessage(topics.board("nwas"), subject.encode(), avro_codec.encode(schemas.ROUTED_CASE, case))
-    )
+    msgs.append(OutboundMessage(topics.board("nwas"), subject.encode(), avro_codec.encode(schemas.ROUTED_CASE, case)))
     publisher = KafkaPublisher(producer_config(hub_settings))
     publisher.publish(msgs)
     publisher.close()

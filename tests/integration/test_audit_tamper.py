@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, delete, insert, select, text, update
+
 from eahub.audit import entry_format, merkle
 from eahub.audit.checkpoints import Checkpointer
 from eahub.audit.signing import Signer
@@ -19,8 +21,6 @@ from eahub.audit.sql_store import SqlLedgerStore
 from eahub.audit.tables import ledger, metadata, tree_heads
 from eahub.audit.verify import VerifyResult, verify_ledger
 from eahub.core.database import is_postgres, make_engine
-from sqlalchemy import Engine, delete, insert, select, text, update
-
 from tests.unit.test_audit_entries import audit_entry, entries
 
 pytestmark = [pytest.mark.integration]
@@ -186,9 +186,7 @@ def test_inserting_an_entry_anywhere_is_named(make_ledger: Callable[[], Ledger])
             )
         result = lg.verify()
         assert not result.ok, result.summary()
-        assert (result.first_bad_seq, result.first_bad_entry_id) == (pos, forged["entry_id"]), (
-            result.summary()
-        )
+        assert (result.first_bad_seq, result.first_bad_entry_id) == (pos, forged["entry_id"]), result.summary()
         assert "inserted" in result.problem
 
 
@@ -213,9 +211,7 @@ def test_forging_a_tree_head_is_named(make_ledger: Callable[[], Ledger], tmp_pat
     assert not result.ok and "size 500" in result.problem and "invalid signature" in result.problem
 
 
-def test_a_tree_head_signed_by_another_key_is_named(
-    make_ledger: Callable[[], Ledger], tmp_path: Path
-) -> None:
+def test_a_tree_head_signed_by_another_key_is_named(make_ledger: Callable[[], Ledger], tmp_path: Path) -> None:
     lg = make_ledger()
     other = Signer.from_data_dir(tmp_path / "attacker")
     root = merkle.MerkleTree(lg.store.leaf_hashes(0, 300)).root()

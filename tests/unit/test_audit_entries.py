@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from eahub.audit import entry_format
 from eahub.core import avro_codec, ids, schemas
 

@@ -8,6 +8,7 @@ import hashlib
 import random
 
 import pytest
+
 from eahub.audit.merkle import TILE_WIDTH, CompactRange, MerkleTree, TiledTree
 
 pytestmark = pytest.mark.unit
@@ -47,9 +48,7 @@ def root_from_inclusion(leaf: bytes, m: int, n: int, path: list[bytes]) -> bytes
     return H(b"\x01" + path[-1] + root_from_inclusion(leaf, m - k, n - k, path[:-1]))
 
 
-def roots_from_consistency(
-    m: int, n: int, proof: list[bytes], old_root: bytes, b: bool = True
-) -> tuple[bytes, bytes]:
+def roots_from_consistency(m: int, n: int, proof: list[bytes], old_root: bytes, b: bool = True) -> tuple[bytes, bytes]:
     """Invert SUBPROOF(m, D[n], b) (2.1.4.1): returns (root of the first m leaves, root of all n)."""
     if m == n:
         if b:

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from eahub.audit import entry_format, merkle
 from eahub.audit.checkpoints import Checkpointer, LedgerCorrupt
 from eahub.audit.memory_store import InMemoryLedgerStore
 from eahub.audit.settings import DAY_MS, AuditSettings
 from eahub.audit.signing import Signer
 from eahub.audit.verify import verify_ledger
-
 from tests.unit.test_audit_entries import entries
 
 pytestmark = pytest.mark.unit
@@ -45,9 +45,7 @@ def test_modified_deleted_reordered_on_the_memory_adapter(
 ) -> None:
     store, cp = ledger
     original = list(store.entries)
-    store.entries[120] = dataclasses.replace(
-        original[120], entry=original[120].entry.replace(b"router", b"x")
-    )
+    store.entries[120] = dataclasses.replace(original[120], entry=original[120].entry.replace(b"router", b"x"))
     assert verify_ledger(store, cp.signer.public_key).first_bad_seq == 120
     store.entries = original[:77] + original[78:]
     assert verify_ledger(store, cp.signer.public_key).first_bad_seq == 77
@@ -86,10 +84,7 @@ def test_nothing_to_sign_when_the_latest_head_covers_the_ledger(
 def test_a_head_is_an_rfc6962_tree_head_signature(ledger: tuple[InMemoryLedgerStore, Checkpointer]) -> None:
     store, cp = ledger
     head = store.latest_tree_head()
-    assert (
-        head.signed_bytes()
-        == bytes([0, 1]) + (1).to_bytes(8, "big") + (300).to_bytes(8, "big") + head.root_hash
-    )
+    assert head.signed_bytes() == bytes([0, 1]) + (1).to_bytes(8, "big") + (300).to_bytes(8, "big") + head.root_hash
     cp.signer.public_key.verify(head.signature, head.signed_bytes())
 
 
