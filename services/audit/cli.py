@@ -305,6 +305,23 @@ def erase(subject_ref: str, actor: str, reason: str) -> None:
 
 
 @audit.command()
+@click.option("--override", "override_entry_id", required=True, help="entry id of the OVERRIDE under review")
+@click.option("--actor", required=True, help="the reviewing IG officer (an id, not a name)")
+@click.option("--outcome", required=True, type=click.Choice(["upheld", "not-upheld", "referred-to-dpo"]))
+def review(override_entry_id: str, actor: str, outcome: str) -> None:
+    """Record the IG review of a break-glass override; it leaves the review queue."""
+    from eahub.audit.review import ReviewError, review_override
+
+    parts = _parts()
+    try:
+        result = review_override(parts.store, override_entry_id, actor, outcome)
+    except ReviewError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_NOT_FOUND)
+    click.echo(f"reviewed override {result.override_entry_id}: {result.outcome} (entry {result.entry_id})")
+
+
+@audit.command()
 def expire() -> None:
     """Delete vault payloads past their retention (chain hashes are never removed)."""
     click.echo(f"{_parts().vault.expire()} expired vault payloads removed")

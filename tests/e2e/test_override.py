@@ -67,6 +67,14 @@ def test_break_glass_by_a_designated_role_shares_and_queues_for_review(hub: Runn
     assert pending.exit_code == 0 and event_id in pending.output
     assert "Subject located at risk" not in pending.output  # the chain keeps only the justification's hash
 
+    [queued] = json.loads(pending.output)
+    reviewed = CliRunner().invoke(main, ["audit", "review", "--override", queued["entry_id"], "--actor", "ig-07",
+                                         "--outcome", "upheld"])
+    assert reviewed.exit_code == 0, reviewed.output
+    after = CliRunner().invoke(main, ["audit", "query", "--overrides-pending", "--json"])
+    assert json.loads(after.output) == []
+    assert CliRunner().invoke(main, ["audit", "verify"]).exit_code == 0
+
     missing = CliRunner().invoke(main, ["policy", "override", "--event", "00000000-0000-4000-8000-000000000000",
                                         "--recipient", RECIPIENT, "--role", "police-duty-inspector",
                                         "--actor", "x", "--justification", "y"])
