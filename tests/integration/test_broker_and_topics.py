@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -100,3 +101,17 @@ def test_eahub_broker_serves_on_the_configured_port_and_stops_on_sigterm(tmp_pat
         assert not port_open("127.0.0.1", port)
     finally:
         proc.kill()
+
+
+def test_the_embedded_broker_dies_with_a_killed_parent(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "EAHUB_BROKER_PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "eahub", "broker"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, text=True)
+    assert f"127.0.0.1:{port}" in (proc.stdout.readline() if proc.stdout else "")
+    proc.kill()  # SIGKILL: no chance to clean up
+    proc.wait(10)
+    deadline = time.monotonic() + 5
+    while port_open("127.0.0.1", port) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not port_open("127.0.0.1", port)
