@@ -115,15 +115,38 @@ def show(event_id: str, as_json: bool) -> None:
         sys.exit(EXIT_NOT_FOUND)
 
 
+def _subject_ref(subject_ref: str | None, nhs_number: str | None, name: str | None, dob: str | None) -> str:
+    from datetime import date
+
+    from eahub.core.pseudonym import Pseudonymiser
+
+    given = [x for x in (subject_ref, nhs_number, name) if x]
+    if len(given) != 1 or (name and not dob) or (dob and not name):
+        raise click.UsageError("name the subject by exactly one of --subject, --nhs-number, or --name with --dob")
+    if subject_ref:
+        return subject_ref
+    try:
+        birth = date.fromisoformat(dob) if dob else None
+    except ValueError:
+        raise click.BadParameter("must be YYYY-MM-DD", param_hint="--dob") from None
+    person = {"subject": {"nhs_number": nhs_number, "name": name, "date_of_birth": birth}}
+    return Pseudonymiser.from_data_dir(HubSettings().data_dir).subject_ref(person)
+
+
 @audit.command()
-@click.option("--subject", "subject_ref", required=True, help="the subject's pseudonymous reference (subj-...)")
+@click.option("--subject", "subject_ref", default=None, help="the subject's pseudonymous reference (subj-...)")
+@click.option("--nhs-number", default=None, help="... or find it from the person's NHS number")
+@click.option("--name", default=None, help="... or from their name and --dob (when no NHS number was known)")
+@click.option("--dob", default=None, help="date of birth, YYYY-MM-DD, with --name")
 @click.option("--json", "as_json", is_flag=True)
-def sar(subject_ref: str, as_json: bool) -> None:
+def sar(subject_ref: str | None, nhs_number: str | None, name: str | None, dob: str | None, as_json: bool) -> None:
     """Subject access request: every decision, disclosure, refusal, view, action and override about one
-    subject, and the payloads disclosed (decrypted from the vault unless erased)."""
+    subject, and the payloads disclosed (decrypted from the vault unless erased). The person is named by
+    their pseudonym, or by the identifiers the hub keys them by (never stored, never logged)."""
     from eahub.audit.queries import jsonable
     from eahub.audit.queries import sar as run_sar
 
+    subject_ref = _subject_ref(subject_ref, nhs_number, name, dob)
     parts = _parts()
     report = run_sar(parts.store, parts.vault, subject_ref)
     if as_json:

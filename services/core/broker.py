@@ -29,7 +29,8 @@ _PR_SET_PDEATHSIG = 1
 
 def _die_with_parent() -> None:
     """In the child, before exec: ask Linux to SIGTERM the broker when the process that started it dies,
-    so a killed hub never leaves an orphaned broker holding its port."""
+    so a killed hub never leaves an orphaned broker holding its port. (Linux ties this to the starting
+    thread: start the broker from a thread that lives as long as it should.)"""
     if _PRCTL is not None:
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 

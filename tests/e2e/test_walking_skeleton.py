@@ -101,6 +101,15 @@ def test_walking_skeleton(hub: RunningHub) -> None:
     verify = CliRunner().invoke(main, ["audit", "verify"])
     assert verify.exit_code == 0, verify.output
 
+    # A subject access request, starting from what the IG officer knows: the person's NHS number.
+    nhs = SHARED_TWICE.event["subject"]["nhs_number"]
+    sar = CliRunner().invoke(main, ["audit", "sar", "--nhs-number", nhs, "--json"])
+    assert sar.exit_code == 0, sar.output
+    report = json.loads(sar.output)
+    disclosed = {e["recipient"] for e in report["entries"]
+                 if e["kind"] == "DISCLOSURE" and e["event_id"] == SHARED_TWICE.event["event_id"]}
+    assert disclosed == set(SHARED_TWICE.expected_shared)
+
     # Alter one ledger row as someone with the database's rights would (dropping the append-only trigger).
     hub.shutdown()
     db = sqlite3.connect(settings.data_dir / "ledger.db")
