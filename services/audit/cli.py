@@ -119,6 +119,7 @@ def _subject_ref(subject_ref: str | None, nhs_number: str | None, name: str | No
     from datetime import date
 
     from eahub.core.pseudonym import Pseudonymiser
+    from eahub.core.settings import HubSettings
 
     given = [x for x in (subject_ref, nhs_number, name) if x]
     if len(given) != 1 or (name and not dob) or (dob and not name):
