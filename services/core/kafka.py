@@ -74,7 +74,8 @@ class KafkaPublisher:
             deadline = time.monotonic() + self._timeout_s
             while pending > 0:
                 if time.monotonic() > deadline:
-                    raise DeliveryFailed(f"{pending} of {len(messages)} messages unacknowledged after {self._timeout_s}s")
+                    raise DeliveryFailed(
+                        f"{pending} of {len(messages)} messages unacknowledged after {self._timeout_s}s")
                 self._producer.poll(0.05)
         if errors:
             raise DeliveryFailed(f"{len(errors)} of {len(messages)} messages failed: {errors[0]}")

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fastavro.schema import fingerprint, load_schema, to_parsing_canonical_form
 
@@ -38,7 +38,7 @@ class Schema:
 @cache
 def load(name: str, schemas_dir: Path = SCHEMAS_DIR) -> Schema:
     path = schemas_dir / f"{name}.avsc"
-    parsed = load_schema(str(path), _write_hint=False)
+    parsed = cast(dict[str, Any], load_schema(str(path), _write_hint=False))
     pcf = to_parsing_canonical_form(parsed)
     return Schema(
         name=name,

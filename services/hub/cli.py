@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
 from eahub.core.broker import BrokerError
 from eahub.core.logging import configure_logging
 from eahub.core.settings import HubSettings
+
+if TYPE_CHECKING:
+    from eahub.hub.hub import RunningHub
 
 
 def _settings(port: int | None, broker_port: int | None) -> HubSettings:
@@ -17,7 +23,7 @@ def _settings(port: int | None, broker_port: int | None) -> HubSettings:
     return settings.model_copy(update=updates)
 
 
-def _start(settings: HubSettings, extra: dict | None = None):  # type: ignore[no-untyped-def]
+def _start(settings: HubSettings, extra: dict[str, Callable[[threading.Event], None]] | None = None) -> RunningHub:
     from eahub.hub.hub import start_hub
 
     try:
@@ -26,7 +32,7 @@ def _start(settings: HubSettings, extra: dict | None = None):  # type: ignore[no
         raise click.ClickException(str(exc)) from None
 
 
-def _serve(hub) -> None:  # type: ignore[no-untyped-def]
+def _serve(hub: RunningHub) -> None:
     from eahub.hub.runner import install_stop_signals
 
     install_stop_signals(hub.services.stop)
@@ -41,7 +47,7 @@ def _serve(hub) -> None:  # type: ignore[no-untyped-def]
         raise click.ClickException(f"stopped because a service failed: {names} (see the log above)")
 
 
-def _describe(hub) -> None:  # type: ignore[no-untyped-def]
+def _describe(hub: RunningHub) -> None:
     for name, where in hub.endpoints.items():
         click.echo(f"  {name:<8} {where}")
 

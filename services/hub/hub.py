@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import uvicorn
-from sqlalchemy import make_url
 from fastapi.responses import PlainTextResponse
+from sqlalchemy import make_url
 
 from eahub.audit.bootstrap import build_audit_service
 from eahub.core import topics

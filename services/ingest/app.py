@@ -122,7 +122,7 @@ def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int =
             _require_json(request)
             return _parse(await _read_limited(request, max_body_bytes))
 
-        register_overrides(app, tokens=tokens, overrides=overrides,  # type: ignore[arg-type]
+        register_overrides(app, tokens=tokens, overrides=overrides,
                            authenticate=lambda request: _authenticate(request, tokens), read_json=read_json)
 
     original_openapi = app.openapi

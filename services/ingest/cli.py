@@ -39,7 +39,8 @@ def token_issue(agency: str, role: str | None) -> None:
         info, secret = store.issue(agency, agency_ids(settings.policies_dir), role=role)
     except UnknownAgency as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"issued {info.token_id} for {agency}{f' with role {role}' if role else ''}; only its SHA-256 hash is kept in {store.path}.")
+    with_role = f" with role {role}" if role else ""
+    click.echo(f"issued {info.token_id} for {agency}{with_role}; only its SHA-256 hash is kept in {store.path}.")
     click.echo("Send it as 'Authorization: Bearer <token>'. It is shown once:")
     click.echo(secret)
 
@@ -131,7 +132,8 @@ def _read_items(path: str) -> Iterator[tuple[str, Any, str | None]]:
 def generate(count: int | None, seed: int, start: str | None, days: float | None) -> None:
     """Print synthetic concern events (made-up people) as JSON lines, accepted by the API and publish."""
     from eahub.ingest.event_json import parse_time
-    from eahub.ingest.generator import default_span, generate as events
+    from eahub.ingest.generator import default_span
+    from eahub.ingest.generator import generate as events
 
     if count is None and days is None:
         raise click.UsageError("give --count, --days, or both")

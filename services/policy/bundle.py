@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import regorus
+
 from eahub.core import schemas
 from eahub.policy import data_model
 

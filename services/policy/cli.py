@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from eahub.policy.bundle import PolicyBundle, PolicyLoadError
 from eahub.policy.model import Decision, Override, PolicyRequest
 

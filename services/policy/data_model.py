@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from eahub.core import schemas
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from eahub.core import schemas
 
 AgencyKind = Literal[
     "police",

@@ -12,11 +12,12 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
+from opa_client import OpaClient
+
 from eahub.policy.bundle import PolicyBundle
 from eahub.policy.engine import to_decision
 from eahub.policy.facts import policy_input
 from eahub.policy.model import Decision, PolicyRequest, PolicyUnavailable
-from opa_client import OpaClient
 
 PACKAGE = "eahub.sharing"
 RULE = "batch"

@@ -19,8 +19,8 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from eahub.core import topics
 from eahub.core.deadletter import dead_letter
 from eahub.core.logging import get_logger
-from eahub.core.metrics import MetricsRegistry
 from eahub.core.messages import DeliveryFailed, OutboundMessage, Publisher
+from eahub.core.metrics import MetricsRegistry
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.policy.model import PolicyRequest, PolicyUnavailable
 from eahub.router.inbound import Rejected, read_inbound
@@ -59,7 +59,7 @@ class RetryPolicy:
 class Router:
     consumer: Consumer
     publisher: Publisher
-    engine: "PolicyEngine"
+    engine: PolicyEngine
     pseudonymiser: Pseudonymiser
     times: ResponseTimes = field(default_factory=ResponseTimes)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -168,7 +168,8 @@ class Router:
                 delay = min(delay * 2, self.retry.max_delay_s)
         last: dict[tuple[str, int], int] = {}
         for m in msgs:
-            last[(m.topic(), m.partition())] = max(last.get((m.topic(), m.partition()), -1), m.offset())
+            tp = (str(m.topic()), int(m.partition() or 0))
+            last[tp] = max(last.get(tp, -1), int(m.offset() or 0))
         self.consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()],
                              asynchronous=False)
 

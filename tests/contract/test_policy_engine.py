@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from eahub.core.broker import free_port
 from eahub.core.paths import POLICIES_DIR
 from eahub.policy.bundle import PolicyBundle
@@ -21,7 +22,6 @@ from eahub.policy.engine import PolicyEngine
 from eahub.policy.model import Override, PolicyRequest, PolicyUnavailable
 from eahub.policy.opa_engine import OpaEngine
 from eahub.policy.regorus_engine import RegorusEngine
-
 from tests.scenarios.cases import ADULTS, CHILDRENS, HEALTH, NWAS, POLICE, event
 
 pytestmark = pytest.mark.contract

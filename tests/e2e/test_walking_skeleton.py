@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
-import time
 
 import avro.io
 import avro.schema
@@ -21,7 +20,6 @@ from eahub.cli import main
 from eahub.core import avro_codec, schemas, topics
 from eahub.core.kafka import KafkaPublisher, producer_config
 from eahub.core.messages import OutboundMessage
-from eahub.core.settings import HubSettings
 from eahub.hub.hub import RunningHub
 from eahub.ingest.event_json import to_json
 from tests.e2e.board_reading import assert_projection, routed_cases
@@ -114,7 +112,8 @@ def test_walking_skeleton(hub: RunningHub) -> None:
     hub.shutdown()
     db = sqlite3.connect(settings.data_dir / "ledger.db")
     db.execute("DROP TRIGGER IF EXISTS audit_ledger_no_update")
-    seq, entry = db.execute("SELECT seq, entry FROM audit_ledger WHERE kind = 'REFUSAL' ORDER BY seq LIMIT 1").fetchone()
+    query = "SELECT seq, entry FROM audit_ledger WHERE kind = 'REFUSAL' ORDER BY seq LIMIT 1"
+    seq, entry = db.execute(query).fetchone()
     assert b"REFUSAL" in entry
     db.execute("UPDATE audit_ledger SET entry = ? WHERE seq = ?", (entry.replace(b"REFUSAL", b"DISCLOSURE"), seq))
     db.commit()

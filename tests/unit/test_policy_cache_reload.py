@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
 from eahub.core.paths import POLICIES_DIR
 from eahub.core.settings import HubSettings
 from eahub.policy.bootstrap import build_engine
@@ -17,7 +18,6 @@ from eahub.policy.cache import CachingEngine
 from eahub.policy.model import PolicyRequest
 from eahub.policy.regorus_engine import RegorusEngine
 from eahub.policy.reloading import ReloadingEngine
-
 from tests.scenarios.cases import HEALTH, NWAS, POLICE, event
 
 pytestmark = pytest.mark.unit

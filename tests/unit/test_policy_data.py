@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+
 from eahub.core.paths import POLICIES_DIR
 from eahub.policy.bundle import PolicyBundle, PolicyLoadError
 from eahub.policy.cli import policy

@@ -8,14 +8,15 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from eahub.core import schemas
 from eahub.core.paths import POLICIES_DIR
 from eahub.policy.bundle import PolicyBundle
 from eahub.policy.model import Override, PolicyRequest
 from eahub.policy.regorus_engine import RegorusEngine
 from eahub.router.projection import project
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 pytestmark = pytest.mark.unit
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from eahub.core.paths import POLICIES_DIR
 from eahub.ingest.examples import example_event
 from eahub.policy.bundle import PolicyBundle

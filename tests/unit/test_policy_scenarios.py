@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+
 from eahub.core.paths import POLICIES_DIR
 from eahub.policy.bundle import PolicyBundle
 from eahub.policy.model import PolicyRequest
 from eahub.policy.registry import agency_ids
 from eahub.policy.regorus_engine import RegorusEngine
-
 from tests.scenarios.cases import CASES, Scenario
 
 pytestmark = pytest.mark.unit
