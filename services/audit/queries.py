@@ -18,16 +18,7 @@ from eahub.audit.vault import Vault, VaultPayload
 
 # An OVERRIDE entry leaves the IG review queue when an ACTION entry names it in details["reviewed_entry_id"].
 REVIEWED_ENTRY = "reviewed_entry_id"
-SAR_KINDS = (
-    "DECISION",
-    "DISCLOSURE",
-    "REFUSAL",
-    "CONSULTATION",
-    "ACTION",
-    "OVERRIDE",
-    "ERASURE",
-    "COLLECTION",
-)
+SAR_KINDS = tuple(k for k in entry_format.KINDS if k != "POLICY_CHANGE")  # everything about a person
 
 
 def query(store: LedgerStore, flt: EntryFilter) -> list[dict[str, Any]]:

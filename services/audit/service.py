@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, Message
 
 from eahub.audit import entry_format
 from eahub.audit.checkpoints import Checkpointer
@@ -26,6 +26,7 @@ from eahub.audit.store import LedgerStore
 from eahub.audit.vault import Vault
 from eahub.core import avro_codec, schemas, topics
 from eahub.core.deadletter import dead_letter
+from eahub.core.kafka import commit_after, usable
 from eahub.core.logging import get_logger
 from eahub.core.messages import DeliveryFailed, OutboundMessage, Publisher
 
@@ -76,7 +77,7 @@ class AuditService:
             self.close()
 
     def process_batch(self, msgs: list[Message], stop: threading.Event | None = None) -> None:
-        msgs = [m for m in msgs if not _benign_error(m)]
+        msgs = usable(msgs)
         if not msgs:
             return
         entries: list[dict[str, Any]] = []
@@ -105,7 +106,7 @@ class AuditService:
                     topic=dict(d.headers).get("eahub_original_topic", b"").decode(),
                     offset=dict(d.headers).get("eahub_original_offset", b"").decode(),
                 )
-        self._commit(msgs)
+        commit_after(self.consumer, msgs)
         self.stats.appended += len(appended)
         self.stats.duplicates += len(entries) - len(appended)
         self.stats.payloads += stored
@@ -167,13 +168,6 @@ class AuditService:
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    def _commit(self, msgs: list[Message]) -> None:
-        last: dict[tuple[str, int], int] = {}
-        for m in msgs:
-            key = (m.topic() or "", m.partition() or 0)
-            last[key] = max(last.get(key, -1), m.offset() or 0)
-        self.consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()], asynchronous=False)
-
     def close(self) -> None:
         if self._closed:
             return
@@ -182,15 +176,3 @@ class AuditService:
             self.consumer.close()
         finally:
             self.publisher.close()
-
-
-def _benign_error(msg: Message) -> bool:
-    err = msg.error()
-    if err is None:
-        return False
-    if err.code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
-        return True
-    if err.fatal():
-        raise KafkaException(err)
-    log.warning("consumer error", error=err.str())
-    return True

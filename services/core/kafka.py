@@ -7,8 +7,9 @@ import threading
 import time
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from eahub.core.logging import get_logger
 from eahub.core.messages import DeliveryFailed, OutboundMessage
 from eahub.core.settings import HubSettings
 
@@ -84,6 +85,30 @@ class KafkaPublisher:
         """Deliver what is queued (up to 10 s), then release the client so it stops reconnecting."""
         self._producer.flush(10)
         self._producer.close()
+
+
+def usable(msgs: list[Message]) -> list[Message]:
+    """The messages of a consumed batch that carry data. End-of-partition and not-yet-existing topic events
+    are dropped, other transient errors logged and dropped; a fatal client error stops the process."""
+    out = []
+    for msg in msgs:
+        err = msg.error()
+        if err is None:
+            out.append(msg)
+        elif err.fatal():
+            raise KafkaException(err)
+        elif err.code() not in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
+            get_logger("eahub.kafka").warning("consumer error", error=err.str())
+    return out
+
+
+def commit_after(consumer: Consumer, msgs: list[Message]) -> None:
+    """Synchronously commit, per partition, the offset after the last of `msgs`."""
+    last: dict[tuple[str, int], int] = {}
+    for m in msgs:
+        tp = (m.topic() or "", m.partition() or 0)
+        last[tp] = max(last.get(tp, -1), m.offset() or 0)
+    consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()], asynchronous=False)
 
 
 def new_consumer(settings: HubSettings, group_id: str, topics: list[str], **overrides: Any) -> Consumer:

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, Message
 
 from eahub.core import topics
 from eahub.core.deadletter import dead_letter
+from eahub.core.kafka import commit_after, usable
 from eahub.core.logging import get_logger
 from eahub.core.messages import DeliveryFailed, OutboundMessage, Publisher
 from eahub.core.metrics import MetricsRegistry
@@ -104,7 +105,7 @@ class Router:
             self.close()
 
     def process_batch(self, msgs: list[Message], stop: threading.Event | None = None) -> None:
-        msgs = [m for m in msgs if not self._is_benign_error(m)]
+        msgs = usable(msgs)
         if not msgs:
             return
         outputs: list[OutboundMessage] = []
@@ -166,24 +167,7 @@ class Router:
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, self.retry.max_delay_s)
-        last: dict[tuple[str, int], int] = {}
-        for m in msgs:
-            tp = (str(m.topic()), int(m.partition() or 0))
-            last[tp] = max(last.get(tp, -1), int(m.offset() or 0))
-        self.consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()],
-                             asynchronous=False)
-
-    @staticmethod
-    def _is_benign_error(msg: Message) -> bool:
-        err = msg.error()
-        if err is None:
-            return False
-        if err.code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
-            return True
-        if err.fatal():
-            raise KafkaException(err)
-        log.warning("consumer error", error=err.str())
-        return True
+        commit_after(self.consumer, msgs)
 
     def close(self) -> None:
         try:
