@@ -73,6 +73,20 @@ def override_attempt_entry(event: dict[str, Any], decision: Decision, r: Recipie
     return _audit(subject_ref.encode(), entry)
 
 
+def policy_change_entry(previous: str | None, current: str, now: datetime, actor: str = "router") -> OutboundMessage:
+    """The router started deciding under a new policy revision (at start-up, or after a hot reload)."""
+    entry = {
+        "entry_id": ids.derive("audit", "POLICY_CHANGE", previous or "", current), "kind": "POLICY_CHANGE",
+        "occurred_at": now, "actor": actor, "event_id": None, "decision_id": None, "subject_ref": None,
+        "source_agency": None, "recipient": None, "category": None, "isa_id": None, "isa_version": None,
+        "lawful_basis": None, "purpose": None, "policy_revision": current, "fields_shared": [],
+        "fields_withheld": [], "case_id": None,
+        "reasons": [f"policy revision {current} in force" + (f", replacing {previous}" if previous else "")],
+        "details": {"previous_revision": previous or ""},
+    }
+    return _audit(b"policy", entry)
+
+
 def unavailable_entry(event: dict[str, Any], subject_ref: str, now: datetime, reason: str,
                       actor: str = "router") -> OutboundMessage:
     """The audit record of an event parked because no policy decision could be had: nothing was shared."""

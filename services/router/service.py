@@ -25,7 +25,7 @@ from eahub.core.metrics import MetricsRegistry
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.policy.model import PolicyRequest, PolicyUnavailable
 from eahub.router.inbound import Rejected, read_inbound
-from eahub.router.outputs import ResponseTimes, outputs_for, unavailable_entry
+from eahub.router.outputs import ResponseTimes, outputs_for, policy_change_entry, unavailable_entry
 
 if TYPE_CHECKING:
     from eahub.policy.engine import PolicyEngine
@@ -68,6 +68,7 @@ class Router:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     on_decision: Callable[[dict[str, Any], Any], None] | None = None
     stats: RouterStats = field(default_factory=RouterStats)
+    revision_in_force: str | None = None
 
     def register_metrics(self, registry: MetricsRegistry) -> None:
         s = self.stats
@@ -123,6 +124,9 @@ class Router:
         if decided:
             decisions = self._decide([e for e, _, _ in decided], now.date(), stop)
             for (event, subject_ref, msg), decision in zip(decided, decisions, strict=True):
+                if decision is not None and decision.policy_revision != self.revision_in_force:
+                    outputs.append(policy_change_entry(self.revision_in_force, decision.policy_revision, now))
+                    self.revision_in_force = decision.policy_revision
                 if decision is None:
                     outputs.append(dead_letter(msg, "POLICY_UNAVAILABLE", "policy-unavailable", "router"))
                     outputs.append(unavailable_entry(event, subject_ref, now, "policy engine unavailable"))

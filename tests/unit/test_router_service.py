@@ -77,10 +77,22 @@ def test_a_decided_event_yields_one_redacted_case_per_share_and_audit_for_every_
     assert case["concern"]["narrative"] is None
     assert case["due_by"] == event["reported_at"] + (datetime(2026, 1, 1, 1) - datetime(2026, 1, 1))
     kinds = sorted(avro_codec.decode(m.value)[1]["kind"] for m in sent if m.topic == topics.AUDIT)
-    assert kinds == ["DECISION", "DISCLOSURE", "REFUSAL"]
+    assert kinds == ["DECISION", "DISCLOSURE", "POLICY_CHANGE", "REFUSAL"]
     assert not [m for m in sent if m.topic == topics.board("nwas")]
-    assert {m.key for m in sent} == {Pseudonymiser(b"k" * 32).subject_ref(event).encode()}
+    assert {m.key for m in sent} == {Pseudonymiser(b"k" * 32).subject_ref(event).encode(), b"policy"}
     assert consumer.commits == [[TopicPartition("eahub.inbound.lancashire-police", 0, 8)]]
+
+
+def test_a_new_policy_revision_is_recorded_once_when_it_comes_into_force() -> None:
+    engine = ScriptedEngine()
+    router, _ = _router(engine)
+    router.process_batch([_msg(avro_codec.encode(schemas.CONCERN_EVENT, concern_event()), offset=i) for i in range(3)])
+    engine.revision = "rev-2"
+    router.process_batch([_msg(avro_codec.encode(schemas.CONCERN_EVENT, concern_event()), offset=3)])
+    changes = [e for e in (avro_codec.decode(m.value)[1] for m in router.publisher.sent  # type: ignore[attr-defined]
+                           if m.topic == topics.AUDIT) if e["kind"] == "POLICY_CHANGE"]
+    assert [(c["details"]["previous_revision"], c["policy_revision"]) for c in changes] == [
+        ("", "rev-test"), ("rev-test", "rev-2")]
 
 
 def test_replaying_an_event_produces_identical_ids() -> None:
@@ -151,4 +163,4 @@ def test_nothing_is_committed_until_the_broker_acknowledged_every_output() -> No
     router, consumer = _router(ScriptedEngine(), publisher)
     router.process_batch([_msg(avro_codec.encode(schemas.CONCERN_EVENT, concern_event()))])
     assert router.stats.redeliveries == 1
-    assert len(consumer.commits) == 1 and len(publisher.sent) == 4
+    assert len(consumer.commits) == 1 and len(publisher.sent) == 5  # case, 3 audit entries, policy change
