@@ -77,6 +77,11 @@ def test_changed_policy_takes_effect_without_restart(tmp_path: Path) -> None:
         assert second["policy_revision"] != first["policy_revision"]
         assert {d["isa_version"] for d in disclosures} == {"1.3"}
         assert {d["policy_revision"] for d in disclosures} == {second["policy_revision"]}
+        changes = [avro_codec.decode(m.value(), expected=schemas.AUDIT_ENTRY)[1]
+                   for m in read_all(settings, topics.AUDIT, expect=0, settle_s=0.2)]
+        assert [(c["details"]["previous_revision"], c["policy_revision"]) for c in changes
+                if c["kind"] == "POLICY_CHANGE"] == [("", first["policy_revision"]),
+                                                      (first["policy_revision"], second["policy_revision"])]
 
         # A broken policy is refused; the last good one stays in force.
         (policies / "eahub" / "sharing" / "decision.rego").write_text("package eahub.sharing\nthis is not rego {")
