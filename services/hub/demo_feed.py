@@ -31,6 +31,7 @@ def paced(events: Iterator[dict[str, Any]], day_start: datetime, speedup: float,
         lead = reported - datetime.fromisoformat(event["occurred_at"])
         event["reported_at"] = now.isoformat()
         event["occurred_at"] = (now - lead).isoformat()
+        event.pop("event_id", None)  # a new event each run: ingest assigns the id (a rerun is not a replay)
         yield event
 
 
