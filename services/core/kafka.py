@@ -102,13 +102,25 @@ def usable(msgs: list[Message]) -> list[Message]:
     return out
 
 
+# A commit refused because the group rebalanced: the partitions' new owner re-reads from the last commit and
+# produces the same outputs with the same ids, which every store dedupes. Not a reason to stop.
+_LOST_OWNERSHIP = (KafkaError.REBALANCE_IN_PROGRESS, KafkaError.ILLEGAL_GENERATION, KafkaError.UNKNOWN_MEMBER_ID,
+                   KafkaError._NO_OFFSET)
+
+
 def commit_after(consumer: Consumer, msgs: list[Message]) -> None:
     """Synchronously commit, per partition, the offset after the last of `msgs`."""
     last: dict[tuple[str, int], int] = {}
     for m in msgs:
         tp = (m.topic() or "", m.partition() or 0)
         last[tp] = max(last.get(tp, -1), m.offset() or 0)
-    consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()], asynchronous=False)
+    try:
+        consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()], asynchronous=False)
+    except KafkaException as exc:
+        if exc.args[0].code() not in _LOST_OWNERSHIP:
+            raise
+        get_logger("eahub.kafka").warning("commit refused after a rebalance; the new owner will redeliver",
+                                          error=exc.args[0].str())
 
 
 def new_consumer(settings: HubSettings, group_id: str, topics: list[str], **overrides: Any) -> Consumer:

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
-from confluent_kafka import Message, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from eahub.core import avro_codec, schemas, topics
+from eahub.core.kafka import commit_after
 from eahub.core.messages import InMemoryPublisher
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.policy.model import Decision, PolicyRequest, PolicyUnavailable, RecipientDecision
@@ -164,3 +165,19 @@ def test_nothing_is_committed_until_the_broker_acknowledged_every_output() -> No
     router.process_batch([_msg(avro_codec.encode(schemas.CONCERN_EVENT, concern_event()))])
     assert router.stats.redeliveries == 1
     assert len(consumer.commits) == 1 and len(publisher.sent) == 5  # case, 3 audit entries, policy change
+
+
+@pytest.mark.parametrize(("code", "raises"), [(KafkaError.REBALANCE_IN_PROGRESS, False),
+                                             (KafkaError.ILLEGAL_GENERATION, False),
+                                             (KafkaError._AUTHENTICATION, True)])
+def test_a_commit_lost_to_a_rebalance_is_not_fatal_but_other_errors_are(code: int, raises: bool) -> None:
+    class RefusingConsumer:
+        def commit(self, offsets: list[TopicPartition], asynchronous: bool) -> None:
+            raise KafkaException(KafkaError(code))
+
+    msgs = [_msg(b"x", offset=4)]
+    if raises:
+        with pytest.raises(KafkaException):
+            commit_after(RefusingConsumer(), msgs)  # type: ignore[arg-type]
+    else:
+        commit_after(RefusingConsumer(), msgs)  # type: ignore[arg-type]
