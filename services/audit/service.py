@@ -123,7 +123,7 @@ class AuditService:
             removed = self._with_db_retry(self.vault.expire, stop)
             self._last_expiry = time.monotonic()
             if removed:
-                log.info("expired vault payloads removed", count=removed)
+                log.info("vault retention applied", removed=removed)
 
     def _checkpoint(self, stop: threading.Event | None) -> None:
         head = self._with_db_retry(self.checkpointer.checkpoint, stop)
