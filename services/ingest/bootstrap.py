@@ -36,5 +36,5 @@ def build_app(settings: HubSettings, ingest: IngestSettings | None = None) -> Fa
     )
     return create_app(ports=ports, tokens=TokenStore.in_data_dir(settings.data_dir),
                       max_body_bytes=ingest.max_body_bytes,
-                      overrides=lambda event_id, override: override_event(settings, event_id=event_id,
-                                                                          override=override))
+                      overrides=lambda event_id, override, agency: override_event(
+                          settings, event_id=event_id, override=override, requester_agency=agency))

@@ -1,9 +1,12 @@
 """`POST /v1/overrides`: break-glass over HTTP. The bearer token must carry a role (bound by the operator
-with `eahub token issue --agency ID --role ROLE`); whether that role may break glass, and what is then
-shared, is the policy's decision. Granted or refused, the attempt is audited."""
+with `eahub token issue --agency ID --role ROLE`) and belong to the agency that published the event: only
+the originator can set aside a refusal of its own information. Whether that role may break glass, and what
+is then shared, is the policy's decision. Granted or refused, the attempt is audited; the actor recorded is
+the token (agency/token id), never a name."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -16,12 +19,12 @@ from eahub.ingest.errors import FieldError
 from eahub.ingest.problems import openapi_response, problem
 from eahub.ingest.tokens import TokenInfo
 from eahub.policy.model import Override
-from eahub.router.override import OverrideError, OverrideOutcome
+from eahub.router.override import OverrideError, OverrideForbidden, OverrideOutcome
 
 log = get_logger("eahub.ingest")
 
-FIELDS = ("event_id", "recipient", "actor", "justification")
-OverridePort = Callable[[str, Override], OverrideOutcome]
+FIELDS = ("event_id", "recipient", "justification")
+OverridePort = Callable[[str, Override, str], OverrideOutcome]  # event id, override, requesting agency
 
 
 class RoleLookup(Protocol):
@@ -41,7 +44,7 @@ def register_overrides(app: FastAPI, *, tokens: RoleLookup, overrides: OverrideP
         },
     )
     async def post_override(request: Request) -> JSONResponse:
-        authenticate(request)
+        agency = authenticate(request)
         scheme_token = request.headers["authorization"].partition(" ")[2].strip()
         info = tokens.lookup(scheme_token)
         obj = await read_json(request)
@@ -53,9 +56,14 @@ def register_overrides(app: FastAPI, *, tokens: RoleLookup, overrides: OverrideP
             return problem(403, "no-role", "No break-glass role",
                            "this token carries no break-glass role; ask the operator for a token issued with --role",
                            [FieldError("Authorization", "token has no role")])
-        override = Override(obj["recipient"], info.role, obj["actor"], obj["justification"])
+        # Who broke the glass is the token, not a name typed into the body: the chain never holds a name.
+        override = Override(obj["recipient"], info.role, f"{agency}/{info.token_id}", obj["justification"],
+                            str(uuid.uuid4()))
         try:
-            outcome = await run_in_threadpool(overrides, obj["event_id"], override)
+            outcome = await run_in_threadpool(overrides, obj["event_id"], override, agency)
+        except OverrideForbidden as exc:
+            return problem(403, "not-originator", "Override not permitted", str(exc),
+                           [FieldError("event_id", str(exc))])
         except OverrideError as exc:
             return problem(404, "no-decision", "Override not possible", str(exc), [FieldError("event_id", str(exc))])
         log.info("override", event_id=outcome.event_id, recipient=outcome.recipient, granted=outcome.granted,

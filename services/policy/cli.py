@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -191,7 +192,7 @@ def override_command(event_id: str, recipient: str, role: str, actor: str, justi
 
     try:
         outcome = override_event(HubSettings(), event_id=event_id,
-                                 override=Override(recipient, role, actor, justification))
+                                 override=Override(recipient, role, actor, justification, str(uuid.uuid4())))
     except OverrideError as exc:
         click.echo(f"override not attempted: {exc}", err=True)
         sys.exit(2)

@@ -33,7 +33,7 @@ def policy_input(request: PolicyRequest) -> dict[str, Any]:
             "recipient": o.recipient,
             "role": o.role,
             "actor": o.actor,
-            "justification": o.justification,
+            "justified": bool(o.justification.strip()),  # never the text: it may name people
         },
     }
 

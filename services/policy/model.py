@@ -57,11 +57,12 @@ class Override:
     role: str
     actor: str
     justification: str
+    request_id: str = ""  # one per request: a second override of the same event is a new review item
 
     @property
     def override_id(self) -> str:
         """The part of the decision id that distinguishes an overridden decision from the plain one."""
-        return f"override:{self.recipient}:{self.role}:{self.actor}"
+        return f"override:{self.recipient}:{self.role}:{self.actor}:{self.request_id}"
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,10 @@ class OverrideError(ValueError):
     """The override cannot be attempted (unknown event, original message gone, bad request)."""
 
 
+class OverrideForbidden(OverrideError):
+    """The requester may not break glass on this event (it is not the event's originator)."""
+
+
 @dataclass(frozen=True)
 class OverrideOutcome:
     granted: bool
@@ -64,7 +68,10 @@ def read_original(settings: HubSettings, topic: str, partition: int, offset: int
 
 def apply_override(*, event: dict[str, Any], override: Override, engine: PolicyEngine, publisher: Publisher,
                    pseudonymiser: Pseudonymiser, times: ResponseTimes, origin: dict[str, str],
-                   now: datetime | None = None) -> OverrideOutcome:
+                   requester_agency: str | None = None, now: datetime | None = None) -> OverrideOutcome:
+    """`requester_agency`: the agency asking (HTTP); it must be the event's source. None: the hub's operator."""
+    if requester_agency is not None and requester_agency != event["source_agency"]:
+        raise OverrideForbidden("only the agency that published this event can break glass on it")
     if not override.justification.strip():
         raise OverrideError("a justification is mandatory for a break-glass override")
     if override.recipient == event["source_agency"]:
@@ -92,7 +99,8 @@ def apply_override(*, event: dict[str, Any], override: Override, engine: PolicyE
     )
 
 
-def override_event(settings: HubSettings, *, event_id: str, override: Override) -> OverrideOutcome:
+def override_event(settings: HubSettings, *, event_id: str, override: Override,
+                   requester_agency: str | None = None) -> OverrideOutcome:
     """Composition root of one override (CLI and HTTP): ledger -> original message -> decision -> outputs."""
     from eahub.audit.bootstrap import open_audit
     from eahub.audit.queries import trail
@@ -112,6 +120,7 @@ def override_event(settings: HubSettings, *, event_id: str, override: Override) 
             pseudonymiser=Pseudonymiser.from_data_dir(settings.data_dir),
             times=ResponseTimes(settings.grade2_response_minutes, settings.grade3_response_minutes),
             origin={"inbound_topic": topic, "inbound_partition": str(partition), "inbound_offset": str(offset)},
+            requester_agency=requester_agency,
         )
     finally:
         publisher.close()

@@ -87,7 +87,7 @@ def test_break_glass_over_http_needs_a_role_bearing_token(hub: RunningHub) -> No
     plain = {"Authorization": f"Bearer {issue_token(settings, 'lancashire-police')}"}
     assert httpx.post(f"{base}/v1/events", json=to_json(REFUSED.event), headers=plain).status_code == 202
     wait_for_trail([REFUSED.event["event_id"]])
-    body = {"event_id": REFUSED.event["event_id"], "recipient": RECIPIENT, "actor": "insp-2231",
+    body = {"event_id": REFUSED.event["event_id"], "recipient": RECIPIENT,
             "justification": "Subject located at risk of serious harm tonight"}
 
     no_role = httpx.post(f"{base}/v1/overrides", json=body, headers=plain)
@@ -99,11 +99,24 @@ def test_break_glass_over_http_needs_a_role_bearing_token(hub: RunningHub) -> No
     from eahub.ingest.tokens import TokenStore
     from eahub.policy.registry import agency_ids
 
-    _, inspector = TokenStore.in_data_dir(settings.data_dir).issue(
-        "lancashire-police", agency_ids(settings.policies_dir), role="police-duty-inspector")
+    store = TokenStore.in_data_dir(settings.data_dir)
+    _, other_agency = store.issue("nwas", agency_ids(settings.policies_dir), role="police-duty-inspector")
+    foreign = httpx.post(f"{base}/v1/overrides", json=body, headers={"Authorization": f"Bearer {other_agency}"},
+                         timeout=30)
+    assert foreign.status_code == 403 and "only the agency that published" in foreign.text
+
+    info, inspector = store.issue("lancashire-police", agency_ids(settings.policies_dir), role="police-duty-inspector")
     granted = httpx.post(f"{base}/v1/overrides", json=body, headers={"Authorization": f"Bearer {inspector}"},
                          timeout=30)
     assert granted.status_code == 201, granted.text
     assert granted.json()["granted"] is True and granted.json()["case_id"]
     cases = read_all(settings, topics.board(RECIPIENT), expect=1)
     assert [avro_codec.decode(m.value())[1]["case_id"] for m in cases] == [granted.json()["case_id"]]
+    wait_for_trail([REFUSED.event["event_id"]])
+    deadline = time.monotonic() + 20
+    overrides: list[dict] = []
+    while not overrides and time.monotonic() < deadline:
+        shown = CliRunner().invoke(main, ["audit", "show", "--event", REFUSED.event["event_id"], "--json"])
+        overrides = [e for e in json.loads(shown.output) if e["kind"] == "OVERRIDE"] if shown.exit_code == 0 else []
+        time.sleep(0.3)
+    assert [o["actor"] for o in overrides] == [f"override:lancashire-police/{info.token_id}"]

@@ -82,7 +82,7 @@ def test_explain_with_break_glass_and_bad_input(tmp_path: Path) -> None:
             "--date",
             "2026-06-01",
             "--override-recipient",
-            "nwas",
+            "lancashire-cc-childrens",
             "--role",
             "caldicott-guardian",
             "--actor",
@@ -92,7 +92,7 @@ def test_explain_with_break_glass_and_bad_input(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "nwas: SHARED (break-glass override)" in result.output
+    assert "lancashire-cc-childrens: SHARED (break-glass override)" in result.output
     file.write_text(json.dumps(example_event(category="ARSON")))
     bad = CliRunner().invoke(policy, ["explain", str(file)])
     assert bad.exit_code == 2

@@ -310,10 +310,15 @@ override_for(r) := o if {
 
 designated(o) if o.role in hub.rules.break_glass.roles
 
-justified(o) if trim_space(o.justification) != ""
+# The engine is told only that a justification was given, never its text (it may name people).
+justified(o) if o.justified == true
+
+# Refusals no break-glass can set aside: the originator's own restriction and the security marking.
+binding_refusals(r) := originator_refusals(r) | marking_refusals(r)
 
 overridden(r) if {
 	count(refusals(r)) > 0
+	count(binding_refusals(r)) == 0
 	o := override_for(r)
 	designated(o)
 	justified(o)
@@ -342,6 +347,10 @@ override_notes(r) := {msg |
 	designated(o)
 	not justified(o)
 	msg := "break-glass override refused: a justification is mandatory"
+} | {msg |
+	o := override_for(r)
+	count(binding_refusals(r)) > 0
+	msg := "break-glass override refused: originator control and OFFICIAL-SENSITIVE clearance cannot be set aside"
 } | {msg |
 	o := override_for(r)
 	count(refusals(r)) == 0

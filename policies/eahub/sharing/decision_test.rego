@@ -168,10 +168,10 @@ test_source_outside_isa_parties if {
 	contains(r.reasons[0], "category MENTAL_HEALTH is not covered")
 }
 
-override(role, justification) := {"recipient": "lancashire-cc-childrens", "role": role, "actor": "PC1234", "justification": justification}
+override(role, justified) := {"recipient": "lancashire-cc-childrens", "role": role, "actor": "PC1234", "justified": justified}
 
 test_break_glass_by_designated_role if {
-	d := sharing.decision with input as object.union(req({}), {"override": override("police-duty-inspector", "risk to life")})
+	d := sharing.decision with input as object.union(req({}), {"override": override("police-duty-inspector", true)})
 	r := for(d, "lancashire-cc-childrens")
 	r.shared
 	r.override
@@ -183,7 +183,7 @@ test_break_glass_by_designated_role if {
 }
 
 test_break_glass_refused_for_other_roles if {
-	d := sharing.decision with input as object.union(req({}), {"override": override("constable", "risk to life")})
+	d := sharing.decision with input as object.union(req({}), {"override": override("constable", true)})
 	r := for(d, "lancashire-cc-childrens")
 	not r.shared
 	not r.override
@@ -192,11 +192,30 @@ test_break_glass_refused_for_other_roles if {
 }
 
 test_break_glass_needs_justification if {
-	d := sharing.decision with input as object.union(req({}), {"override": override("caldicott-guardian", "  ")})
+	d := sharing.decision with input as object.union(req({}), {"override": override("caldicott-guardian", false)})
 	r := for(d, "lancashire-cc-childrens")
 	not r.shared
 	some reason in r.reasons
 	reason == "break-glass override refused: a justification is mandatory"
+}
+
+test_break_glass_cannot_set_aside_originator_control if {
+	restricted := req({"restricted_to": ["lscft-mental-health"]})
+	d := sharing.decision with input as object.union(restricted, {"override": override("police-duty-inspector", true)})
+	r := for(d, "lancashire-cc-childrens")
+	not r.shared
+	not r.override
+	some reason in r.reasons
+	reason == "break-glass override refused: originator control and OFFICIAL-SENSITIVE clearance cannot be set aside"
+}
+
+test_break_glass_cannot_set_aside_the_security_marking if {
+	marked := req({"security_marking": "OFFICIAL_SENSITIVE"})
+	o := object.union(override("police-duty-inspector", true), {"recipient": "nwas"})
+	d := sharing.decision with input as object.union(marked, {"override": o})
+	r := for(d, "nwas")
+	not r.shared
+	not r.override
 }
 
 test_batch_keeps_order if {
