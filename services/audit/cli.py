@@ -288,10 +288,13 @@ def export(
     "--public-key",
     "public_key_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="require the bundle to be signed by this PEM public key (recommended)",
+    required=True,
+    help="the hub's PEM public key, obtained separately (`eahub audit public-key`): a key taken from the "
+    "bundle itself would prove nothing about who signed it",
 )
-def verify_bundle(file: Path, public_key_file: Path | None) -> None:
-    """Check an evidence bundle offline, without the database (exit 0 valid, 1 not)."""
+def verify_bundle(file: Path, public_key_file: Path) -> None:
+    """Check an evidence bundle offline, without the database, against the hub's public key (exit 0 valid,
+    1 not)."""
     from eahub.audit.bundle import verify_bundle as check
     from eahub.audit.signing import load_public_key_pem
 
@@ -300,7 +303,7 @@ def verify_bundle(file: Path, public_key_file: Path | None) -> None:
     except (ValueError, UnicodeDecodeError):
         click.echo(f"BUNDLE INVALID: {file} is not JSON")
         sys.exit(EXIT_NOT_INTACT)
-    key = load_public_key_pem(public_key_file.read_bytes()) if public_key_file else None
+    key = load_public_key_pem(public_key_file.read_bytes())
     result = check(bundle, key)
     if result.ok:
         click.echo(

@@ -133,10 +133,12 @@ def test_export_then_verify_bundle_offline(hub: AuditParts, tmp_path: Path) -> N
     bundle = json.loads(out.read_text())
     bundle["entries"][2]["entry"] = bundle["entries"][2]["entry"].replace('"actor":"router"', '"actor":"nobody"')
     out.write_text(json.dumps(bundle))
-    bad = run("verify-bundle", str(out))
+    bad = run("verify-bundle", str(out), "--public-key", str(key))
     assert bad.exit_code == 1 and "BUNDLE INVALID" in bad.output
     out.write_text("not json")
-    assert run("verify-bundle", str(out)).exit_code == 1
+    assert run("verify-bundle", str(out), "--public-key", str(key)).exit_code == 1
+    untrusted = run("verify-bundle", str(out))
+    assert untrusted.exit_code == 2 and "--public-key" in untrusted.output
     assert run("export", "--out", str(out)).exit_code == 2
 
 
