@@ -17,10 +17,19 @@ def _header(header: Any) -> tuple[str, bytes]:
     return str(key), value if isinstance(value, bytes) else str(value or "").encode()
 
 
+# A dead letter must itself fit on the dead-letter topic (brokers default to 1 MB messages): a larger
+# original is referenced by topic, partition and offset instead of copied.
+MAX_COPIED_BYTES = 512 * 1024
+
+
 def dead_letter(msg: Message, kind: str, error: str, component: str) -> OutboundMessage:
     """kind: UNDECODABLE | SCHEMA_INVALID | SOURCE_MISMATCH | UNROUTABLE | POLICY_UNAVAILABLE.
     `error` must name what is wrong (a field, a rule) and never carry a value from the message."""
     original_headers = [_header(h) for h in (msg.headers() or [])]
+    value = msg.value()
+    if value is not None and len(value) > MAX_COPIED_BYTES:
+        error += f" (original of {len(value)} bytes not copied: read it at its topic, partition and offset)"
+        value = None
     dl_id = ids.derive("deadletter", msg.topic() or "", str(msg.partition()), str(msg.offset()), kind)
     record = {
         "dead_letter_id": dl_id,
@@ -30,7 +39,7 @@ def dead_letter(msg: Message, kind: str, error: str, component: str) -> Outbound
         "original_partition": msg.partition() or 0,
         "original_offset": msg.offset() or 0,
         "original_key": msg.key(),
-        "original_value": msg.value(),
+        "original_value": value,
         "original_headers": dict(original_headers),
         "failed_at": datetime.now(UTC),
         "component": component,

@@ -58,11 +58,15 @@ class KafkaPublisher:
         pending = len(messages)
         errors: list[str] = []
 
+        fatal: list[KafkaError] = []
+
         def on_delivery(err: KafkaError | None, _msg: Message) -> None:
             nonlocal pending
             pending -= 1
             if err is not None:
                 errors.append(f"{err.name()}: {err.str()}")
+                if err.fatal():
+                    fatal.append(err)
 
         with self._lock:
             for m in messages:
@@ -72,12 +76,17 @@ class KafkaPublisher:
                         break
                     except BufferError:
                         self._producer.poll(0.05)
+                    except KafkaException as exc:  # refused before sending (size, unknown topic...): not acked
+                        self._producer.poll(0)
+                        raise DeliveryFailed(f"message to {m.topic} refused: {exc.args[0].name()}") from None
             deadline = time.monotonic() + self._timeout_s
             while pending > 0:
                 if time.monotonic() > deadline:
                     raise DeliveryFailed(
                         f"{pending} of {len(messages)} messages unacknowledged after {self._timeout_s}s")
                 self._producer.poll(0.05)
+        if fatal:
+            raise KafkaException(fatal[0])  # the producer cannot go on: stop loudly
         if errors:
             raise DeliveryFailed(f"{len(errors)} of {len(messages)} messages failed: {errors[0]}")
 

@@ -17,11 +17,19 @@ class Rejected:
     error: str
 
 
+# A concern event is a few kilobytes (the HTTP API accepts 64 KiB of JSON); anything far larger is refused
+# before decoding, so that no routed case can outgrow the broker's message limit.
+MAX_EVENT_BYTES = 256 * 1024
+
+
 def read_inbound(msg: Message) -> dict[str, Any] | Rejected:
     topic = msg.topic() or ""
     agency = topics.agency_of_inbound(topic)
     if agency is None:
         return Rejected("UNROUTABLE", f"topic {topic} is not an inbound topic")
+    size = len(msg.value() or b"")
+    if size > MAX_EVENT_BYTES:
+        return Rejected("UNROUTABLE", f"message of {size} bytes is over the {MAX_EVENT_BYTES}-byte limit for an event")
     try:
         name, record = avro_codec.decode(msg.value())
     except avro_codec.UndecodableMessage as exc:

@@ -115,3 +115,10 @@ def test_the_embedded_broker_dies_with_a_killed_parent(tmp_path: Path) -> None:
     while port_open("127.0.0.1", port) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not port_open("127.0.0.1", port)
+
+
+def test_a_message_the_client_refuses_is_a_delivery_failure_not_a_crash(hub_settings: HubSettings) -> None:
+    publisher = KafkaPublisher(producer_config(hub_settings))
+    with pytest.raises(DeliveryFailed, match="MSG_SIZE_TOO_LARGE"):
+        publisher.publish([OutboundMessage("eahub.deadletter", None, b"x" * (2 * 1024 * 1024))])
+    publisher.close()

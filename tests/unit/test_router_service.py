@@ -181,3 +181,14 @@ def test_a_commit_lost_to_a_rebalance_is_not_fatal_but_other_errors_are(code: in
             commit_after(RefusingConsumer(), msgs)  # type: ignore[arg-type]
     else:
         commit_after(RefusingConsumer(), msgs)  # type: ignore[arg-type]
+
+
+def test_an_oversized_message_is_dead_lettered_by_reference_not_copied() -> None:
+    router, consumer = _router(ScriptedEngine())
+    router.process_batch([_msg(b"\xc3\x01" + b"x" * (600 * 1024), offset=9)])
+    [dl_msg] = router.publisher.sent  # type: ignore[attr-defined]
+    _, dl = avro_codec.decode(dl_msg.value)
+    assert dl["error_kind"] == "UNROUTABLE" and "over the" in dl["error"]
+    assert dl["original_value"] is None and "not copied" in dl["error"] and dl["original_offset"] == 9
+    assert len(dl_msg.value) < 10_000
+    assert consumer.commits == [[TopicPartition("eahub.inbound.lancashire-police", 0, 10)]]
