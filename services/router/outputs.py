@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from eahub.core import avro_codec, cloudevents, ids, schemas, topics
-from eahub.core.messages import OutboundMessage
+from eahub.core.messages import OutboundMessage, Publisher
 from eahub.policy.model import Decision, Override, RecipientDecision
 from eahub.router.projection import project
 
@@ -45,6 +45,18 @@ def outputs_for(event: dict[str, Any], decision: Decision, subject_ref: str, now
     return out
 
 
+def publish_records_first(publisher: Publisher, outputs: list[OutboundMessage]) -> None:
+    """Publish the audit entries and dead letters, and only once they are acknowledged, the routed cases.
+
+    Without transactions a crash can split one event's outputs. This order means the split can only
+    over-report (an entry for a case that a replay then re-sends), never deliver a case that the audit trail
+    does not record — which a replay under a newer policy revision, with new ids, could otherwise leave."""
+    records = [m for m in outputs if not m.topic.startswith(topics.BOARD_PREFIX)]
+    cases = [m for m in outputs if m.topic.startswith(topics.BOARD_PREFIX)]
+    publisher.publish(records)
+    publisher.publish(cases)
+
+
 def override_outputs(event: dict[str, Any], decision: Decision, r: RecipientDecision, subject_ref: str,
                      now: datetime, times: ResponseTimes, override: Override, justification_sha256: str,
                      origin: dict[str, str]) -> list[OutboundMessage]:
@@ -73,10 +85,13 @@ def override_attempt_entry(event: dict[str, Any], decision: Decision, r: Recipie
     return _audit(subject_ref.encode(), entry)
 
 
-def policy_change_entry(previous: str | None, current: str, now: datetime, actor: str = "router") -> OutboundMessage:
-    """The router started deciding under a new policy revision (at start-up, or after a hot reload)."""
+def policy_change_entry(previous: str | None, current: str, first_event_id: str, now: datetime,
+                        actor: str = "router") -> OutboundMessage:
+    """The router started deciding under a new policy revision (at start-up, or after a hot reload). The id
+    includes the first event decided under it, so a replay dedupes but a later A -> B -> A is recorded."""
     entry = {
-        "entry_id": ids.derive("audit", "POLICY_CHANGE", previous or "", current), "kind": "POLICY_CHANGE",
+        "entry_id": ids.derive("audit", "POLICY_CHANGE", previous or "", current, first_event_id),
+        "kind": "POLICY_CHANGE",
         "occurred_at": now, "actor": actor, "event_id": None, "decision_id": None, "subject_ref": None,
         "source_agency": None, "recipient": None, "category": None, "isa_id": None, "isa_version": None,
         "lawful_basis": None, "purpose": None, "policy_revision": current, "fields_shared": [],

@@ -21,7 +21,7 @@ from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.settings import HubSettings
 from eahub.policy.engine import PolicyEngine
 from eahub.policy.model import Decision, Override, PolicyRequest
-from eahub.router.outputs import ResponseTimes, override_attempt_entry, override_outputs
+from eahub.router.outputs import ResponseTimes, override_attempt_entry, override_outputs, publish_records_first
 
 
 class OverrideError(ValueError):
@@ -91,7 +91,7 @@ def apply_override(*, event: dict[str, Any], override: Override, engine: PolicyE
                                    origin)
     else:
         outputs = [override_attempt_entry(event, decision, r, subject_ref, now, override, justification_sha256)]
-    publisher.publish(outputs)
+    publish_records_first(publisher, outputs)
     return OverrideOutcome(
         granted=granted, event_id=event["event_id"], recipient=r.agency, decision_id=decision.decision_id,
         case_id=ids.case_id(event["event_id"], r.agency, decision.decision_id) if granted else None,

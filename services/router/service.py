@@ -8,7 +8,6 @@ replay after a crash re-produces the same ids, which every store dedupes on."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -25,12 +24,22 @@ from eahub.core.metrics import MetricsRegistry
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.policy.model import PolicyRequest, PolicyUnavailable
 from eahub.router.inbound import Rejected, read_inbound
-from eahub.router.outputs import ResponseTimes, outputs_for, policy_change_entry, unavailable_entry
+from eahub.router.outputs import (
+    ResponseTimes,
+    outputs_for,
+    policy_change_entry,
+    publish_records_first,
+    unavailable_entry,
+)
 
 if TYPE_CHECKING:
     from eahub.policy.engine import PolicyEngine
 
 log = get_logger("eahub.router")
+
+
+class StopRequested(Exception):
+    """A stop arrived while a batch was waiting on a retry: abandon it uncommitted, never park it."""
 
 
 @dataclass
@@ -102,10 +111,13 @@ class Router:
                 msgs = self.consumer.consume(num_messages=self.batch_size, timeout=0.5)
                 if msgs:
                     self.process_batch(msgs, stop)
+        except StopRequested:
+            log.info("stopping mid-batch; its offsets stay uncommitted and the batch will be read again")
         finally:
             self.close()
 
     def process_batch(self, msgs: list[Message], stop: threading.Event | None = None) -> None:
+        stop = stop or threading.Event()  # retries wait on it, so that a stop cuts them short
         msgs = usable(msgs)
         if not msgs:
             return
@@ -125,7 +137,8 @@ class Router:
             decisions = self._decide([e for e, _, _ in decided], now.date(), stop)
             for (event, subject_ref, msg), decision in zip(decided, decisions, strict=True):
                 if decision is not None and decision.policy_revision != self.revision_in_force:
-                    outputs.append(policy_change_entry(self.revision_in_force, decision.policy_revision, now))
+                    outputs.append(policy_change_entry(self.revision_in_force, decision.policy_revision,
+                                                       event["event_id"], now))
                     self.revision_in_force = decision.policy_revision
                 if decision is None:
                     outputs.append(dead_letter(msg, "POLICY_UNAVAILABLE", "policy-unavailable", "router"))
@@ -143,7 +156,7 @@ class Router:
         self._publish_then_commit(outputs, msgs, stop)
         self.stats.batches += 1
 
-    def _decide(self, events: list[dict[str, Any]], today: date, stop: threading.Event | None) -> list[Any]:
+    def _decide(self, events: list[dict[str, Any]], today: date, stop: threading.Event) -> list[Any]:
         requests = [PolicyRequest(event=e, today=today) for e in events]
         for delay in [*self.retry.delays(), None]:
             try:
@@ -151,25 +164,25 @@ class Router:
             except PolicyUnavailable as exc:
                 log.error("policy engine unavailable; nothing shared", error=str(exc), retry_in_s=delay,
                           events=len(events))
-                if delay is None or (stop is not None and stop.is_set()):
+                if delay is None:
                     break
-                time.sleep(delay)
+                if stop.wait(delay):
+                    raise StopRequested from None  # not an exhausted bound: leave the batch for later
         return [None] * len(events)
 
     def _publish_then_commit(self, outputs: list[OutboundMessage], msgs: list[Message],
-                             stop: threading.Event | None) -> None:
+                             stop: threading.Event) -> None:
         delay = self.retry.first_delay_s
         while True:
             try:
-                self.publisher.publish(outputs)
+                publish_records_first(self.publisher, outputs)
                 break
             except DeliveryFailed as exc:
                 # Transient: nothing is committed, so the same outputs (same ids) are produced again.
                 log.error("outputs not acknowledged; retrying the batch", error=str(exc), retry_in_s=delay)
                 self.stats.redeliveries += 1
-                if stop is not None and stop.is_set():
-                    raise
-                time.sleep(delay)
+                if stop.wait(delay):
+                    raise StopRequested from None
                 delay = min(delay * 2, self.retry.max_delay_s)
         commit_after(self.consumer, msgs)
 

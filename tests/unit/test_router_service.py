@@ -4,6 +4,7 @@ policy engine are exercised in tests/integration and tests/e2e.)"""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -15,7 +16,7 @@ from eahub.core.kafka import commit_after
 from eahub.core.messages import InMemoryPublisher
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.policy.model import Decision, PolicyRequest, PolicyUnavailable, RecipientDecision
-from eahub.router.service import RetryPolicy, Router
+from eahub.router.service import RetryPolicy, Router, StopRequested
 from tests.helpers import concern_event
 
 pytestmark = pytest.mark.unit
@@ -192,3 +193,29 @@ def test_an_oversized_message_is_dead_lettered_by_reference_not_copied() -> None
     assert dl["original_value"] is None and "not copied" in dl["error"] and dl["original_offset"] == 9
     assert len(dl_msg.value) < 10_000
     assert consumer.commits == [[TopicPartition("eahub.inbound.lancashire-police", 0, 10)]]
+
+
+def test_audit_records_are_acknowledged_before_any_case_is_sent() -> None:
+    class CountingPublisher(InMemoryPublisher):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: list[set[str]] = []
+
+        def publish(self, messages: list) -> None:  # type: ignore[override]
+            self.calls.append({m.topic.split(".")[1] for m in messages})
+            super().publish(messages)
+
+    publisher = CountingPublisher()
+    router, _ = _router(ScriptedEngine(), publisher)
+    router.process_batch([_msg(avro_codec.encode(schemas.CONCERN_EVENT, concern_event()))])
+    assert publisher.calls == [{"audit"}, {"board"}]
+
+
+def test_a_stop_during_a_policy_outage_leaves_the_batch_uncommitted_instead_of_parking_it() -> None:
+    router, consumer = _router(ScriptedEngine(failures_left=5))
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(StopRequested):
+        router.process_batch([_msg(avro_codec.encode(schemas.CONCERN_EVENT, concern_event()))], stop)
+    assert router.publisher.sent == [] and consumer.commits == []  # type: ignore[attr-defined]
+    assert router.stats.parked_policy_unavailable == 0
