@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from eahub.core.messages import Publisher
+from eahub.core.messages import DeliveryFailed, Publisher
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.topics import inbound
 from eahub.ingest.errors import FieldError
@@ -25,6 +25,15 @@ class IdConflict(Exception):
     def __init__(self, event_id: str, in_progress: bool = False) -> None:
         self.event_id, self.in_progress = event_id, in_progress
         super().__init__(event_id)
+
+
+class PublishUnconfirmed(DeliveryFailed):
+    """The broker did not confirm the write in time: it may or may not have happened. Retrying with the same
+    `event_id` is safe (every downstream store dedupes on ids derived from it)."""
+
+    def __init__(self, event_id: str, reason: str) -> None:
+        self.event_id = event_id
+        super().__init__(reason)
 
 
 @dataclass(frozen=True)
@@ -48,8 +57,9 @@ class IngestPorts:
 
 def accept_event(obj: Any, agency: str, ports: IngestPorts) -> Accepted:
     """Validate, then publish to `eahub.inbound.<agency>` once per event id, returning only after the
-    broker's ack. Raises SourceMismatch, ValidationFailed, IdConflict, or DeliveryFailed (nothing
-    recorded as published: a retry will publish)."""
+    broker's ack. Raises SourceMismatch, ValidationFailed, IdConflict, or PublishUnconfirmed (the claim
+    is released, so a retry with the same event id publishes; the earlier write may have landed too, which
+    downstream dedupes)."""
     check_source(obj, agency)
     record = validate_event(obj, ports.agency_ids, ports.clock(), ports.clock_skew)
     event_id, topic = record["event_id"], inbound(agency)
@@ -69,6 +79,9 @@ def accept_event(obj: Any, agency: str, ports: IngestPorts) -> Accepted:
         time.sleep(ports.poll_s)
     try:
         ports.publisher.publish([concern_message(record, agency, ports.pseudonymiser)])
+    except DeliveryFailed as exc:
+        ports.idempotency.release(event_id, claim.token)
+        raise PublishUnconfirmed(event_id, str(exc)) from exc
     except BaseException:
         ports.idempotency.release(event_id, claim.token)
         raise

@@ -16,8 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from eahub.core.logging import get_logger
-from eahub.core.messages import DeliveryFailed
-from eahub.ingest.accept import IdConflict, IngestPorts, accept_event
+from eahub.ingest.accept import IdConflict, IngestPorts, PublishUnconfirmed, accept_event
 from eahub.ingest.errors import FieldError, SourceMismatch, ValidationFailed
 from eahub.ingest.event_json import json_schema
 from eahub.ingest.examples import example_event
@@ -105,11 +104,12 @@ def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int =
             return problem(409, "conflict", "Event id already used",
                            "this event_id was already accepted with a different body",
                            [FieldError("event_id", "already used with a different body")])
-        except DeliveryFailed:
-            log.warning("ingest.broker_unavailable", agency=agency)
+        except PublishUnconfirmed as exc:
+            log.warning("ingest.broker_unavailable", agency=agency, event_id=exc.event_id)
             return problem(503, "broker-unavailable", "Broker unavailable",
-                           "the broker did not acknowledge the event; nothing was recorded, retry later",
-                           headers={"Retry-After": "5"})
+                           "the broker did not confirm the write; it may or may not have been written. "
+                           "Retry later with this event_id: the hub dedupes on it",
+                           headers={"Retry-After": "5"}, extra={"event_id": exc.event_id})
         log.info("ingest.accepted", agency=agency, event_id=result.event_id, replayed=result.replayed)
         body: dict[str, Any] = {"event_id": result.event_id, "topic": result.topic}
         if result.warnings:

@@ -11,8 +11,10 @@ TYPE_PREFIX = "urn:eahub:problem:"
 
 
 def problem(status: int, slug: str, title: str, detail: str, errors: list[FieldError] | None = None,
-            headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, object] = {"type": TYPE_PREFIX + slug, "title": title, "status": status, "detail": detail}
+            headers: dict[str, str] | None = None, extra: dict[str, object] | None = None) -> JSONResponse:
+    """An RFC 9457 problem; `extra` adds extension members (e.g. the event_id to retry with)."""
+    body: dict[str, object] = {"type": TYPE_PREFIX + slug, "title": title, "status": status, "detail": detail,
+                               **(extra or {})}
     if errors is not None:
         body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)

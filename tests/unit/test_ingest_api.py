@@ -160,7 +160,7 @@ def test_422_names_every_offending_field(hub: Hub) -> None:
 def test_503_when_the_broker_refuses_and_a_retry_then_publishes(hub: Hub) -> None:
     hub.publisher.fail_next = True
     resp = hub.post(example_event(NOW), hub.police)
-    assert_problem(resp, 503, [])
+    assert assert_problem(resp, 503, [])["event_id"] == example_event(NOW)["event_id"]
     assert resp.headers["Retry-After"]
     assert hub.publisher.sent == []
     assert hub.post(example_event(NOW), hub.police).status_code == 202
