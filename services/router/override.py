@@ -8,6 +8,7 @@ encrypted vault); the chain keeps only its SHA-256."""
 from __future__ import annotations
 
 import hashlib
+import traceback
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,12 +67,16 @@ def read_original(settings: HubSettings, topic: str, partition: int, offset: int
     return event
 
 
+def check_requester(event: dict[str, Any], requester_agency: str | None) -> None:
+    if requester_agency is not None and requester_agency != event["source_agency"]:
+        raise OverrideForbidden("only the agency that published this event can break glass on it")
+
+
 def apply_override(*, event: dict[str, Any], override: Override, engine: PolicyEngine, publisher: Publisher,
                    pseudonymiser: Pseudonymiser, times: ResponseTimes, origin: dict[str, str],
                    requester_agency: str | None = None, now: datetime | None = None) -> OverrideOutcome:
     """`requester_agency`: the agency asking (HTTP); it must be the event's source. None: the hub's operator."""
-    if requester_agency is not None and requester_agency != event["source_agency"]:
-        raise OverrideForbidden("only the agency that published this event can break glass on it")
+    check_requester(event, requester_agency)
     if not override.justification.strip():
         raise OverrideError("a justification is mandatory for a break-glass override")
     if override.recipient == event["source_agency"]:
@@ -113,14 +118,22 @@ def override_event(settings: HubSettings, *, event_id: str, override: Override,
     finally:
         audit.engine.dispose()
     event = read_original(settings, topic, partition, offset, event_id)
+    check_requester(event, requester_agency)
     publisher = KafkaPublisher(producer_config(settings))
+    engine = build_engine(settings)
     try:
         return apply_override(
-            event=event, override=override, engine=build_engine(settings), publisher=publisher,
+            event=event, override=override, engine=engine, publisher=publisher,
             pseudonymiser=Pseudonymiser.from_data_dir(settings.data_dir),
             times=ResponseTimes(settings.grade2_response_minutes, settings.grade3_response_minutes),
             origin={"inbound_topic": topic, "inbound_partition": str(partition), "inbound_offset": str(offset)},
             requester_agency=requester_agency,
         )
+    except BaseException as exc:
+        # The embedded engine is bound to this thread. An exception's frames would carry it to whichever
+        # thread handles the exception, and drop it there: clear those frames here.
+        traceback.clear_frames(exc.__traceback__)
+        raise
     finally:
+        del engine
         publisher.close()
