@@ -143,7 +143,9 @@ def _subject_ref(subject_ref: str | None, nhs_number: str | None, name: str | No
 def sar(subject_ref: str | None, nhs_number: str | None, name: str | None, dob: str | None, as_json: bool) -> None:
     """Subject access request: every decision, disclosure, refusal, view, action and override about one
     subject, and the payloads disclosed (decrypted from the vault unless erased). The person is named by
-    their pseudonym, or by the identifiers the hub keys them by (never stored, never logged)."""
+    their pseudonym, or by the identifiers the hub keys them by (never stored, never logged). Events are
+    keyed by NHS number when they carried one, else by name and date of birth: for a complete answer run
+    both forms when both are known."""
     from eahub.audit.queries import jsonable
     from eahub.audit.queries import sar as run_sar
 
@@ -157,6 +159,8 @@ def sar(subject_ref: str | None, nhs_number: str | None, name: str | None, dob: 
         f"subject {subject_ref}: {len(report.entries)} audit entries, {len(report.payloads)} disclosed "
         f"payloads{' (ERASED)' if report.erased else ''}"
     )
+    if nhs_number:
+        click.echo("  (events that carried no NHS number are keyed by name and date of birth: also run --name/--dob)")
     for doc in report.entries:
         click.echo(format_entry(doc))
     for p in report.payloads:
