@@ -3,10 +3,13 @@ head they are proven against and the hub's public key; verifiable offline, witho
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from eahub.audit import entry_format, merkle
@@ -23,7 +26,7 @@ def export_bundle(checkpointer: Checkpointer, rows: list[LedgerRow], selection: 
     tree = tree_at(store, head.tree_size)
     if tree.size != head.tree_size or tree.root() != head.root_hash:
         raise LedgerCorrupt("the ledger does not match its latest signed tree head: run `eahub audit verify`")
-    return {
+    bundle = {
         "format": FORMAT,
         "created_at": entry_format.iso(datetime.now(UTC)),
         "selection": selection,
@@ -40,6 +43,22 @@ def export_bundle(checkpointer: Checkpointer, rows: list[LedgerRow], selection: 
             for r in rows
         ],
     }
+    signature = checkpointer.signer.sign_document(FORMAT.encode(), manifest(bundle))
+    bundle["manifest_signature"] = base64.b64encode(signature).decode()
+    return bundle
+
+
+def manifest(bundle: dict[str, Any]) -> bytes:
+    """What the hub signs about the bundle as a whole: what was asked for, when, against which head, and
+    exactly which entries answer it, so that no entry can be dropped or added without breaking it."""
+    doc = {
+        "format": bundle["format"],
+        "created_at": bundle["created_at"],
+        "selection": bundle["selection"],
+        "tree_head": bundle["tree_head"],
+        "entries": [[e["ledger_seq"], e["entry_id"], e["leaf_hash"]] for e in bundle["entries"]],
+    }
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
 @dataclass(frozen=True)
@@ -87,6 +106,13 @@ def verify_bundle(bundle: dict[str, Any], trusted_key: Ed25519PublicKey | None =
                     head.key_id,
                     f"{where}: not included in the signed tree (entry or proof altered)",
                 )
+        # Every entry is genuine; now that none was dropped or added, and the selection is what was asked.
+        try:
+            key.verify(base64.b64decode(bundle["manifest_signature"]), FORMAT.encode() + b"\x00" + manifest(bundle))
+        except InvalidSignature:
+            return BundleResult(False, len(entries), head.tree_size, head.key_id,
+                                "the bundle's manifest signature does not match: entries were added or removed, "
+                                "or the selection altered, after export")
         return BundleResult(True, len(entries), head.tree_size, head.key_id)
     except (KeyError, TypeError, ValueError) as exc:
         return BundleResult(False, 0, problem=f"malformed bundle: {type(exc).__name__}: {exc}")

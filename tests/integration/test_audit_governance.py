@@ -207,6 +207,10 @@ def test_evidence_bundle_verifies_offline_and_detects_tampering(parts: AuditPart
     other = Signer(Ed25519PrivateKey.generate())
     assert "other than the trusted" in tampered(lambda b: b.update(public_key_pem=public_key_pem(other.public_key)))
     assert "malformed" in tampered(lambda b: b.pop("tree_head"))
+    assert len(bundle["entries"]) > 1
+    assert "manifest signature" in tampered(lambda b: b["entries"].pop(0))  # a genuine entry, quietly dropped
+    assert "manifest signature" in tampered(lambda b: b["selection"].update(subject="subj-someone-else"))
+    assert "malformed" in tampered(lambda b: b.pop("manifest_signature"))
 
 
 def test_erased_key_bytes_are_gone_from_the_sqlite_files(tmp_path: Path) -> None:
