@@ -1,7 +1,8 @@
 """One conformance table (input, data, expected decision) run against every policy engine available:
-always the embedded regorus engine; an OPA server (openpolicyagent/opa via testcontainers) when a
-Docker engine answers, skipped with that reason where none does. Same .rego files, same data, same
-decisions."""
+always the embedded regorus engine; the OPA engine adapter against the OPA REST stand-in
+(tests/support/opa_rest_shim.py: the adapter's protocol, evaluated by regorus, because no OPA server can
+run here); and a real OPA server (openpolicyagent/opa via testcontainers) when a Docker engine answers,
+skipped with that reason where none does. Same .rego files, same data, same decisions."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from eahub.policy.model import Override, PolicyRequest, PolicyUnavailable
 from eahub.policy.opa_engine import OpaEngine
 from eahub.policy.regorus_engine import RegorusEngine
 from tests.scenarios.cases import ADULTS, CHILDRENS, HEALTH, NWAS, POLICE, event
+from tests.support.opa_rest_shim import OpaRestShim
 
 pytestmark = pytest.mark.contract
 
@@ -204,13 +206,22 @@ def opa_url() -> Iterator[str]:
         yield f"http://{container.get_container_host_ip()}:{container.get_exposed_port(8181)}"
 
 
+@pytest.fixture(scope="module")
+def opa_shim_url() -> Iterator[str]:
+    """The OPA REST API stand-in (tests/support/opa_rest_shim.py): the adapter's protocol, evaluated by regorus."""
+    with OpaRestShim().serving() as url:
+        yield url
+
+
 ENGINES: dict[str, Callable[[pytest.FixtureRequest, PolicyBundle], PolicyEngine]] = {
     "regorus": lambda request, bundle: RegorusEngine(bundle),
     "opa": lambda request, bundle: OpaEngine(request.getfixturevalue("opa_url"), bundle, timeout_s=5),
+    "opa-adapter-over-rest-shim": lambda request, bundle: OpaEngine(
+        request.getfixturevalue("opa_shim_url"), bundle, timeout_s=5),
 }
 
 
-ENGINE_PARAMS = ["regorus", pytest.param("opa", marks=pytest.mark.docker)]
+ENGINE_PARAMS = ["regorus", "opa-adapter-over-rest-shim", pytest.param("opa", marks=pytest.mark.docker)]
 
 
 @pytest.mark.parametrize("engine_name", ENGINE_PARAMS)
@@ -241,6 +252,17 @@ def test_a_batch_is_decided_in_order(engine_name: str, request: pytest.FixtureRe
     batch = engine.decide([r.request for r in rows])
     assert [d.event_id for d in batch] == [r.request.event["event_id"] for r in rows]
     assert batch == [engine.decide([r.request])[0] for r in rows]
+
+
+def test_the_opa_adapter_pushes_its_bundle_again_when_the_server_lost_it() -> None:
+    shim = OpaRestShim()
+    with shim.serving() as url:
+        engine = OpaEngine(url, PolicyBundle.load(POLICIES_DIR), timeout_s=5)
+        first = engine.decide([TABLE[0].request])
+        shim.restart()  # an OPA restart loses pushed policies and data
+        assert shim.policies == {}
+        again = engine.decide([TABLE[0].request])
+        assert again == first and shim.policies and shim.data["hub_revision"]["revision"] == engine.revision
 
 
 def test_opa_unreachable_is_policy_unavailable() -> None:

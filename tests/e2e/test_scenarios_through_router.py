@@ -5,6 +5,7 @@ disclosure or refusal for every candidate."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -22,15 +23,21 @@ from eahub.router.bootstrap import build_router
 from tests.e2e.board_reading import assert_projection, routed_cases
 from tests.helpers import read_all
 from tests.scenarios.cases import CASES
+from tests.support.opa_rest_shim import OpaRestShim
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
-@pytest.fixture(scope="module")
-def routed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HubSettings, dict]]:
+@pytest.fixture(scope="module", params=["embedded-regorus", "opa-adapter"])
+def routed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[tuple[HubSettings, dict]]:
+    """The table routed once with the embedded engine, and once through the OPA engine adapter
+    (EAHUB_OPA_URL) talking to the OPA REST stand-in (no OPA server can run here)."""
     tmp = tmp_path_factory.mktemp("scenarios")
-    with EmbeddedBroker(free_port(), log_path=tmp / "broker.log") as broker:
-        settings = HubSettings(data_dir=tmp / "data", broker_port=broker.port)
+    with contextlib.ExitStack() as stack:
+        opa_url = stack.enter_context(OpaRestShim().serving()) if request.param == "opa-adapter" else None
+        broker = stack.enter_context(EmbeddedBroker(free_port(), log_path=tmp / "broker.log"))
+        settings = HubSettings(data_dir=tmp / "data", broker_port=broker.port, opa_url=opa_url)
         topics.create_topics(settings, agency_ids(settings.policies_dir))
         pseudo = Pseudonymiser.from_data_dir(settings.data_dir)
         publisher = KafkaPublisher(producer_config(settings))
