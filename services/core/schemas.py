@@ -81,6 +81,30 @@ def field_paths(name: str = CONCERN_EVENT) -> list[str]:
     return list(pii_classification(name))
 
 
+def enum_symbols(type_name: str, name: str = CONCERN_EVENT) -> list[str]:
+    """The symbols of the enum named `type_name` (e.g. "Category") within a record schema, in order."""
+
+    def walk(node: Any) -> list[str] | None:
+        if isinstance(node, dict):
+            if node.get("type") == "enum" and node.get("name") == type_name:
+                return list(node["symbols"])
+            children: list[Any] = list(node.values())
+        elif isinstance(node, list):
+            children = node
+        else:
+            return None
+        for child in children:
+            found = walk(child)
+            if found is not None:
+                return found
+        return None
+
+    symbols = walk(load(name).raw)
+    if symbols is None:
+        raise KeyError(f"schema {name} has no enum {type_name}")
+    return symbols
+
+
 def record_of(avro_type: Any) -> dict[str, Any] | None:
     if isinstance(avro_type, dict) and avro_type.get("type") == "record":
         return avro_type

@@ -123,29 +123,12 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return out or "(top)"
 
 
-def _symbols(type_name: str) -> set[str]:
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "enum" and node.get("name") == type_name:
-                found.update(node["symbols"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(schemas.load(schemas.CONCERN_EVENT).raw)
-    return found
-
-
 def cross_problems(agencies: AgencyRegistry, isas: IsaRegistry, rules: RulesFile) -> list[str]:
     """Problems across files and against the ConcernEvent schema."""
     known = {a.id for a in agencies.agencies}
     fields = set(schemas.field_paths())
-    categories = _symbols("Category")
-    roles = _symbols("LinkedRole")
+    categories = set(schemas.enum_symbols("Category"))
+    roles = set(schemas.enum_symbols("LinkedRole"))
     kind_of = {a.id: a.kind for a in agencies.agencies}
     problems: list[str] = []
     seen: set[str] = set()

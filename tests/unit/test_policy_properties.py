@@ -43,19 +43,9 @@ events = st.fixed_dictionaries(
         "reported_at": st.just(datetime(2026, 3, 1, 12, 5, tzinfo=UTC)),
         "source_agency": st.sampled_from(AGENCIES),
         "source_reference": text,
-        "category": st.sampled_from(
-            [
-                "MISSING_PERSON",
-                "MENTAL_HEALTH",
-                "DOMESTIC_ABUSE",
-                "CHILD_CONCERN",
-                "VULNERABLE_ADULT",
-                "CHILD_SEXUAL_EXPLOITATION",
-                "CONCERN_FOR_WELFARE",
-            ]
-        ),
-        "grade": st.sampled_from(["GRADE_2", "GRADE_3"]),
-        "security_marking": st.sampled_from(["OFFICIAL", "OFFICIAL_SENSITIVE"]),
+        "category": st.sampled_from(schemas.enum_symbols("Category")),
+        "grade": st.sampled_from(schemas.enum_symbols("Grade")),
+        "security_marking": st.sampled_from(schemas.enum_symbols("SecurityMarking")),
         "district": st.sampled_from(["Preston", "Burnley", "Wyre"]),
         "subject": st.one_of(
             st.none(),
@@ -88,7 +78,7 @@ events = st.fixed_dictionaries(
             st.fixed_dictionaries(
                 {
                     "role": st.sampled_from(
-                        ["CHILD_IN_HOUSEHOLD", "ADULT_IN_HOUSEHOLD", "PERSON_CAUSING_HARM", "CARER"]
+                        schemas.enum_symbols("LinkedRole")
                     ),
                     "name": text,
                     "date_of_birth": st.none(),
@@ -101,7 +91,7 @@ events = st.fixed_dictionaries(
         ),
         "consent": st.fixed_dictionaries(
             {
-                "status": st.sampled_from(["GIVEN", "REFUSED", "NOT_SOUGHT", "NOT_REQUIRED"]),
+                "status": st.sampled_from(schemas.enum_symbols("ConsentStatus")),
                 "recorded_by": text,
             }
         ),
