@@ -20,6 +20,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from eahub.core.broker import EmbeddedBroker, free_port
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
 from eahub.core.topics import create_topics
 from eahub.ingest.bootstrap import build_app
@@ -27,7 +28,6 @@ from eahub.ingest.generator import generate
 from eahub.ingest.producer import ConcernProducer
 from eahub.ingest.tokens import TokenStore
 from eahub.ingest.validation import validate_event
-from eahub.policy.registry import agency_ids
 
 
 def rate(n: int, seconds: float) -> str:

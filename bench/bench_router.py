@@ -21,13 +21,13 @@ from confluent_kafka import Consumer, TopicPartition
 
 from eahub.core import avro_codec, schemas, topics
 from eahub.core.broker import EmbeddedBroker, free_port
+from eahub.core.event_json import from_json
 from eahub.core.kafka import KafkaPublisher, consumer_config, producer_config
 from eahub.core.messages import OutboundMessage
 from eahub.core.pseudonym import Pseudonymiser
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
-from eahub.ingest.event_json import from_json
 from eahub.ingest.generator import generate
-from eahub.policy.registry import agency_ids
 from eahub.router.bootstrap import build_router
 
 

@@ -398,8 +398,8 @@ def serve() -> None:
     """Run the audit service: consume eahub.audit and eahub.board.* into the ledger and vault."""
     from eahub.audit.bootstrap import build_audit_service
     from eahub.core.logging import configure_logging
+    from eahub.core.runner import run_until_signalled
     from eahub.core.settings import HubSettings
-    from eahub.hub.runner import run_until_signalled
 
     settings = HubSettings()
     configure_logging(settings.log_format, settings.log_level)

@@ -9,8 +9,8 @@ import click
 
 from eahub.core import topics as topic_names
 from eahub.core.broker import BrokerError, EmbeddedBroker
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
-from eahub.policy.registry import agency_ids
 
 
 @click.command()

@@ -33,7 +33,7 @@ def _start(settings: HubSettings, extra: dict[str, Callable[[threading.Event], N
 
 
 def _serve(hub: RunningHub) -> None:
-    from eahub.hub.runner import install_stop_signals
+    from eahub.core.runner import install_stop_signals
 
     install_stop_signals(hub.services.stop)
     try:
@@ -78,10 +78,10 @@ def up(port: int | None, broker_port: int | None) -> None:
               help="real minutes per simulated day")
 def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: float) -> None:
     """`up` plus a synthetic feed, time-compressed, printing one line per decision (no personal data)."""
+    from eahub.core.registry import agency_ids
     from eahub.hub.decision_tail import follow_decisions
     from eahub.hub.demo_feed import feed
     from eahub.ingest.tokens import TokenStore
-    from eahub.policy.registry import agency_ids
 
     settings = _settings(port, broker_port)
     configure_logging(settings.log_format, "warning" if settings.log_level == "info" else settings.log_level)

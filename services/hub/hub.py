@@ -16,10 +16,10 @@ from eahub.core import topics
 from eahub.core.broker import EmbeddedBroker
 from eahub.core.logging import get_logger
 from eahub.core.metrics import MetricsRegistry
+from eahub.core.registry import agency_ids
+from eahub.core.runner import ServiceThreads
 from eahub.core.settings import HubSettings
-from eahub.hub.runner import ServiceThreads
 from eahub.ingest.bootstrap import build_app
-from eahub.policy.registry import agency_ids
 from eahub.router.bootstrap import build_router
 
 log = get_logger("eahub.hub")

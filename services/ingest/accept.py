@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from eahub.core.errors import FieldError
+from eahub.core.event_json import to_json
 from eahub.core.messages import DeliveryFailed, Publisher
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.topics import inbound
-from eahub.ingest.errors import FieldError
-from eahub.ingest.event_json import to_json
 from eahub.ingest.idempotency import Idempotency, Outcome, body_hash
 from eahub.ingest.message import concern_message
 from eahub.ingest.validation import DEFAULT_CLOCK_SKEW, advisories, check_source, validate_event

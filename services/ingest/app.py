@@ -4,7 +4,6 @@ offending field. The app only translates HTTP to `accept_event` and back; its po
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -15,13 +14,14 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from eahub.core.errors import FieldError, SourceMismatch, ValidationFailed
+from eahub.core.event_json import json_schema
+from eahub.core.json_reader import JsonRejected, strict_loads
 from eahub.core.logging import get_logger
+from eahub.core.problem_details import PROBLEM_SCHEMA, openapi_response, problem
 from eahub.ingest.accept import IdConflict, IngestPorts, PublishUnconfirmed, accept_event
-from eahub.ingest.errors import FieldError, SourceMismatch, ValidationFailed
-from eahub.ingest.event_json import json_schema
 from eahub.ingest.examples import example_event
 from eahub.ingest.override_api import OverridePort, register_overrides
-from eahub.ingest.problems import PROBLEM_SCHEMA, openapi_response, problem
 
 log = get_logger("eahub.ingest")
 
@@ -185,23 +185,8 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 
 
 def _parse(body: bytes) -> Any:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in obj:
-                raise ValueError(f"duplicate key {key[:64]!r}")
-            obj[key] = value
-        return obj
-
-    def no_constants(name: str) -> Any:
-        raise ValueError(f"{name} is not JSON")
-
     try:
-        return json.loads(body, object_pairs_hook=no_duplicates, parse_constant=no_constants)
-    except json.JSONDecodeError as exc:
-        detail = f"the body is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-    except UnicodeDecodeError:
-        detail = "the body is not valid UTF-8 JSON"
-    except ValueError as exc:
-        detail = f"the body is not valid JSON ({exc})"
+        return strict_loads(body)
+    except JsonRejected as exc:
+        detail = f"the body is not acceptable JSON ({exc})"
     raise _Problem(problem(400, "malformed", "Malformed JSON", detail, [FieldError("", detail)]))

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from eahub.core.database import make_engine
 from eahub.core.pseudonym import Pseudonymiser
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
 from eahub.ingest.accept import IngestPorts
 from eahub.ingest.app import create_app
@@ -15,7 +16,6 @@ from eahub.ingest.idempotency import Idempotency, SqlIdempotencyRecords
 from eahub.ingest.kafka_publisher import ingest_publisher
 from eahub.ingest.settings import IngestSettings
 from eahub.ingest.tokens import TokenStore
-from eahub.policy.registry import agency_ids
 from eahub.router.override import override_event
 
 

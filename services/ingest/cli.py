@@ -15,9 +15,9 @@ from typing import Any
 import click
 
 from eahub.core.messages import DeliveryFailed
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
 from eahub.ingest.tokens import TokenStore, UnknownAgency
-from eahub.policy.registry import agency_ids
 
 EXIT_REJECTED, EXIT_BROKER = 1, 3
 
@@ -103,21 +103,28 @@ def publish(agency: str, files: tuple[str, ...]) -> None:
 
 
 def _read_items(path: str) -> Iterator[tuple[str, Any, str | None]]:
-    """(label, parsed object, parse error) for each event of a file."""
+    """(label, parsed object, parse error) for each event of a file: one JSON object, a JSON array of them, or
+    JSON lines. Read with the hub's one strict JSON reader, so a file is judged as `POST /v1/events` judges a
+    body; one bad line (or element) is reported and the others still go."""
+    from eahub.core.json_reader import JsonRejected, strict_loads
+
     name = "<stdin>" if path == "-" else path
-    with click.open_file(path, encoding="utf-8") as fh:
-        text = fh.read()
+    with click.open_file(path, "rb") as fh:
+        data = fh.read()
     try:
-        whole = json.loads(text)
-    except json.JSONDecodeError:
-        whole = None
-        for n, line in enumerate(text.splitlines(), 1):
+        whole = strict_loads(data)
+    except JsonRejected as whole_error:
+        lines = data.splitlines()
+        if len([ln for ln in lines if ln.strip()]) <= 1:
+            yield name, None, f"not valid JSON ({whole_error})"
+            return
+        for n, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
-                yield f"{name}:{n}", json.loads(line), None
-            except json.JSONDecodeError as exc:
-                yield f"{name}:{n}", None, f"not valid JSON ({exc.msg} at column {exc.colno})"
+                yield f"{name}:{n}", strict_loads(line), None
+            except JsonRejected as exc:
+                yield f"{name}:{n}", None, f"not valid JSON ({exc})"
         return
     for n, obj in enumerate(whole if isinstance(whole, list) else [whole], 1):
         yield f"{name}#{n}", obj, None
@@ -131,7 +138,7 @@ def _read_items(path: str) -> Iterator[tuple[str, Any, str | None]]:
 @click.option("--days", type=click.FloatRange(min=0, min_open=True), help="spread them over about D days")
 def generate(count: int | None, seed: int, start: str | None, days: float | None) -> None:
     """Print synthetic concern events (made-up people) as JSON lines, accepted by the API and publish."""
-    from eahub.ingest.event_json import parse_time
+    from eahub.core.event_json import parse_time
     from eahub.ingest.generator import default_span
     from eahub.ingest.generator import generate as events
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from eahub.ingest.event_json import format_time
+from eahub.core.event_json import format_time
 
 
 def example_event(at: datetime | None = None, **overrides: Any) -> dict[str, Any]:

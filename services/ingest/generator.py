@@ -14,10 +14,10 @@ from collections.abc import Collection, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from eahub.core.event_json import format_time, parse_time
 from eahub.core.paths import POLICIES_DIR
+from eahub.core.registry import agency_ids
 from eahub.ingest import nhs_number
-from eahub.ingest.event_json import format_time, parse_time
-from eahub.policy.registry import agency_ids
 
 EVENTS_PER_DAY = 134
 POLICE = "lancashire-police"

@@ -14,9 +14,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from eahub.core.errors import FieldError
 from eahub.core.logging import get_logger
-from eahub.ingest.errors import FieldError
-from eahub.ingest.problems import openapi_response, problem
+from eahub.core.problem_details import openapi_response, problem
 from eahub.ingest.tokens import TokenInfo
 from eahub.policy.model import Override
 from eahub.router.override import OverrideError, OverrideForbidden, OverrideOutcome

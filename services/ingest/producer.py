@@ -8,16 +8,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from eahub.core.errors import FieldError, SourceMismatch, ValidationFailed
+from eahub.core.event_json import to_json
 from eahub.core.messages import OutboundMessage, Publisher
 from eahub.core.pseudonym import Pseudonymiser
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
-from eahub.ingest.errors import FieldError, SourceMismatch, ValidationFailed
-from eahub.ingest.event_json import to_json
 from eahub.ingest.kafka_publisher import ingest_publisher
 from eahub.ingest.message import concern_message
 from eahub.ingest.tokens import UnknownAgency
 from eahub.ingest.validation import DEFAULT_CLOCK_SKEW, advisories, check_source, validate_event
-from eahub.policy.registry import agency_ids
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from eahub.core import avro_codec, schemas
+from eahub.core.errors import FieldError, SourceMismatch, ValidationFailed
+from eahub.core.event_json import from_json
 from eahub.ingest import nhs_number
-from eahub.ingest.errors import FieldError, SourceMismatch, ValidationFailed
-from eahub.ingest.event_json import from_json
 
 DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

@@ -8,7 +8,6 @@ Exit codes: 0 all well; 1 a test failed / problems found; 2 the bundle or the in
 
 from __future__ import annotations
 
-import json
 import sys
 import uuid
 from datetime import date
@@ -157,13 +156,13 @@ def _load(policies: Path | None) -> PolicyBundle:
 
 
 def _read_event(file: Path) -> dict[str, Any]:
-    from eahub.ingest.errors import ValidationFailed
-    from eahub.ingest.event_json import from_json
+    from eahub.core.errors import ValidationFailed
+    from eahub.core.event_json import from_json
+    from eahub.core.json_reader import JsonRejected, strict_loads
 
     try:
-        text = sys.stdin.read() if str(file) == "-" else file.read_text()
-        obj = json.loads(text)
-    except (OSError, json.JSONDecodeError) as exc:
+        obj = strict_loads(sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes())
+    except (OSError, JsonRejected) as exc:
         click.echo(f"{file}: cannot read a JSON concern event: {exc}", err=True)
         sys.exit(2)
     if isinstance(obj, dict) and not obj.get("event_id"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from eahub.core.logging import configure_logging
+from eahub.core.runner import run_until_signalled
 from eahub.core.settings import HubSettings
-from eahub.hub.runner import run_until_signalled
 
 
 @click.command()

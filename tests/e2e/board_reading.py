@@ -6,8 +6,8 @@ from collections import defaultdict
 from typing import Any
 
 from eahub.core import avro_codec, schemas, topics
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
-from eahub.policy.registry import agency_ids
 from tests.helpers import read_all
 
 

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 from eahub.cli import main
 from eahub.core.broker import free_port
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
 from eahub.hub.hub import RunningHub, start_hub
 from eahub.ingest.tokens import TokenStore
-from eahub.policy.registry import agency_ids
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from eahub.cli import main
 from eahub.core import avro_codec, schemas, topics
+from eahub.core.event_json import to_json
 from eahub.hub.hub import RunningHub
-from eahub.ingest.event_json import to_json
 from tests.e2e.conftest import issue_token, wait_for_trail
 from tests.helpers import read_all
 from tests.scenarios.cases import CASES
@@ -96,8 +96,8 @@ def test_break_glass_over_http_needs_a_role_bearing_token(hub: RunningHub) -> No
     missing = httpx.post(f"{base}/v1/overrides", json=body | {"justification": " "}, headers=plain)
     assert missing.status_code == 422 and "justification" in missing.text
 
+    from eahub.core.registry import agency_ids
     from eahub.ingest.tokens import TokenStore
-    from eahub.policy.registry import agency_ids
 
     store = TokenStore.in_data_dir(settings.data_dir)
     _, other_agency = store.issue("nwas", agency_ids(settings.policies_dir), role="police-duty-inspector")

@@ -17,8 +17,8 @@ from eahub.core.broker import EmbeddedBroker, free_port
 from eahub.core.kafka import KafkaPublisher, producer_config
 from eahub.core.messages import OutboundMessage
 from eahub.core.pseudonym import Pseudonymiser
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
-from eahub.policy.registry import agency_ids
 from eahub.router.bootstrap import build_router
 from tests.e2e.board_reading import assert_projection, routed_cases
 from tests.helpers import read_all

@@ -18,10 +18,10 @@ from click.testing import CliRunner
 
 from eahub.cli import main
 from eahub.core import avro_codec, schemas, topics
+from eahub.core.event_json import to_json
 from eahub.core.kafka import KafkaPublisher, producer_config
 from eahub.core.messages import OutboundMessage
 from eahub.hub.hub import RunningHub
-from eahub.ingest.event_json import to_json
 from tests.e2e.board_reading import assert_projection, routed_cases
 from tests.e2e.conftest import issue_token, wait_for_trail
 from tests.helpers import read_all

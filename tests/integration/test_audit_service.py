@@ -20,8 +20,8 @@ from eahub.audit.verify import verify_ledger
 from eahub.core import avro_codec, schemas, topics
 from eahub.core.kafka import KafkaPublisher, producer_config
 from eahub.core.messages import OutboundMessage
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
-from eahub.policy.registry import agency_ids
 from tests.helpers import read_all
 from tests.integration.test_audit_governance import routed_case
 from tests.unit.test_audit_entries import audit_entry

@@ -20,17 +20,17 @@ from fastapi.testclient import TestClient
 from eahub.cli import main
 from eahub.core import avro_codec, cloudevents, topics
 from eahub.core.broker import free_port
+from eahub.core.errors import ValidationFailed
+from eahub.core.event_json import from_json
 from eahub.core.kafka import consumer_config
 from eahub.core.pseudonym import Pseudonymiser
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
 from eahub.ingest.bootstrap import build_app
-from eahub.ingest.errors import ValidationFailed
-from eahub.ingest.event_json import from_json
 from eahub.ingest.examples import example_event
 from eahub.ingest.producer import ConcernProducer
 from eahub.ingest.settings import IngestSettings
 from eahub.ingest.tokens import TokenStore
-from eahub.policy.registry import agency_ids
 
 pytestmark = pytest.mark.integration
 POLICE = "lancashire-police"

@@ -17,13 +17,13 @@ from eahub.audit.store import EntryFilter
 from eahub.audit.verify import verify_ledger
 from eahub.core import avro_codec, schemas, topics
 from eahub.core.broker import EmbeddedBroker, free_port
+from eahub.core.event_json import from_json
 from eahub.core.kafka import KafkaPublisher, producer_config
 from eahub.core.messages import OutboundMessage, Publisher
 from eahub.core.pseudonym import Pseudonymiser
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
-from eahub.ingest.event_json import from_json
 from eahub.ingest.generator import generate
-from eahub.policy.registry import agency_ids
 from eahub.router.bootstrap import build_router
 from tests.helpers import read_all
 

@@ -11,10 +11,10 @@ import pytest
 from eahub.core.messages import InMemoryPublisher, OutboundMessage
 from eahub.core.paths import POLICIES_DIR
 from eahub.core.pseudonym import Pseudonymiser
+from eahub.core.registry import agency_ids
 from eahub.ingest.accept import Accepted, IngestPorts, accept_event
 from eahub.ingest.examples import example_event
 from eahub.ingest.idempotency import Idempotency, InMemoryIdempotencyRecords
-from eahub.policy.registry import agency_ids
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 20, 16, 15, tzinfo=UTC)

@@ -14,12 +14,12 @@ from eahub.core import avro_codec, cloudevents
 from eahub.core.messages import InMemoryPublisher
 from eahub.core.paths import POLICIES_DIR
 from eahub.core.pseudonym import Pseudonymiser
+from eahub.core.registry import agency_ids
 from eahub.ingest.accept import IngestPorts
 from eahub.ingest.app import create_app
 from eahub.ingest.examples import example_event
 from eahub.ingest.idempotency import Idempotency, InMemoryIdempotencyRecords
 from eahub.ingest.tokens import TokenStore
-from eahub.policy.registry import agency_ids
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 20, 16, 15, tzinfo=UTC)

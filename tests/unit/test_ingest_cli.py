@@ -80,3 +80,17 @@ def test_publish_reads_stdin_and_reports_every_rejection(env: dict[str, str]) ->
     assert out[1].startswith("<stdin>:2 rejected: not valid JSON")
     assert out[2] == "<stdin>:3 rejected: source_agency: is not nwas, the publishing agency"
     assert "3 of 3 event(s) rejected" in result.stderr
+
+
+def test_publish_refuses_what_the_http_api_refuses(env: dict[str, str]) -> None:
+    """One strict JSON reader: duplicate keys, NaN, unpaired surrogates and deep nesting are refused by
+    `eahub publish` exactly as `POST /v1/events` refuses them, each naming what is wrong."""
+    lines = ['{"source_agency": "nwas", "source_agency": "nwas"}', '{"risk": NaN}', '{"district": "\\ud800"}',
+             "[" * 40 + "]" * 40]
+    result = CliRunner().invoke(main, ["publish", "--agency", "nwas", "-"], input="\n".join(lines))
+    assert result.exit_code == 1
+    out = result.stdout.splitlines()
+    assert "duplicate key 'source_agency'" in out[0]
+    assert "NaN is not a JSON number" in out[1]
+    assert "unpaired surrogate" in out[2]
+    assert "nested more than" in out[3]

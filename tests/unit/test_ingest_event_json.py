@@ -3,8 +3,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from eahub.core import avro_codec, schemas
-from eahub.ingest.errors import ValidationFailed
-from eahub.ingest.event_json import from_json, to_json
+from eahub.core.errors import ValidationFailed
+from eahub.core.event_json import from_json, to_json
 from eahub.ingest.examples import example_event
 
 pytestmark = pytest.mark.unit

@@ -9,10 +9,10 @@ import pytest
 
 from eahub.core import schemas
 from eahub.core.paths import POLICIES_DIR
+from eahub.core.registry import agency_ids
 from eahub.ingest import nhs_number
 from eahub.ingest.generator import FIRST_NAMES, SURNAMES, generate, reported_at
 from eahub.ingest.validation import validate_event
-from eahub.policy.registry import agency_ids
 
 pytestmark = pytest.mark.unit
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday

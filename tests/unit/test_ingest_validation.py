@@ -3,12 +3,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from eahub.core.errors import ValidationFailed
+from eahub.core.event_json import format_time
 from eahub.core.paths import POLICIES_DIR
-from eahub.ingest.errors import ValidationFailed
-from eahub.ingest.event_json import format_time
+from eahub.core.registry import agency_ids
 from eahub.ingest.examples import example_event
 from eahub.ingest.validation import advisories, validate_event
-from eahub.policy.registry import agency_ids
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 20, 16, 15, tzinfo=UTC)

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from eahub.core.paths import POLICIES_DIR
+from eahub.core.registry import agency_ids
 from eahub.policy.bundle import PolicyBundle, PolicyLoadError
 from eahub.policy.cli import policy
-from eahub.policy.registry import agency_ids
 
 pytestmark = pytest.mark.unit
 

@@ -6,9 +6,9 @@ import pytest
 
 from eahub.core import schemas
 from eahub.core.paths import POLICIES_DIR
+from eahub.core.registry import agency_ids
 from eahub.policy.bundle import PolicyBundle
 from eahub.policy.model import PolicyRequest
-from eahub.policy.registry import agency_ids
 from eahub.policy.regorus_engine import RegorusEngine
 from tests.scenarios.cases import CASES, Scenario
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.responses import JSONResponse
 
-from eahub.ingest.errors import FieldError
+from eahub.core.errors import FieldError
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:eahub:problem:"

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from eahub.core import schemas
-from eahub.ingest.errors import FieldError, ValidationFailed
+from eahub.core.errors import FieldError, ValidationFailed
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MAX_NAME_SHOWN = 64

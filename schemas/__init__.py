@@ -1,0 +1,1 @@
+"""The Avro schemas of the hub, shipped as package data (`eahub.schemas`); see `eahub.core.schemas`."""
