@@ -19,16 +19,17 @@ from confluent_kafka import Consumer, Message
 
 from eahub.audit import entry_format
 from eahub.audit.checkpoints import Checkpointer
-from eahub.audit.retry import retry_transient
 from eahub.audit.settings import AuditSettings
 from eahub.audit.signing import TreeHead
 from eahub.audit.store import LedgerStore
 from eahub.audit.vault import Vault
 from eahub.core import avro_codec, schemas, topics
+from eahub.core.consume import ConsumeLoop
+from eahub.core.database import with_database_retry
 from eahub.core.deadletter import dead_letter
-from eahub.core.kafka import commit_after, usable
 from eahub.core.logging import get_logger
 from eahub.core.messages import DeliveryFailed, OutboundMessage, Publisher
+from eahub.core.retry import retry
 
 log = get_logger("eahub.audit")
 
@@ -67,19 +68,20 @@ class AuditService:
     def run(self, stop: threading.Event) -> None:
         log.info("audit service started", ledger_size=self.checkpointer.sync())
         try:
-            while not stop.is_set():
-                msgs = self.consumer.consume(num_messages=self.settings.batch_size, timeout=0.5)
-                if msgs:
-                    self.process_batch(msgs, stop)
-                self._housekeeping(stop)
-            self._checkpoint(stop)
+            self._loop().run(stop)
+            self._checkpoint(threading.Event())  # a last head over what this run appended
         finally:
             self.close()
 
     def process_batch(self, msgs: list[Message], stop: threading.Event | None = None) -> None:
-        msgs = usable(msgs)
-        if not msgs:
-            return
+        """Append one consumed batch, then commit it (see `ConsumeLoop`)."""
+        self._loop().process_batch(msgs, stop)
+
+    def _loop(self) -> ConsumeLoop:
+        return ConsumeLoop(self.consumer, self.handle_batch, COMPONENT, self.settings.batch_size,
+                           between_batches=self._housekeeping)
+
+    def handle_batch(self, msgs: list[Message], stop: threading.Event) -> None:
         entries: list[dict[str, Any]] = []
         cases: list[dict[str, Any]] = []
         dead: list[OutboundMessage] = []
@@ -106,7 +108,6 @@ class AuditService:
                     topic=dict(d.headers).get("eahub_original_topic", b"").decode(),
                     offset=dict(d.headers).get("eahub_original_offset", b"").decode(),
                 )
-        commit_after(self.consumer, msgs)
         self.stats.appended += len(appended)
         self.stats.duplicates += len(entries) - len(appended)
         self.stats.payloads += stored
@@ -125,7 +126,7 @@ class AuditService:
             if removed:
                 log.info("vault retention applied", removed=removed)
 
-    def _checkpoint(self, stop: threading.Event | None) -> None:
+    def _checkpoint(self, stop: threading.Event) -> None:
         head = self._with_db_retry(self.checkpointer.checkpoint, stop)
         self._since_checkpoint = 0
         self._last_checkpoint = time.monotonic()
@@ -148,25 +149,20 @@ class AuditService:
             except DeliveryFailed as exc:  # stored in the ledger already; published on the next checkpoint
                 log.error("tree head not acknowledged by the broker; will retry", error=str(exc))
 
-    def _with_db_retry(self, action: Callable[[], Any], stop: threading.Event | None) -> Any:
+    def _with_db_retry(self, action: Callable[[], Any], stop: threading.Event) -> Any:
         def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
             self.stats.db_retries += 1
-            log.warning("database error; retrying", error=type(exc).__name__, attempt=attempt, retry_in_s=delay)
+            log.warning("database error; retrying", error=type(exc).__name__, attempt=attempt,
+                        retry_in_s=round(delay, 3))
 
-        return retry_transient(action, self.settings.db_retry_attempts, stop, on_retry=on_retry)
+        return with_database_retry(action, stop=stop, attempts=self.settings.db_retry_attempts, on_retry=on_retry)
 
-    def _publish(self, messages: list[OutboundMessage], stop: threading.Event | None) -> None:
-        delay = 0.2
-        while True:
-            try:
-                self.publisher.publish(messages)
-                return
-            except DeliveryFailed as exc:
-                log.error("dead letters not acknowledged; retrying", error=str(exc), retry_in_s=delay)
-                if stop is not None and stop.is_set():
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+    def _publish(self, messages: list[OutboundMessage], stop: threading.Event) -> None:
+        def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
+            log.error("dead letters not acknowledged; retrying", error=str(exc), retry_in_s=round(delay, 3))
+
+        retry(lambda: self.publisher.publish(messages), transient=lambda exc: isinstance(exc, DeliveryFailed),
+              stop=stop, on_retry=on_retry)
 
     def close(self) -> None:
         if self._closed:

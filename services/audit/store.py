@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from eahub.audit import entry_format, merkle
 from eahub.audit.signing import TreeHead
+from eahub.core.database import TransientConflict
 
 # Columns copied out of the hashed entry so that queries can use indexes; `verify` checks they agree.
 INDEXED = ("entry_id", "kind", "event_id", "subject_ref", "source_agency", "recipient", "isa_id", "case_id")
@@ -115,5 +116,5 @@ def build_rows(
     return rows
 
 
-class StoreConflict(RuntimeError):
+class StoreConflict(TransientConflict):
     """Another writer took the same positions; the append may be retried."""

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 from confluent_kafka import Consumer, Message
 
 from eahub.core import topics
+from eahub.core.consume import ConsumeLoop
 from eahub.core.deadletter import dead_letter
-from eahub.core.kafka import commit_after, usable
 from eahub.core.logging import get_logger
 from eahub.core.messages import DeliveryFailed, OutboundMessage, Publisher
 from eahub.core.metrics import MetricsRegistry
 from eahub.core.pseudonym import Pseudonymiser
+from eahub.core.retry import retry
 from eahub.policy.model import PolicyRequest, PolicyUnavailable
 from eahub.router.inbound import Rejected, read_inbound
 from eahub.router.outputs import (
@@ -36,10 +37,6 @@ if TYPE_CHECKING:
     from eahub.policy.engine import PolicyEngine
 
 log = get_logger("eahub.router")
-
-
-class StopRequested(Exception):
-    """A stop arrived while a batch was waiting on a retry: abandon it uncommitted, never park it."""
 
 
 @dataclass
@@ -60,9 +57,6 @@ class RetryPolicy:
     attempts: int = 5
     first_delay_s: float = 0.2
     max_delay_s: float = 5.0
-
-    def delays(self) -> list[float]:
-        return [min(self.first_delay_s * 2**i, self.max_delay_s) for i in range(self.attempts - 1)]
 
 
 @dataclass
@@ -107,20 +101,19 @@ class Router:
     def run(self, stop: threading.Event) -> None:
         log.info("router started")
         try:
-            while not stop.is_set():
-                msgs = self.consumer.consume(num_messages=self.batch_size, timeout=0.5)
-                if msgs:
-                    self.process_batch(msgs, stop)
-        except StopRequested:
-            log.info("stopping mid-batch; its offsets stay uncommitted and the batch will be read again")
+            self._loop().run(stop)
         finally:
             self.close()
 
     def process_batch(self, msgs: list[Message], stop: threading.Event | None = None) -> None:
-        stop = stop or threading.Event()  # retries wait on it, so that a stop cuts them short
-        msgs = usable(msgs)
-        if not msgs:
-            return
+        """Decide and route one consumed batch, then commit it (see `ConsumeLoop`)."""
+        self._loop().process_batch(msgs, stop)
+
+    def _loop(self) -> ConsumeLoop:
+        return ConsumeLoop(self.consumer, self.handle_batch, "router", self.batch_size)
+
+    def handle_batch(self, msgs: list[Message], stop: threading.Event) -> None:
+        """Every message becomes a dead letter or a decision and its outputs; returns once all are acknowledged."""
         outputs: list[OutboundMessage] = []
         decided: list[tuple[dict[str, Any], str, Message]] = []
         for msg in msgs:
@@ -153,38 +146,36 @@ class Router:
                 self.stats.refusals += len(decision.refusals)
                 if self.on_decision:
                     self.on_decision(event, decision)
-        self._publish_then_commit(outputs, msgs, stop)
+        self._publish(outputs, stop)
         self.stats.batches += 1
 
     def _decide(self, events: list[dict[str, Any]], today: date, stop: threading.Event) -> list[Any]:
+        """Fail closed: while the engine cannot answer nothing is shared; retry, then park (None per event)."""
         requests = [PolicyRequest(event=e, today=today) for e in events]
-        for delay in [*self.retry.delays(), None]:
-            try:
-                return list(self.engine.decide(requests))
-            except PolicyUnavailable as exc:
-                log.error("policy engine unavailable; nothing shared", error=str(exc), retry_in_s=delay,
-                          events=len(events))
-                if delay is None:
-                    break
-                if stop.wait(delay):
-                    raise StopRequested from None  # not an exhausted bound: leave the batch for later
-        return [None] * len(events)
 
-    def _publish_then_commit(self, outputs: list[OutboundMessage], msgs: list[Message],
-                             stop: threading.Event) -> None:
-        delay = self.retry.first_delay_s
-        while True:
-            try:
-                publish_records_first(self.publisher, outputs)
-                break
-            except DeliveryFailed as exc:
-                # Transient: nothing is committed, so the same outputs (same ids) are produced again.
-                log.error("outputs not acknowledged; retrying the batch", error=str(exc), retry_in_s=delay)
-                self.stats.redeliveries += 1
-                if stop.wait(delay):
-                    raise StopRequested from None
-                delay = min(delay * 2, self.retry.max_delay_s)
-        commit_after(self.consumer, msgs)
+        def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
+            log.error("policy engine unavailable; nothing shared", error=str(exc), attempt=attempt,
+                      retry_in_s=round(delay, 3), events=len(events))
+
+        try:
+            return list(retry(lambda: self.engine.decide(requests), stop=stop,
+                              transient=lambda exc: isinstance(exc, PolicyUnavailable), attempts=self.retry.attempts,
+                              first_delay_s=self.retry.first_delay_s, max_delay_s=self.retry.max_delay_s,
+                              on_retry=on_retry))
+        except PolicyUnavailable as exc:
+            log.error("policy engine still unavailable; parking the events", error=str(exc), events=len(events))
+            return [None] * len(events)
+
+    def _publish(self, outputs: list[OutboundMessage], stop: threading.Event) -> None:
+        """Transient: nothing is committed until this returns, so a retry re-sends the same outputs (same ids)."""
+
+        def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
+            log.error("outputs not acknowledged; retrying the batch", error=str(exc), retry_in_s=round(delay, 3))
+            self.stats.redeliveries += 1
+
+        retry(lambda: publish_records_first(self.publisher, outputs), stop=stop,
+              transient=lambda exc: isinstance(exc, DeliveryFailed), first_delay_s=self.retry.first_delay_s,
+              max_delay_s=self.retry.max_delay_s, on_retry=on_retry)
 
     def close(self) -> None:
         try:

@@ -15,8 +15,9 @@ from eahub.core import avro_codec, schemas, topics
 from eahub.core.kafka import commit_after
 from eahub.core.messages import InMemoryPublisher
 from eahub.core.pseudonym import Pseudonymiser
+from eahub.core.retry import StopRequested
 from eahub.policy.model import Decision, PolicyRequest, PolicyUnavailable, RecipientDecision
-from eahub.router.service import RetryPolicy, Router, StopRequested
+from eahub.router.service import RetryPolicy, Router
 from tests.helpers import concern_event
 
 pytestmark = pytest.mark.unit
