@@ -20,9 +20,11 @@ from eahub.audit.checkpoints import Checkpointer
 from eahub.audit.settings import AuditSettings
 from eahub.audit.signing import Signer
 from eahub.audit.sql_store import SqlLedgerStore
+from eahub.audit.tables import ensure_schema
 from eahub.audit.vault import Vault
 from eahub.audit.verify import verify_ledger
 from eahub.core import ids
+from eahub.core.audit_entries import entry_id
 from eahub.core.database import make_engine
 
 AGENCIES = ["lancashire-cc-childrens", "lancashire-cc-adults", "lscft-mental-health", "nwas"]
@@ -35,7 +37,7 @@ def entry(i: int, subjects: int) -> dict:
     recipient = AGENCIES[i % len(AGENCIES)]
     event_id = f"event-{i // 6}"
     return {
-        "entry_id": ids.audit_entry_id(kind, event_id, recipient, str(i)),
+        "entry_id": entry_id(kind, event_id, recipient, str(i)),
         "kind": kind,
         "occurred_at": T0 + timedelta(seconds=i * 30),
         "actor": "router",
@@ -69,6 +71,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="eahub-bench-"))
     url = args.database_url or f"sqlite:///{tmp / 'ledger.db'}"
     engine = make_engine(url)
+    ensure_schema(engine)
     store = SqlLedgerStore(engine)
     if store.size():
         raise SystemExit(f"{url} already holds a ledger; give an empty database")
@@ -125,8 +128,8 @@ def main() -> None:
     per_proof_ms = (time.perf_counter() - t) * 1000 / len(indexes)
     some = [next(store.rows(m, m + 1)).entry_id for m in indexes[:5]]
     t = time.perf_counter()
-    for entry_id in some:
-        proofs.inclusion(checkpointer, entry_id)
+    for some_id in some:
+        proofs.inclusion(checkpointer, some_id)
     cold_ms = (time.perf_counter() - t) * 1000 / len(some)
     print(
         f"inclusion: {per_proof_ms:.3f} ms per proof from an in-memory tree (built once in {build_s:.1f} s); "

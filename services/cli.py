@@ -14,10 +14,11 @@ COMMANDS: dict[str, str] = {
     "token": "eahub.ingest.cli:token",
     "publish": "eahub.ingest.cli:publish",
     "generate": "eahub.ingest.cli:generate",
-    "ingest": "eahub.ingest.cli:ingest",
+    "ingest": "eahub.hub.cli:ingest",
     "router": "eahub.router.cli:router",
     "audit": "eahub.audit.cli:audit",
-    "policy": "eahub.policy.cli:policy",
+    "policy": "eahub.hub.policy_cli:policy",
+    "init": "eahub.hub.cli:init",
     "up": "eahub.hub.cli:up",
     "demo": "eahub.hub.cli:demo",
 }

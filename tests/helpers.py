@@ -8,7 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
+from sqlalchemy import Engine
 
+from eahub.audit.bootstrap import AuditParts, init_audit, open_audit
+from eahub.audit.settings import AuditSettings
+from eahub.audit.sql_store import SqlLedgerStore
+from eahub.audit.tables import ensure_schema
 from eahub.core.settings import HubSettings
 
 
@@ -62,3 +67,15 @@ def read_all(settings: HubSettings, topic: str, expect: int | None = None, timeo
         return out
     finally:
         consumer.close()
+
+
+def ledger_store(engine: Engine) -> SqlLedgerStore:
+    """A ledger store over a database whose tables were just created, as `eahub audit init` would."""
+    ensure_schema(engine)
+    return SqlLedgerStore(engine)
+
+
+def initialised_audit(settings: HubSettings, audit_settings: AuditSettings | None = None) -> AuditParts:
+    """`eahub audit init`, then the parts the audit service and its commands open (without DDL)."""
+    init_audit(settings)
+    return open_audit(settings, audit_settings)

@@ -11,9 +11,10 @@ from eahub.audit.service import SUBSCRIPTION, AuditService
 from eahub.audit.settings import AuditSettings
 from eahub.audit.signing import Signer
 from eahub.audit.sql_store import SqlLedgerStore
+from eahub.audit.tables import ensure_schema, require_schema
 from eahub.audit.vault import Vault
 from eahub.core.database import make_engine
-from eahub.core.kafka import KafkaPublisher, consumer_config, producer_config
+from eahub.core.kafka import KafkaPublisher, new_consumer, producer_config
 from eahub.core.settings import HubSettings
 
 GROUP_ID = "eahub-audit"
@@ -29,10 +30,28 @@ class AuditParts:
     settings: AuditSettings
 
 
+def init_audit(settings: HubSettings) -> None:
+    """Create the audit tables and their append-only triggers (idempotent): the owner's one-time step."""
+    engine = make_engine(settings.ledger_url)
+    try:
+        ensure_schema(engine)
+    finally:
+        engine.dispose()
+
+
+def open_ledger(settings: HubSettings) -> SqlLedgerStore:
+    """The ledger alone, for reading (break-glass finds where an event was read); no DDL."""
+    engine = make_engine(settings.ledger_url)
+    require_schema(engine)
+    return SqlLedgerStore(engine)
+
+
 def open_audit(settings: HubSettings, audit_settings: AuditSettings | None = None) -> AuditParts:
-    """The ledger, vault and signing key of this hub (created on first use)."""
+    """The ledger, vault and signing key of this hub (keys are created on first use; tables never: see
+    `init_audit`)."""
     audit_settings = audit_settings or AuditSettings()
     engine = make_engine(settings.ledger_url)
+    require_schema(engine)
     store = SqlLedgerStore(engine)
     signer = Signer.from_data_dir(settings.data_dir)
     return AuditParts(
@@ -48,13 +67,9 @@ def open_audit(settings: HubSettings, audit_settings: AuditSettings | None = Non
 def build_audit_service(
     settings: HubSettings, audit_settings: AuditSettings | None = None, group_id: str = GROUP_ID
 ) -> AuditService:
-    from confluent_kafka import Consumer
-
     parts = open_audit(settings, audit_settings)
-    consumer = Consumer(consumer_config(settings, group_id, **{"topic.metadata.refresh.interval.ms": 5000}))
-    consumer.subscribe(SUBSCRIPTION)
     return AuditService(
-        consumer=consumer,
+        consumer=new_consumer(settings, group_id, SUBSCRIPTION, **{"topic.metadata.refresh.interval.ms": 5000}),
         publisher=KafkaPublisher(producer_config(settings)),
         store=parts.store,
         vault=parts.vault,

@@ -21,9 +21,13 @@ EXIT_NOT_FOUND = 3
 
 def _parts() -> Any:
     from eahub.audit.bootstrap import open_audit
+    from eahub.audit.tables import LedgerNotInitialised
     from eahub.core.settings import HubSettings
 
-    return open_audit(HubSettings())
+    try:
+        return open_audit(HubSettings())
+    except LedgerNotInitialised as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _echo_json(doc: Any) -> None:
@@ -376,7 +380,12 @@ def public_key() -> None:
 
 @audit.command()
 def init() -> None:
-    """Create the audit tables and append-only triggers (run as the tables' owner in production)."""
+    """Create the audit tables and append-only triggers (run as the tables' owner in production; the services
+    themselves never run DDL). `eahub init` does this and every other service's tables at once."""
+    from eahub.audit.bootstrap import init_audit
+    from eahub.core.settings import HubSettings
+
+    init_audit(HubSettings())
     parts = _parts()
     click.echo(f"audit tables ready ({parts.engine.dialect.name}); ledger holds {parts.store.size()} entries")
 
@@ -384,11 +393,21 @@ def init() -> None:
 @audit.command()
 @click.option("--role", required=True, help="the PostgreSQL role the audit service logs in as")
 def grants(role: str) -> None:
-    """Print PostgreSQL statements that leave ROLE able to read and append to the ledger, never change it."""
-    from eahub.audit.tables import privilege_sql
+    """Print PostgreSQL statements that leave ROLE able to read and append to the ledger, never change it, and
+    use the database's other tables (vault, ingest's idempotency records): run after `eahub init`."""
+    from sqlalchemy import inspect
 
+    from eahub.audit.tables import privilege_sql
+    from eahub.core.database import make_engine
+    from eahub.core.settings import HubSettings
+
+    engine = make_engine(HubSettings().ledger_url)
     try:
-        click.echo("\n".join(privilege_sql(role)))
+        tables = inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    try:
+        click.echo("\n".join(privilege_sql(role, tables)))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--role") from None
 

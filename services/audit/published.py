@@ -4,13 +4,13 @@ outside the database, against which `eahub audit verify --published` checks the 
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import KafkaError, TopicPartition
 
 from eahub.audit.signing import TreeHead
 from eahub.core import avro_codec, schemas, topics
+from eahub.core.kafka import reader
 from eahub.core.settings import HubSettings
 
 
@@ -20,14 +20,7 @@ def head_from_record(record: dict) -> TreeHead:
 
 def read_published_heads(settings: HubSettings, timeout_s: float = 10.0) -> list[TreeHead]:
     """Every SignedTreeHead on the checkpoints topic, read from the beginning without a consumer group."""
-    consumer = Consumer(
-        {
-            **settings.kafka_config(),
-            "group.id": f"eahub-audit-verify-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
-    )
+    consumer = reader(settings, "audit-verify", **{"enable.partition.eof": True})
     try:
         meta = consumer.list_topics(topics.AUDIT_CHECKPOINTS, timeout=timeout_s).topics[topics.AUDIT_CHECKPOINTS]
         partitions = list(meta.partitions)

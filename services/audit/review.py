@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from eahub.audit.queries import REVIEWED_ENTRY, overrides_pending
 from eahub.audit.store import EntryFilter, LedgerStore
-from eahub.core import ids
+from eahub.core.audit_entries import audit_entry
 
 OUTCOMES = ("upheld", "not-upheld", "referred-to-dpo")
 
@@ -32,19 +32,13 @@ def review_override(store: LedgerStore, override_entry_id: str, actor: str, outc
     if override is None:
         raise ReviewError(f"no override awaiting review has entry id {override_entry_id}")
     now = datetime.now(UTC)
-    entry = {
-        "entry_id": ids.derive("audit", "ACTION", "ig-review", override_entry_id),
-        "kind": "ACTION",
-        "occurred_at": now,
-        "actor": actor,
-        "event_id": override.get("event_id"),
-        "decision_id": override.get("decision_id"),
-        "subject_ref": override.get("subject_ref"),
-        "source_agency": override.get("source_agency"),
-        "recipient": override.get("recipient"),
-        "isa_id": override.get("isa_id"),
-        "reasons": [f"IG review of break-glass override: {outcome}"],
-        "details": {REVIEWED_ENTRY: override_entry_id, "action": "ig-review", "outcome": outcome},
-    }
+    entry = audit_entry(
+        "ACTION", id_facts=("ig-review", override_entry_id), actor=actor, occurred_at=now,
+        event_id=override.get("event_id"), decision_id=override.get("decision_id"),
+        subject_ref=override.get("subject_ref"), source_agency=override.get("source_agency"),
+        recipient=override.get("recipient"), isa_id=override.get("isa_id"),
+        reasons=[f"IG review of break-glass override: {outcome}"],
+        details={REVIEWED_ENTRY: override_entry_id, "action": "ig-review", "outcome": outcome},
+    )
     store.append([entry], now)
     return ReviewResult(entry["entry_id"], override_entry_id, outcome)

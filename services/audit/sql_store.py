@@ -6,12 +6,12 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, select, text
+from sqlalchemy import ColumnElement, Engine, and_, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from eahub.audit.signing import TreeHead
 from eahub.audit.store import EntryFilter, LedgerRow, StoreConflict, build_rows
-from eahub.audit.tables import ensure_schema, ledger, tree_heads, tree_tiles
+from eahub.audit.tables import ledger, tree_heads, tree_tiles
 from eahub.core.database import is_postgres
 
 _APPEND_LOCK = 0x6561687562_02
@@ -20,10 +20,9 @@ _COLUMNS = [ledger.c[name] for name in LedgerRow.__dataclass_fields__]
 
 
 class SqlLedgerStore:
-    def __init__(self, engine: Engine, create: bool = True) -> None:
+    def __init__(self, engine: Engine) -> None:
+        """No DDL here: the tables are created once by `eahub audit init`, as their owner."""
         self.engine = engine
-        if create:
-            ensure_schema(engine)
 
     def append(self, entries: Sequence[dict[str, Any]], recorded_at: datetime, attempts: int = 5) -> list[LedgerRow]:
         for _ in range(attempts):
@@ -87,7 +86,7 @@ class SqlLedgerStore:
         return _row(r) if r is not None else None
 
     def find(self, flt: EntryFilter) -> list[LedgerRow]:
-        conds = []
+        conds: list[ColumnElement[bool]] = []
         if flt.kinds:
             conds.append(ledger.c.kind.in_(flt.kinds))
         for name in ("event_id", "subject_ref", "isa_id", "source_agency", "recipient"):

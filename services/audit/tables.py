@@ -9,7 +9,7 @@ owner's or a superuser's rights can still bypass all of this; `eahub audit verif
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Engine, Index, LargeBinary, MetaData, String, Table, text
+from sqlalchemy import BigInteger, Column, Engine, Index, LargeBinary, MetaData, String, Table, inspect, text
 
 from eahub.core.database import is_postgres
 
@@ -123,15 +123,34 @@ def ensure_schema(engine: Engine) -> None:
             conn.execute(text(stmt))
 
 
-def privilege_sql(role: str) -> list[str]:
-    """PostgreSQL statements that leave `role` able to read and append to the ledger, never change it."""
+class LedgerNotInitialised(RuntimeError):
+    """The database has no ledger tables: `eahub audit init` (as the tables' owner) creates them."""
+
+
+def require_schema(engine: Engine) -> None:
+    """Check, without DDL, that the audit tables exist (services run as a role that may not create them)."""
+    present = set(inspect(engine).get_table_names())
+    missing = sorted(t.name for t in metadata.sorted_tables if t.name not in present)
+    if missing:
+        raise LedgerNotInitialised(
+            f"the audit database has no {', '.join(missing)}: run `eahub audit init` (or `eahub up`) first, as the "
+            "tables' owner")
+
+
+def privilege_sql(role: str, tables: list[str]) -> list[str]:
+    """PostgreSQL statements that leave `role` able to read and append to the ledger tables, never change them,
+    and read and write the database's other tables (the vault, ingest's idempotency records). `tables`: every
+    table of the hub database (see `eahub audit grants`, which reads them from the database itself)."""
     if not role.replace("_", "").isalnum():
         raise ValueError("role must be a plain identifier (letters, digits, underscores)")
     ledger_tables = ", ".join(APPEND_ONLY)
-    vault_tables = f"{vault_keys.name}, {vault_payloads.name}"
-    return [
-        f"REVOKE ALL ON {ledger_tables}, {vault_tables} FROM PUBLIC;",
+    others = ", ".join(sorted(t for t in tables if t not in APPEND_ONLY))
+    statements = [
+        f"REVOKE ALL ON {', '.join(sorted(set(tables) | set(APPEND_ONLY)))} FROM PUBLIC;",
+        f"GRANT USAGE ON SCHEMA public TO {role};",
         f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {ledger_tables} FROM {role};",
         f"GRANT SELECT, INSERT ON {ledger_tables} TO {role};",
-        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {vault_tables} TO {role};",
     ]
+    if others:
+        statements.append(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {others} TO {role};")
+    return statements

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from eahub.audit.settings import AuditSettings
-from eahub.audit.tables import ensure_schema, vault_keys, vault_payloads
+from eahub.audit.tables import vault_keys, vault_payloads
 from eahub.core import avro_codec, ids, schemas
 from eahub.core.secrets import read_or_create
 
@@ -39,14 +39,12 @@ class VaultPayload:
 
 
 class Vault:
-    def __init__(self, engine: Engine, master_key: bytes, settings: AuditSettings, create: bool = True) -> None:
+    def __init__(self, engine: Engine, master_key: bytes, settings: AuditSettings) -> None:
         if len(master_key) != 32:
             raise ValueError("vault master key must be 32 bytes")
         self.engine = engine
         self._master = AESGCM(master_key)
         self.settings = settings
-        if create:
-            ensure_schema(engine)
 
     @classmethod
     def from_data_dir(cls, engine: Engine, data_dir: Path, settings: AuditSettings) -> Vault:

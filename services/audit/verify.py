@@ -76,9 +76,9 @@ def verify_ledger(
     leaves: list[bytes] = []
     failure: VerifyResult | None = None
     for row in store.rows():
-        problem = _row_problem(store, row, len(leaves))
-        if problem is not None:
-            seq, entry_id, text = problem
+        bad_row = _row_problem(store, row, len(leaves))
+        if bad_row is not None:
+            seq, entry_id, text = bad_row
             failure = VerifyResult(False, store.size(), seq, entry_id, text, len(heads))
             break
         leaves.append(row.leaf_hash)
@@ -100,12 +100,12 @@ def verify_ledger(
                 len(heads),
             )
         if tree.root(head.tree_size) != head.root_hash:
-            entry_id = next((r.entry_id for r in store.rows(previous, previous + 1)), None)
+            first_id = next((r.entry_id for r in store.rows(previous, previous + 1)), None)
             return VerifyResult(
                 False,
                 tree.size,
                 previous,
-                entry_id,
+                first_id,
                 f"altered: the tree head signed for {head.tree_size} entries no longer matches; an entry in "
                 f"seq {previous}..{head.tree_size - 1} was changed together with its leaf hash",
                 len(heads),

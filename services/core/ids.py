@@ -20,9 +20,5 @@ def case_id(event_id: str, recipient: str, decision: str) -> str:
     return derive("case", event_id, recipient, decision)
 
 
-def audit_entry_id(kind: str, event_id: str, recipient: str, decision: str) -> str:
-    return derive("audit", kind, event_id, recipient, decision)
-
-
 def new_event_id() -> str:
     return str(uuid.uuid4())

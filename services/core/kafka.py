@@ -1,10 +1,12 @@
-"""confluent-kafka adapters: the idempotent producer behind the publisher port, consumer and admin
-configuration. Kafka client code lives here and nowhere else."""
+"""confluent-kafka adapters: the idempotent producer behind the publisher port, and every consumer the hub
+builds (group members of the services, and group-less readers that assign partitions themselves).
+Kafka client construction lives here and nowhere else."""
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -72,7 +74,8 @@ class KafkaPublisher:
             for m in messages:
                 while True:
                     try:
-                        self._producer.produce(m.topic, m.value, m.key, headers=m.headers, on_delivery=on_delivery)
+                        headers: list[tuple[str, str | bytes | None]] = list(m.headers)
+                        self._producer.produce(m.topic, m.value, m.key, headers=headers, on_delivery=on_delivery)
                         break
                     except BufferError:
                         self._producer.poll(0.05)
@@ -133,6 +136,26 @@ def commit_after(consumer: Consumer, msgs: list[Message]) -> None:
 
 
 def new_consumer(settings: HubSettings, group_id: str, topics: list[str], **overrides: Any) -> Consumer:
+    """A member of `group_id` subscribed to `topics` (names or `^regex`), committing only by hand."""
     consumer = Consumer(consumer_config(settings, group_id, **overrides))
     consumer.subscribe(topics)
     return consumer
+
+
+def reader(settings: HubSettings, purpose: str, **overrides: Any) -> Consumer:
+    """A consumer outside any group, for reading chosen partitions from chosen offsets (`assign`): it never
+    commits, so it disturbs no service's position."""
+    return Consumer({**settings.kafka_config(), "group.id": f"eahub-{purpose}-{uuid.uuid4()}",
+                     "enable.auto.commit": False, **overrides})
+
+
+def read_at(consumer: Consumer, topic: str, partition: int, offset: int, timeout_s: float = 10.0) -> Message | None:
+    """The message at (topic, partition, offset), or None when it is no longer there (retention, a lost broker)."""
+    consumer.assign([TopicPartition(topic, partition, offset)])
+    try:
+        msg = consumer.poll(timeout_s)
+    finally:
+        consumer.unassign()
+    if msg is None or msg.error() is not None or msg.offset() != offset:
+        return None
+    return msg

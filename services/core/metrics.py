@@ -1,41 +1,60 @@
-"""In-process metrics, exposed in the Prometheus text format (`GET /metrics` on the hub's HTTP port).
+"""Metrics in the Prometheus text format (`GET /metrics`), through prometheus_client with a private registry
+per running hub (never the global default, so tests and several hubs in one process do not mix).
 
-Services register gauges as callables reading their own counters, so nothing is copied or double-counted;
-a registry holds no personal data, only counts and ratios."""
+Services register counters and gauges as callables reading their own counters, so nothing is copied or
+double-counted; other collectors (e.g. the boards' labelled metrics) register into `registry` directly. A
+registry holds no personal data: only counts, ratios and durations."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
 @dataclass(frozen=True)
-class Gauge:
+class _Reading:
     name: str
     help: str
     read: Callable[[], float]
-    kind: str = "gauge"
+    kind: str  # "gauge" | "counter"
+
+
+class _Readings(Collector):
+    def __init__(self) -> None:
+        self._readings: dict[str, _Reading] = {}
+        self._lock = threading.Lock()
+
+    def add(self, reading: _Reading) -> None:
+        with self._lock:
+            self._readings[reading.name] = reading
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            readings = sorted(self._readings.values(), key=lambda r: r.name)
+        for r in readings:
+            if r.kind == "counter":  # exposed as <name>_total, whether or not the name says so
+                yield CounterMetricFamily(r.name, r.help, value=float(r.read()))
+            else:
+                yield GaugeMetricFamily(r.name, r.help, value=float(r.read()))
 
 
 class MetricsRegistry:
     def __init__(self) -> None:
-        self._gauges: dict[str, Gauge] = {}
-        self._lock = threading.Lock()
+        self.registry = CollectorRegistry(auto_describe=False)
+        self._readings = _Readings()
+        self.registry.register(self._readings)
 
     def register(self, name: str, help_text: str, read: Callable[[], float], kind: str = "gauge") -> None:
-        with self._lock:
-            self._gauges[name] = Gauge(name, help_text, read, kind)
-
-    def values(self) -> dict[str, float]:
-        with self._lock:
-            gauges = list(self._gauges.values())
-        return {g.name: float(g.read()) for g in gauges}
+        if kind not in ("gauge", "counter"):
+            raise ValueError(f"unknown metric kind {kind!r}")
+        self._readings.add(_Reading(name, help_text, read, kind))
 
     def exposition(self) -> str:
-        with self._lock:
-            gauges = sorted(self._gauges.values(), key=lambda g: g.name)
-        lines = []
-        for g in gauges:
-            lines += [f"# HELP {g.name} {g.help}", f"# TYPE {g.name} {g.kind}", f"{g.name} {float(g.read())}"]
-        return "\n".join(lines) + "\n"
+        return generate_latest(self.registry).decode()

@@ -50,7 +50,7 @@ def all_topics(settings: HubSettings, agencies: list[str]) -> list[TopicSpec]:
 
 def create_topics(settings: HubSettings, agencies: list[str], timeout_s: float = 15.0) -> dict[str, str]:
     """Create every hub topic; existing ones are left as they are. Returns topic -> 'created' | 'exists'."""
-    admin = AdminClient(settings.kafka_config())
+    admin = AdminClient(dict[str, str | int | float | bool](settings.kafka_config()))
     specs = all_topics(settings, agencies)
     existing = set(admin.list_topics(timeout=timeout_s).topics)
     result = {s.name: "exists" for s in specs if s.name in existing}

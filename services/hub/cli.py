@@ -32,6 +32,40 @@ def _start(settings: HubSettings, extra: dict[str, Callable[[threading.Event], N
         raise click.ClickException(str(exc)) from None
 
 
+@click.command()
+def init() -> None:
+    """Create every table of the hub (ledger, vault, ingest's records), as the tables' owner role; the services
+    themselves never run DDL, and `up`/`demo` do this on the embedded default."""
+    from eahub.hub.init import initialise
+
+    settings = HubSettings()
+    initialise(settings)
+    click.echo("hub tables ready; services can now run under the role `eahub audit grants --role ROLE` prescribes")
+
+
+@click.command()
+@click.option("--port", type=int, help="HTTP port (overrides EAHUB_HTTP_PORT)")
+def ingest(port: int | None) -> None:
+    """Serve the ingest HTTP API (POST /v1/events, POST /v1/overrides, /healthz, /docs) with uvicorn."""
+    import uvicorn
+
+    from eahub.hub.break_glass import BreakGlass
+    from eahub.ingest.bootstrap import build_app
+
+    settings = HubSettings()
+    if port is not None:
+        settings = settings.model_copy(update={"http_port": port})
+    configure_logging(settings.log_format, settings.log_level)
+    click.echo(f"ingest API on http://{settings.http_host}:{settings.http_port}/v1/events "
+               f"(docs at /docs), broker {settings.bootstrap_servers}", err=True)
+    break_glass = BreakGlass(settings)
+    try:
+        uvicorn.run(build_app(settings, overrides=break_glass), host=settings.http_host, port=settings.http_port,
+                    log_level="warning")
+    finally:
+        break_glass.close()
+
+
 def _serve(hub: RunningHub) -> None:
     from eahub.core.runner import install_stop_signals
 

@@ -4,12 +4,12 @@ never personal data (the audit trail holds none)."""
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
 
 from eahub.core import avro_codec, schemas, topics
+from eahub.core.kafka import reader
 from eahub.core.settings import HubSettings
 
 
@@ -26,8 +26,7 @@ def decision_line(entry: dict) -> str | None:
 
 def follow_decisions(settings: HubSettings, emit: Callable[[str], None]) -> Callable[[threading.Event], None]:
     def run(stop: threading.Event) -> None:
-        consumer = Consumer({**settings.kafka_config(), "group.id": f"eahub-demo-tail-{uuid.uuid4()}",
-                             "enable.auto.commit": False})
+        consumer = reader(settings, "demo-tail")
         try:
             meta = consumer.list_topics(topics.AUDIT, timeout=10).topics[topics.AUDIT]
             consumer.assign([TopicPartition(topics.AUDIT, p, 0) for p in meta.partitions])

@@ -15,15 +15,16 @@ from eahub.audit.bootstrap import build_audit_service
 from eahub.core import topics
 from eahub.core.broker import EmbeddedBroker
 from eahub.core.logging import get_logger
-from eahub.core.metrics import MetricsRegistry
+from eahub.core.metrics import CONTENT_TYPE, MetricsRegistry
 from eahub.core.registry import agency_ids
 from eahub.core.runner import ServiceThreads
 from eahub.core.settings import HubSettings
+from eahub.hub.break_glass import BreakGlass
+from eahub.hub.init import initialise
 from eahub.ingest.bootstrap import build_app
 from eahub.router.bootstrap import build_router
 
 log = get_logger("eahub.hub")
-PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 
 @dataclass
@@ -32,12 +33,14 @@ class RunningHub:
     services: ServiceThreads
     broker: EmbeddedBroker | None
     http: uvicorn.Server
+    break_glass: BreakGlass
     endpoints: dict[str, str] = field(default_factory=dict)
 
     def shutdown(self) -> None:
         self.services.stop.set()
         self.http.should_exit = True
         self.services.join()
+        self.break_glass.close()
         if self.broker is not None:
             self.broker.stop()
 
@@ -49,11 +52,13 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         broker = EmbeddedBroker(settings.broker_port, log_path=settings.data_dir / "broker.log").start()
     try:
         topics.create_topics(settings, agency_ids(settings.policies_dir))
+        initialise(settings)  # the embedded default: `up` is the operator's one command, so it creates the tables
         services = ServiceThreads()
         metrics = MetricsRegistry()
         audit = build_audit_service(settings)
-        app = build_app(settings)
-        app.add_api_route("/metrics", lambda: PlainTextResponse(metrics.exposition(), media_type=PROMETHEUS),
+        break_glass = BreakGlass(settings)
+        app = build_app(settings, overrides=break_glass)
+        app.add_api_route("/metrics", lambda: PlainTextResponse(metrics.exposition(), media_type=CONTENT_TYPE),
                           methods=["GET"], summary="Prometheus metrics of the hub's services")
         http = uvicorn.Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
                                              log_level="warning"))
@@ -79,4 +84,4 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         "ledger": make_url(settings.ledger_url).render_as_string(hide_password=True),
         "policy": settings.opa_url or f"embedded regorus over {settings.policies_dir}",
     }
-    return RunningHub(settings, services, broker, http, endpoints)
+    return RunningHub(settings, services, broker, http, break_glass, endpoints)

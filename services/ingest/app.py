@@ -21,7 +21,9 @@ from eahub.core.logging import get_logger
 from eahub.core.problem_details import PROBLEM_SCHEMA, openapi_response, problem
 from eahub.ingest.accept import IdConflict, IngestPorts, PublishUnconfirmed, accept_event
 from eahub.ingest.examples import example_event
-from eahub.ingest.override_api import OverridePort, register_overrides
+from eahub.ingest.override_api import register_overrides
+from eahub.ingest.tokens import TokenInfo
+from eahub.policy.break_glass import BreakGlassPort
 
 log = get_logger("eahub.ingest")
 
@@ -29,7 +31,7 @@ EXAMPLE_EVENT = example_event(datetime(2026, 11, 20, 16, 15, tzinfo=UTC))
 
 
 class TokenLookup(Protocol):
-    def agency_for(self, token: str) -> str | None: ...
+    def lookup(self, token: str) -> TokenInfo | None: ...
 
 
 class _Problem(Exception):
@@ -38,7 +40,7 @@ class _Problem(Exception):
 
 
 def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int = 64 * 1024,
-               overrides: OverridePort | None = None) -> FastAPI:
+               overrides: BreakGlassPort | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -55,7 +57,8 @@ def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int =
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, "http", str(exc.detail), str(exc.detail), headers=exc.headers)
+        return problem(exc.status_code, "http", str(exc.detail), str(exc.detail),
+                       headers=dict(exc.headers) if exc.headers else None)
 
     @app.get("/healthz", summary="Liveness")
     def healthz() -> dict[str, str]:
@@ -80,7 +83,7 @@ def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int =
             "schema": {"$ref": "#/components/schemas/ConcernEvent"}, "example": EXAMPLE_EVENT}}}},
     )
     async def post_event(request: Request) -> JSONResponse:
-        agency = _authenticate(request, tokens)
+        agency = _authenticate(request, tokens).agency
         _require_json(request)
         obj = _parse(await _read_limited(request, max_body_bytes))
         try:
@@ -122,8 +125,8 @@ def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int =
             _require_json(request)
             return _parse(await _read_limited(request, max_body_bytes))
 
-        register_overrides(app, tokens=tokens, overrides=overrides,
-                           authenticate=lambda request: _authenticate(request, tokens), read_json=read_json)
+        register_overrides(app, overrides=overrides, authenticate=lambda request: _authenticate(request, tokens),
+                           read_json=read_json)
 
     original_openapi = app.openapi
 
@@ -146,20 +149,20 @@ def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int =
     return app
 
 
-def _authenticate(request: Request, tokens: TokenLookup) -> str:
+def _authenticate(request: Request, tokens: TokenLookup) -> TokenInfo:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _Problem(problem(401, "unauthenticated", "Authentication required",
                                "send Authorization: Bearer <token> (see `eahub token issue`)",
                                [FieldError("Authorization", "missing or not a bearer token")],
                                headers={"WWW-Authenticate": 'Bearer realm="eahub"'}))
-    agency = tokens.agency_for(token.strip())
-    if agency is None:
+    info = tokens.lookup(token.strip())
+    if info is None:
         raise _Problem(problem(401, "unauthenticated", "Unknown token",
                                "the bearer token is unknown or revoked",
                                [FieldError("Authorization", "unknown or revoked token")],
                                headers={"WWW-Authenticate": 'Bearer realm="eahub", error="invalid_token"'}))
-    return agency
+    return info
 
 
 def _require_json(request: Request) -> None:

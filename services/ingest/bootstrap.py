@@ -16,14 +16,17 @@ from eahub.ingest.idempotency import Idempotency, SqlIdempotencyRecords
 from eahub.ingest.kafka_publisher import ingest_publisher
 from eahub.ingest.settings import IngestSettings
 from eahub.ingest.tokens import TokenStore
-from eahub.router.override import override_event
+from eahub.policy.break_glass import BreakGlassPort
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
-def build_app(settings: HubSettings, ingest: IngestSettings | None = None) -> FastAPI:
+def build_app(settings: HubSettings, ingest: IngestSettings | None = None,
+              overrides: BreakGlassPort | None = None) -> FastAPI:
+    """`overrides`: break-glass for `POST /v1/overrides`, composed by the hub (it needs the router and the
+    ledger); without it the route is not offered."""
     ingest = ingest or IngestSettings()
     ports = IngestPorts(
         publisher=ingest_publisher(settings, ingest.publish_timeout_seconds),
@@ -35,6 +38,4 @@ def build_app(settings: HubSettings, ingest: IngestSettings | None = None) -> Fa
         clock_skew=ingest.clock_skew,
     )
     return create_app(ports=ports, tokens=TokenStore.in_data_dir(settings.data_dir),
-                      max_body_bytes=ingest.max_body_bytes,
-                      overrides=lambda event_id, override, agency: override_event(
-                          settings, event_id=event_id, override=override, requester_agency=agency))
+                      max_body_bytes=ingest.max_body_bytes, overrides=overrides)

@@ -1,4 +1,4 @@
-"""`eahub token|publish|generate|ingest`: the ingest commands (registered lazily in eahub.cli).
+"""`eahub token|publish|generate`: the ingest commands (registered lazily in eahub.cli).
 
 Exit codes: 0 success; 1 a clear error (unknown agency, unknown token id) or, for `publish`, at least
 one event rejected (the valid ones are still published); 2 usage error; 3 `publish` stopped because
@@ -155,21 +155,3 @@ def generate(count: int | None, seed: int, start: str | None, days: float | None
     out = click.get_text_stream("stdout")
     for event in events(count, seed, begin, days):
         out.write(json.dumps(event, separators=(",", ":")) + "\n")
-
-
-@click.command()
-@click.option("--port", type=int, help="HTTP port (overrides EAHUB_HTTP_PORT)")
-def ingest(port: int | None) -> None:
-    """Serve the ingest HTTP API (POST /v1/events, /healthz, /docs) with uvicorn."""
-    import uvicorn
-
-    from eahub.core.logging import configure_logging
-    from eahub.ingest.bootstrap import build_app
-
-    settings = HubSettings()
-    if port is not None:
-        settings = settings.model_copy(update={"http_port": port})
-    configure_logging(settings.log_format, settings.log_level)
-    click.echo(f"ingest API on http://{settings.http_host}:{settings.http_port}/v1/events "
-               f"(docs at /docs), broker {settings.bootstrap_servers}", err=True)
-    uvicorn.run(build_app(settings), host=settings.http_host, port=settings.http_port, log_level="warning")

@@ -153,12 +153,16 @@ idempotency_table = Table(
 )
 
 
+def create_tables(engine: Engine) -> None:
+    """The idempotency table (idempotent): created by `eahub init`, as the tables' owner, never by the service."""
+    _metadata.create_all(engine, checkfirst=True)
+
+
 class SqlIdempotencyRecords:
     """SQLAlchemy Core adapter (SQLite or PostgreSQL); the primary key makes concurrent claims safe."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        _metadata.create_all(engine, checkfirst=True)
 
     def insert_pending(self, row: IdempotencyRow) -> bool:
         try:

@@ -7,8 +7,8 @@ the token (agency/token id), never a name."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -18,21 +18,30 @@ from eahub.core.errors import FieldError
 from eahub.core.logging import get_logger
 from eahub.core.problem_details import openapi_response, problem
 from eahub.ingest.tokens import TokenInfo
-from eahub.policy.model import Override
-from eahub.router.override import OverrideError, OverrideForbidden, OverrideOutcome
+from eahub.policy.break_glass import (
+    BreakGlassPort,
+    BreakGlassRequest,
+    OverrideError,
+    OverrideForbidden,
+    OverrideInvalid,
+)
 
 log = get_logger("eahub.ingest")
 
 FIELDS = ("event_id", "recipient", "justification")
-OverridePort = Callable[[str, Override, str], OverrideOutcome]  # event id, override, requesting agency
+REQUEST_SCHEMA = {
+    "type": "object", "required": list(FIELDS), "additionalProperties": False,
+    "properties": {
+        "event_id": {"type": "string", "description": "the refused event (as published)"},
+        "recipient": {"type": "string", "description": "registry id of the agency to receive it"},
+        "justification": {"type": "string", "description": "why the share is needed now (mandatory; no names)"},
+    },
+}
 
 
-class RoleLookup(Protocol):
-    def lookup(self, token: str) -> TokenInfo | None: ...
-
-
-def register_overrides(app: FastAPI, *, tokens: RoleLookup, overrides: OverridePort,
-                       authenticate: Callable[[Request], str], read_json: Callable[[Request], Any]) -> None:
+def register_overrides(app: FastAPI, *, overrides: BreakGlassPort,
+                       authenticate: Callable[[Request], TokenInfo],
+                       read_json: Callable[[Request], Awaitable[Any]]) -> None:
     @app.post(
         "/v1/overrides", status_code=201, summary="Break-glass: share one refused event with one recipient",
         responses={
@@ -42,35 +51,39 @@ def register_overrides(app: FastAPI, *, tokens: RoleLookup, overrides: OverrideP
             404: openapi_response("no routing decision is recorded for the event"),
             422: openapi_response("a field is missing or empty"),
         },
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+            "schema": REQUEST_SCHEMA}}}},
     )
     async def post_override(request: Request) -> JSONResponse:
-        agency = authenticate(request)
-        scheme_token = request.headers["authorization"].partition(" ")[2].strip()
-        info = tokens.lookup(scheme_token)
+        info = authenticate(request)
         obj = await read_json(request)
-        errors = [FieldError(f, "is required and must be a non-empty string") for f in FIELDS
-                  if not isinstance(obj, dict) or not isinstance(obj.get(f), str) or not obj[f].strip()]
+        fields = obj if isinstance(obj, dict) else {}
+        errors = [FieldError(f, "is required and must be a string") for f in FIELDS
+                  if not isinstance(fields.get(f), str) or (f != "justification" and not fields[f].strip())]
         if errors:
             return problem(422, "validation", "Invalid override request", "see errors", errors)
-        if info is None or not info.role:
-            return problem(403, "no-role", "No break-glass role",
-                           "this token carries no break-glass role; ask the operator for a token issued with --role",
-                           [FieldError("Authorization", "token has no role")])
         # Who broke the glass is the token, not a name typed into the body: the chain never holds a name.
-        override = Override(obj["recipient"], info.role, f"{agency}/{info.token_id}", obj["justification"],
-                            str(uuid.uuid4()))
+        req = BreakGlassRequest(event_id=fields["event_id"], recipient=fields["recipient"],
+                                justification=fields["justification"], role=info.role,
+                                actor=f"{info.agency}/{info.token_id}", requester_agency=info.agency,
+                                request_id=str(uuid.uuid4()))
         try:
-            outcome = await run_in_threadpool(overrides, obj["event_id"], override, agency)
+            outcome = await run_in_threadpool(overrides.request, req)
         except OverrideForbidden as exc:
-            return problem(403, "not-originator", "Override not permitted", str(exc),
-                           [FieldError("event_id", str(exc))])
+            slug, title = ("no-role", "No break-glass role") if not info.role else ("not-originator",
+                                                                                     "Override not permitted")
+            return problem(403, slug, title, str(exc), [FieldError("Authorization" if not info.role else "event_id",
+                                                                   str(exc))])
+        except OverrideInvalid as exc:
+            return problem(422, "validation", "Invalid override request", str(exc),
+                           [FieldError("justification" if "justification" in str(exc) else "recipient", str(exc))])
         except OverrideError as exc:
             return problem(404, "no-decision", "Override not possible", str(exc), [FieldError("event_id", str(exc))])
         log.info("override", event_id=outcome.event_id, recipient=outcome.recipient, granted=outcome.granted,
                  role=info.role)
-        body = {"granted": outcome.granted, "event_id": outcome.event_id, "recipient": outcome.recipient,
-                "decision_id": outcome.decision_id, "case_id": outcome.case_id, "reasons": list(outcome.reasons)}
         if not outcome.granted:
             return problem(403, "override-refused", "Override refused by policy", "; ".join(outcome.reasons),
                            [FieldError("recipient", r) for r in outcome.reasons])
+        body = {"granted": outcome.granted, "event_id": outcome.event_id, "recipient": outcome.recipient,
+                "decision_id": outcome.decision_id, "case_id": outcome.case_id, "reasons": list(outcome.reasons)}
         return JSONResponse(body, status_code=201)

@@ -9,7 +9,6 @@ Exit codes: 0 all well; 1 a test failed / problems found; 2 the bundle or the in
 from __future__ import annotations
 
 import sys
-import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -172,34 +171,3 @@ def _read_event(file: Path) -> dict[str, Any]:
     except ValidationFailed as exc:
         click.echo(f"{file}: not a valid concern event: {exc}", err=True)
         sys.exit(2)
-
-
-@policy.command("override")
-@click.option("--event", "event_id", required=True, help="the event whose refusal is to be set aside")
-@click.option("--recipient", required=True, help="the agency to receive it")
-@click.option("--role", required=True, help="your designated break-glass role")
-@click.option("--actor", required=True, help="who you are (an id such as a collar or staff number, not a name)")
-@click.option("--justification", required=True, help="why the share is needed now (mandatory)")
-def override_command(event_id: str, recipient: str, role: str, actor: str, justification: str) -> None:
-    """Break-glass: share one refused event with one recipient, marked as an override for IG review.
-
-    Exit 0 when the share happened; 1 when the policy refused the override (the attempt is audited);
-    2 when the override cannot be attempted."""
-    from eahub.core.settings import HubSettings
-    from eahub.policy.model import Override
-    from eahub.router.override import OverrideError, override_event
-
-    try:
-        outcome = override_event(HubSettings(), event_id=event_id,
-                                 override=Override(recipient, role, actor, justification, str(uuid.uuid4())))
-    except OverrideError as exc:
-        click.echo(f"override not attempted: {exc}", err=True)
-        sys.exit(2)
-    verdict = "GRANTED: shared with" if outcome.granted else "REFUSED: nothing shared with"
-    click.echo(f"{verdict} {outcome.recipient} (event {outcome.event_id}, decision {outcome.decision_id})")
-    for reason in outcome.reasons:
-        click.echo(f"  reason: {reason}")
-    if outcome.granted:
-        click.echo(f"  case {outcome.case_id} is on eahub.board.{outcome.recipient}; the override awaits IG review "
-                   "(eahub audit query --overrides-pending)")
-    sys.exit(0 if outcome.granted else 1)

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from eahub.core.kafka import KafkaPublisher, consumer_config, producer_config
+from eahub.core import topics
+from eahub.core.kafka import KafkaPublisher, new_consumer, producer_config
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.settings import HubSettings
 from eahub.policy.bootstrap import build_engine
 from eahub.router.outputs import ResponseTimes
-from eahub.router.service import Router, subscribe_inbound
+from eahub.router.service import Router
 
 GROUP_ID = "eahub-router"
 
 
 def build_router(settings: HubSettings, group_id: str = GROUP_ID) -> Router:
-    from confluent_kafka import Consumer
-
-    consumer = Consumer(consumer_config(settings, group_id, **{"topic.metadata.refresh.interval.ms": 5000}))
-    subscribe_inbound(consumer)
     return Router(
-        consumer=consumer,
+        consumer=new_consumer(settings, group_id, [topics.INBOUND_PATTERN],
+                              **{"topic.metadata.refresh.interval.ms": 5000}),
         publisher=KafkaPublisher(producer_config(settings)),
         engine=build_engine(settings),
         pseudonymiser=Pseudonymiser.from_data_dir(settings.data_dir),

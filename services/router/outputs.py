@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from eahub.core import avro_codec, cloudevents, ids, schemas, topics
+from eahub.core.audit_entries import audit_entry, audit_message
 from eahub.core.messages import OutboundMessage, Publisher
 from eahub.policy.model import Decision, Override, RecipientDecision
 from eahub.router.projection import project
@@ -32,16 +33,15 @@ def outputs_for(event: dict[str, Any], decision: Decision, subject_ref: str, now
                 actor: str = "router") -> list[OutboundMessage]:
     """`origin`: where the event was read (inbound topic, partition, offset), kept on the DECISION entry so
     that a later break-glass override can find the original message again."""
-    key = subject_ref.encode()
     out = [_routed_case(event, decision, r, subject_ref, now, times) for r in decision.shares]
     decision_entry = _entry("DECISION", event, decision, None, subject_ref, now, actor)
     decision_entry["details"].update(origin or {})
-    out.append(_audit(key, decision_entry))
+    out.append(_audit(decision_entry))
     for r in decision.recipients:
-        out.append(_audit(key, _entry("DISCLOSURE" if r.shared else "REFUSAL", event, decision, r, subject_ref,
-                                      now, actor)))
+        out.append(_audit(_entry("DISCLOSURE" if r.shared else "REFUSAL", event, decision, r, subject_ref, now,
+                                 actor)))
         if r.override:  # a break-glass share also enters the IG review queue
-            out.append(_audit(key, _entry("OVERRIDE", event, decision, r, subject_ref, now, actor)))
+            out.append(_audit(_entry("OVERRIDE", event, decision, r, subject_ref, now, actor)))
     return out
 
 
@@ -62,7 +62,6 @@ def override_outputs(event: dict[str, Any], decision: Decision, r: RecipientDeci
                      origin: dict[str, str]) -> list[OutboundMessage]:
     """A granted break-glass share: the routed case for that one recipient (carrying the justification), its
     DISCLOSURE, and the OVERRIDE entry that puts it on the IG review queue."""
-    key = subject_ref.encode()
     actor = f"override:{override.actor}"
     details = {"override_role": override.role, "override_actor": override.actor,
                "justification_sha256": justification_sha256, **origin}
@@ -72,7 +71,7 @@ def override_outputs(event: dict[str, Any], decision: Decision, r: RecipientDeci
     for kind in ("DISCLOSURE", "OVERRIDE"):
         entry = _entry(kind, event, decision, r, subject_ref, now, actor)
         entry["details"].update(details)
-        out.append(_audit(key, entry))
+        out.append(_audit(entry))
     return out
 
 
@@ -82,34 +81,32 @@ def override_attempt_entry(event: dict[str, Any], decision: Decision, r: Recipie
     entry = _entry("ACTION", event, decision, r, subject_ref, now, f"override:{override.actor}")
     entry["details"].update({"action": "break-glass-refused", "override_role": override.role,
                              "override_actor": override.actor, "justification_sha256": justification_sha256})
-    return _audit(subject_ref.encode(), entry)
+    return _audit(entry)
 
 
 def policy_change_entry(previous: str | None, current: str, first_event_id: str, now: datetime,
                         actor: str = "router") -> OutboundMessage:
     """The router started deciding under a new policy revision (at start-up, or after a hot reload). The id
     includes the first event decided under it, so a replay dedupes but a later A -> B -> A is recorded."""
-    entry = {
-        "entry_id": ids.derive("audit", "POLICY_CHANGE", previous or "", current, first_event_id),
-        "kind": "POLICY_CHANGE",
-        "occurred_at": now, "actor": actor, "event_id": None, "decision_id": None, "subject_ref": None,
-        "source_agency": None, "recipient": None, "category": None, "isa_id": None, "isa_version": None,
-        "lawful_basis": None, "purpose": None, "policy_revision": current, "fields_shared": [],
-        "fields_withheld": [], "case_id": None,
-        "reasons": [f"policy revision {current} in force" + (f", replacing {previous}" if previous else "")],
-        "details": {"previous_revision": previous or ""},
-    }
-    return _audit(b"policy", entry)
+    entry = audit_entry(
+        "POLICY_CHANGE", id_facts=(previous or "", current, first_event_id), actor=actor, occurred_at=now,
+        policy_revision=current,
+        reasons=[f"policy revision {current} in force" + (f", replacing {previous}" if previous else "")],
+        details={"previous_revision": previous or ""},
+    )
+    return audit_message(entry, ROUTER_SOURCE, key="policy")
 
 
 def unavailable_entry(event: dict[str, Any], subject_ref: str, now: datetime, reason: str,
                       actor: str = "router") -> OutboundMessage:
     """The audit record of an event parked because no policy decision could be had: nothing was shared."""
-    entry = _base_entry("DECISION", event, ids.derive("unavailable", event["event_id"]), subject_ref, now, actor)
-    entry.update(entry_id=ids.audit_entry_id("DECISION", event["event_id"], "", "policy-unavailable"),
-                 reasons=[f"no decision: {reason}; nothing was shared and the event was parked"],
-                 details={"outcome": "policy-unavailable"})
-    return _audit(subject_ref.encode(), entry)
+    entry = audit_entry(
+        "DECISION", id_facts=(event["event_id"], "", "policy-unavailable"), actor=actor, occurred_at=now,
+        **_event_fields(event, ids.derive("unavailable", event["event_id"]), subject_ref),
+        reasons=[f"no decision: {reason}; nothing was shared and the event was parked"],
+        details={"outcome": "policy-unavailable"},
+    )
+    return _audit(entry)
 
 
 def _routed_case(event: dict[str, Any], decision: Decision, r: RecipientDecision, subject_ref: str,
@@ -143,44 +140,32 @@ def _routed_case(event: dict[str, Any], decision: Decision, r: RecipientDecision
                            avro_codec.encode(schemas.ROUTED_CASE, record), headers)
 
 
-def _base_entry(kind: str, event: dict[str, Any], decision_id: str, subject_ref: str, now: datetime,
-                actor: str) -> dict[str, Any]:
-    return {
-        "entry_id": "", "kind": kind, "occurred_at": now, "actor": actor,
-        "event_id": event["event_id"], "decision_id": decision_id, "subject_ref": subject_ref,
-        "source_agency": event["source_agency"], "recipient": None, "category": event["category"],
-        "isa_id": None, "isa_version": None, "lawful_basis": None, "purpose": None, "policy_revision": None,
-        "fields_shared": [], "fields_withheld": [], "reasons": [], "case_id": None, "details": {},
-    }
+def _event_fields(event: dict[str, Any], decision_id: str, subject_ref: str) -> dict[str, Any]:
+    return {"event_id": event["event_id"], "decision_id": decision_id, "subject_ref": subject_ref,
+            "source_agency": event["source_agency"], "category": event["category"]}
 
 
 def _entry(kind: str, event: dict[str, Any], decision: Decision, r: RecipientDecision | None,
            subject_ref: str, now: datetime, actor: str) -> dict[str, Any]:
-    entry = _base_entry(kind, event, decision.decision_id, subject_ref, now, actor)
-    entry["policy_revision"] = decision.policy_revision
+    common = {**_event_fields(event, decision.decision_id, subject_ref), "policy_revision": decision.policy_revision}
     if r is None:
         shared = sorted(x.agency for x in decision.shares)
         refused = sorted(x.agency for x in decision.refusals)
-        entry.update(
-            entry_id=ids.audit_entry_id(kind, event["event_id"], "", decision.decision_id),
+        return audit_entry(
+            kind, id_facts=(event["event_id"], "", decision.decision_id), actor=actor, occurred_at=now, **common,
             reasons=[f"shared with: {', '.join(shared) or 'none'}", f"refused: {', '.join(refused) or 'none'}"],
             details={"grade": event["grade"], "security_marking": event["security_marking"],
                      "consent": event["consent"]["status"], "shared_with": ",".join(shared),
                      "refused": ",".join(refused)},
         )
-        return entry
-    entry.update(
-        entry_id=ids.audit_entry_id(kind, event["event_id"], r.agency, decision.decision_id),
+    return audit_entry(
+        kind, id_facts=(event["event_id"], r.agency, decision.decision_id), actor=actor, occurred_at=now, **common,
         recipient=r.agency, isa_id=r.isa_id, isa_version=r.isa_version, lawful_basis=r.lawful_basis,
         purpose=r.purpose, fields_shared=list(r.fields_shared), fields_withheld=list(r.fields_withheld),
         reasons=list(r.reasons),
         case_id=ids.case_id(event["event_id"], r.agency, decision.decision_id) if r.shared else None,
     )
-    return entry
 
 
-def _audit(key: bytes, entry: dict[str, Any]) -> OutboundMessage:
-    headers = cloudevents.headers(ce_id=entry["entry_id"], source=ROUTER_SOURCE,
-                                  ce_type=f"uk.gov.eahub.audit.{entry['kind'].lower()}.v1",
-                                  subject=entry["subject_ref"], time=entry["occurred_at"])
-    return OutboundMessage(topics.AUDIT, key, avro_codec.encode(schemas.AUDIT_ENTRY, entry), headers)
+def _audit(entry: dict[str, Any]) -> OutboundMessage:
+    return audit_message(entry, ROUTER_SOURCE)

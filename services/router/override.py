@@ -2,101 +2,108 @@
 justification. The original event is read again from its inbound topic (the decision entry of the audit
 trail says where), decided again with the override, and — only if the policy grants it — shared with a
 bounded field set, marked as an override, and put on the IG review queue. Granted or refused, the
-attempt is audited. The justification's text goes to the recipient with the case (and so to the
-encrypted vault); the chain keeps only its SHA-256."""
+attempt is audited, and so is every request that cannot be attempted (no role, no justification, unknown
+event, not the originator). The justification's text goes to the recipient with the case (and so to the
+encrypted vault); the chain keeps only its SHA-256.
+
+A plain function over small ports; the hub composes them once at start-up (`eahub.hub.break_glass`)."""
 
 from __future__ import annotations
 
 import hashlib
-import traceback
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
-
 from eahub.core import avro_codec, ids, schemas
-from eahub.core.messages import OutboundMessage, Publisher
+from eahub.core.audit_entries import audit_entry, audit_message
+from eahub.core.messages import Publisher
 from eahub.core.pseudonym import Pseudonymiser
-from eahub.core.settings import HubSettings
+from eahub.policy.break_glass import (
+    BreakGlassRequest,
+    OverrideError,
+    OverrideForbidden,
+    OverrideInvalid,
+    OverrideOutcome,
+)
 from eahub.policy.engine import PolicyEngine
 from eahub.policy.model import Decision, Override, PolicyRequest
-from eahub.router.outputs import ResponseTimes, override_attempt_entry, override_outputs, publish_records_first
+from eahub.router.outputs import (
+    ROUTER_SOURCE,
+    ResponseTimes,
+    override_attempt_entry,
+    override_outputs,
+    publish_records_first,
+)
+
+Position = tuple[str, int, int]  # inbound topic, partition, offset
 
 
-class OverrideError(ValueError):
-    """The override cannot be attempted (unknown event, original message gone, bad request)."""
+@dataclass
+class BreakGlassPorts:
+    engine: PolicyEngine
+    publisher: Publisher
+    pseudonymiser: Pseudonymiser
+    times: ResponseTimes
+    find_origin: Callable[[str], Position | None]  # event id -> where the router read it (from the audit trail)
+    read_original: Callable[[Position], bytes | None]  # the message value at that position, if still there
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
-class OverrideForbidden(OverrideError):
-    """The requester may not break glass on this event (it is not the event's originator)."""
-
-
-@dataclass(frozen=True)
-class OverrideOutcome:
-    granted: bool
-    event_id: str
-    recipient: str
-    decision_id: str
-    case_id: str | None
-    reasons: tuple[str, ...]
-
-
-def find_origin(trail: list[dict[str, Any]]) -> tuple[str, int, int]:
+def find_origin(trail: list[dict[str, Any]]) -> Position | None:
+    """Where the router read an event, from the DECISION entry of its audit trail."""
     for entry in trail:
         details = entry.get("details") or {}
         if entry.get("kind") == "DECISION" and "inbound_topic" in details:
             return details["inbound_topic"], int(details["inbound_partition"]), int(details["inbound_offset"])
-    raise OverrideError("no routing decision is recorded for this event; nothing to override")
+    return None
 
 
-def read_original(settings: HubSettings, topic: str, partition: int, offset: int, event_id: str) -> dict[str, Any]:
-    consumer = Consumer({**settings.kafka_config(), "group.id": f"eahub-override-{uuid.uuid4()}",
-                         "enable.auto.commit": False})
-    try:
-        consumer.assign([TopicPartition(topic, partition, offset)])
-        msg = consumer.poll(10)
-    finally:
-        consumer.close()
-    if msg is None or msg.error() is not None or msg.offset() != offset:
-        raise OverrideError(f"the original message ({topic} [{partition}] @{offset}) is no longer on the broker")
-    _, event = avro_codec.decode(msg.value(), expected=schemas.CONCERN_EVENT)
-    if event["event_id"] != event_id:
-        raise OverrideError("the message at the recorded position is not this event")
-    return event
+def handle_break_glass(req: BreakGlassRequest, ports: BreakGlassPorts) -> OverrideOutcome:
+    now = ports.clock()
 
+    def refuse(code: str, error: type[OverrideError], message: str, event: dict[str, Any] | None = None) -> None:
+        ports.publisher.publish([_refused_attempt(req, code, message, event, ports.pseudonymiser, now)])
+        raise error(message)
 
-def check_requester(event: dict[str, Any], requester_agency: str | None) -> None:
-    if requester_agency is not None and requester_agency != event["source_agency"]:
-        raise OverrideForbidden("only the agency that published this event can break glass on it")
-
-
-def apply_override(*, event: dict[str, Any], override: Override, engine: PolicyEngine, publisher: Publisher,
-                   pseudonymiser: Pseudonymiser, times: ResponseTimes, origin: dict[str, str],
-                   requester_agency: str | None = None, now: datetime | None = None) -> OverrideOutcome:
-    """`requester_agency`: the agency asking (HTTP); it must be the event's source. None: the hub's operator."""
-    check_requester(event, requester_agency)
-    if not override.justification.strip():
-        raise OverrideError("a justification is mandatory for a break-glass override")
-    if override.recipient == event["source_agency"]:
-        raise OverrideError("the recipient is the event's own source agency")
-    now = now or datetime.now(UTC)
-    decision: Decision = engine.decide([PolicyRequest(event=event, today=now.date(), override=override)])[0]
+    if not req.justification.strip():
+        refuse("no-justification", OverrideInvalid, "a justification is mandatory for a break-glass override")
+    if not req.role:
+        refuse("no-role", OverrideForbidden,
+               "this token carries no break-glass role; ask the operator for a token issued with --role")
+    origin = ports.find_origin(req.event_id)
+    if origin is None:
+        refuse("unknown-event", OverrideError, "no routing decision is recorded for this event; nothing to override")
+        raise AssertionError  # refuse() raised
+    value = ports.read_original(origin)
+    topic, partition, offset = origin
+    if value is None:
+        refuse("original-unavailable", OverrideError,
+               f"the original message ({topic} [{partition}] @{offset}) is no longer on the broker")
+    _, event = avro_codec.decode(value, expected=schemas.CONCERN_EVENT)
+    if event["event_id"] != req.event_id:
+        refuse("original-mismatch", OverrideError, "the message at the recorded position is not this event")
+    if req.requester_agency is not None and req.requester_agency != event["source_agency"]:
+        refuse("not-originator", OverrideForbidden, "only the agency that published this event can break glass on it",
+               event)
+    if req.recipient == event["source_agency"]:
+        refuse("own-source", OverrideInvalid, "the recipient is the event's own source agency", event)
+    override = Override(req.recipient, req.role or "", req.actor, req.justification, req.request_id)
+    decision: Decision = ports.engine.decide([PolicyRequest(event=event, today=now.date(), override=override)])[0]
     try:
         r = decision.for_agency(override.recipient)
     except KeyError:
-        raise OverrideError(f"{override.recipient} is not a registered recipient") from None
-    subject_ref = pseudonymiser.subject_ref(event)
+        refuse("unknown-recipient", OverrideInvalid, f"{override.recipient} is not a registered recipient", event)
+        raise AssertionError from None  # refuse() raised
+    subject_ref = ports.pseudonymiser.subject_ref(event)
     justification_sha256 = hashlib.sha256(override.justification.encode()).hexdigest()
     granted = r.shared and r.override
-    outputs: list[OutboundMessage]
-    if granted:
-        outputs = override_outputs(event, decision, r, subject_ref, now, times, override, justification_sha256,
-                                   origin)
-    else:
-        outputs = [override_attempt_entry(event, decision, r, subject_ref, now, override, justification_sha256)]
-    publish_records_first(publisher, outputs)
+    position = {"inbound_topic": topic, "inbound_partition": str(partition), "inbound_offset": str(offset)}
+    outputs = (override_outputs(event, decision, r, subject_ref, now, ports.times, override, justification_sha256,
+                                position) if granted
+               else [override_attempt_entry(event, decision, r, subject_ref, now, override, justification_sha256)])
+    publish_records_first(ports.publisher, outputs)
     return OverrideOutcome(
         granted=granted, event_id=event["event_id"], recipient=r.agency, decision_id=decision.decision_id,
         case_id=ids.case_id(event["event_id"], r.agency, decision.decision_id) if granted else None,
@@ -104,36 +111,18 @@ def apply_override(*, event: dict[str, Any], override: Override, engine: PolicyE
     )
 
 
-def override_event(settings: HubSettings, *, event_id: str, override: Override,
-                   requester_agency: str | None = None) -> OverrideOutcome:
-    """Composition root of one override (CLI and HTTP): ledger -> original message -> decision -> outputs."""
-    from eahub.audit.bootstrap import open_audit
-    from eahub.audit.queries import trail
-    from eahub.core.kafka import KafkaPublisher, producer_config
-    from eahub.policy.bootstrap import build_engine
-
-    audit = open_audit(settings)
-    try:
-        topic, partition, offset = find_origin(trail(audit.store, event_id))
-    finally:
-        audit.engine.dispose()
-    event = read_original(settings, topic, partition, offset, event_id)
-    check_requester(event, requester_agency)
-    publisher = KafkaPublisher(producer_config(settings))
-    engine = build_engine(settings)
-    try:
-        return apply_override(
-            event=event, override=override, engine=engine, publisher=publisher,
-            pseudonymiser=Pseudonymiser.from_data_dir(settings.data_dir),
-            times=ResponseTimes(settings.grade2_response_minutes, settings.grade3_response_minutes),
-            origin={"inbound_topic": topic, "inbound_partition": str(partition), "inbound_offset": str(offset)},
-            requester_agency=requester_agency,
-        )
-    except BaseException as exc:
-        # The embedded engine is bound to this thread. An exception's frames would carry it to whichever
-        # thread handles the exception, and drop it there: clear those frames here.
-        traceback.clear_frames(exc.__traceback__)
-        raise
-    finally:
-        del engine
-        publisher.close()
+def _refused_attempt(req: BreakGlassRequest, code: str, message: str, event: dict[str, Any] | None,
+                     pseudonymiser: Pseudonymiser, now: datetime) -> Any:
+    """An ACTION entry for a break-glass request that could not be attempted: who asked, for what, and why not."""
+    about: dict[str, Any] = {}
+    if event is not None:
+        about = {"subject_ref": pseudonymiser.subject_ref(event), "source_agency": event["source_agency"],
+                 "category": event["category"]}
+    entry = audit_entry(
+        "ACTION", id_facts=("break-glass-refused", req.event_id, req.request_id), actor=f"override:{req.actor}",
+        occurred_at=now, event_id=req.event_id, recipient=req.recipient or None, reasons=[message], **about,
+        details={"action": "break-glass-refused", "refusal": code, "override_role": req.role or "",
+                 "requester_agency": req.requester_agency or "operator",
+                 "justification_given": "yes" if req.justification.strip() else "no"},
+    )
+    return audit_message(entry, ROUTER_SOURCE)

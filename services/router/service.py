@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import Consumer, Message
 
-from eahub.core import topics
 from eahub.core.consume import ConsumeLoop
 from eahub.core.deadletter import dead_letter
 from eahub.core.logging import get_logger
@@ -138,7 +137,7 @@ class Router:
                     outputs.append(unavailable_entry(event, subject_ref, now, "policy engine unavailable"))
                     self.stats.parked_policy_unavailable += 1
                     continue
-                origin = {"inbound_topic": msg.topic(), "inbound_partition": str(msg.partition()),
+                origin = {"inbound_topic": msg.topic() or "", "inbound_partition": str(msg.partition()),
                           "inbound_offset": str(msg.offset())}
                 outputs.extend(outputs_for(event, decision, subject_ref, now, self.times, origin))
                 self.stats.events += 1
@@ -193,6 +192,3 @@ class _ClosedEngine:
     def decide(self, requests: list[PolicyRequest]) -> list[Any]:
         raise PolicyUnavailable("the router is closed")
 
-
-def subscribe_inbound(consumer: Consumer) -> None:
-    consumer.subscribe([topics.INBOUND_PATTERN])

@@ -19,6 +19,7 @@ from eahub.ingest.idempotency import (
     InMemoryIdempotencyRecords,
     Outcome,
     SqlIdempotencyRecords,
+    create_tables,
 )
 
 pytestmark = pytest.mark.contract
@@ -30,9 +31,12 @@ def records(request: pytest.FixtureRequest, tmp_path: Path) -> IdempotencyRecord
     if request.param == "memory":
         return InMemoryIdempotencyRecords()
     if request.param == "sqlite":
-        return SqlIdempotencyRecords(make_engine(f"sqlite:///{tmp_path / 'hub.db'}"))
-    request.applymarker(pytest.mark.postgres)
-    return SqlIdempotencyRecords(make_engine(request.getfixturevalue("postgres_url")))
+        engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    else:
+        request.applymarker(pytest.mark.postgres)
+        engine = make_engine(request.getfixturevalue("postgres_url"))
+    create_tables(engine)  # as `eahub init` does; the records themselves never run DDL
+    return SqlIdempotencyRecords(engine)
 
 
 def row(token: str = "t1", digest: str = "h1", at: int = 1000) -> IdempotencyRow:

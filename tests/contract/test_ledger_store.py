@@ -14,9 +14,9 @@ from sqlalchemy.exc import DBAPIError
 from eahub.audit import entry_format, merkle
 from eahub.audit.memory_store import InMemoryLedgerStore
 from eahub.audit.signing import Signer
-from eahub.audit.sql_store import SqlLedgerStore
 from eahub.audit.store import EntryFilter, LedgerStore
 from eahub.core.database import make_engine
+from tests.helpers import ledger_store
 from tests.unit.test_audit_entries import T0, audit_entry, entries
 
 pytestmark = pytest.mark.contract
@@ -28,9 +28,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> LedgerStore:
     if request.param == "memory":
         return InMemoryLedgerStore()
     if request.param == "sqlite":
-        return SqlLedgerStore(make_engine(f"sqlite:///{tmp_path / 'ledger.db'}"))
+        return ledger_store(make_engine(f"sqlite:///{tmp_path / 'ledger.db'}"))
     request.applymarker(pytest.mark.postgres)
-    return SqlLedgerStore(make_engine(request.getfixturevalue("postgres_url")))
+    return ledger_store(make_engine(request.getfixturevalue("postgres_url")))
 
 
 def test_appends_at_consecutive_positions_from_zero(store: LedgerStore) -> None:
@@ -126,7 +126,7 @@ def test_concurrent_appenders_never_share_a_position(store: LedgerStore) -> None
 def test_the_database_rejects_update_and_delete_on_ledger_tables(
     database_url: str, tmp_path: Path, statement: str
 ) -> None:
-    store = SqlLedgerStore(make_engine(database_url))
+    store = ledger_store(make_engine(database_url))
     store.append(entries(3), NOW)
     store.add_tree_head(Signer.from_data_dir(tmp_path).sign(3, b"\x00" * 32, 1))
     with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
@@ -137,7 +137,7 @@ def test_the_database_rejects_update_and_delete_on_ledger_tables(
 @pytest.mark.integration
 @pytest.mark.postgres
 def test_postgres_also_rejects_truncate(postgres_url: str) -> None:
-    store = SqlLedgerStore(make_engine(postgres_url))
+    store = ledger_store(make_engine(postgres_url))
     store.append(entries(2), NOW)
     with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
         conn.execute(text("TRUNCATE audit_ledger"))

@@ -14,10 +14,11 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import text, update
 
-from eahub.audit.bootstrap import AuditParts, open_audit
+from eahub.audit.bootstrap import AuditParts
 from eahub.audit.tables import ledger
 from eahub.cli import main
 from eahub.core.settings import HubSettings
+from tests.helpers import initialised_audit
 from tests.integration.test_audit_tamper import drop_triggers
 from tests.unit.test_audit_entries import audit_entry, entries
 from tests.unit.test_audit_merkle import root_from_inclusion, roots_from_consistency
@@ -30,7 +31,7 @@ NOW = datetime(2026, 5, 2, tzinfo=UTC)
 def hub(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AuditParts:
     monkeypatch.setenv("EAHUB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("EAHUB_DATABASE_URL", database_url)
-    parts = open_audit(HubSettings())
+    parts = initialised_audit(HubSettings())
     parts.store.append(entries(200), NOW)
     parts.checkpointer.checkpoint()
     parts.store.append(entries(230)[200:], NOW)  # 30 entries not yet under a head

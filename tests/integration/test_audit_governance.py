@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from eahub.audit import queries
-from eahub.audit.bootstrap import AuditParts, open_audit
+from eahub.audit.bootstrap import AuditParts
 from eahub.audit.bundle import export_bundle, verify_bundle
 from eahub.audit.erasure import erase_subject
 from eahub.audit.settings import AuditSettings
@@ -27,7 +27,7 @@ from eahub.audit.verify import verify_ledger
 from eahub.core import ids
 from eahub.core.settings import HubSettings
 from eahub.router.projection import project
-from tests.helpers import concern_event
+from tests.helpers import concern_event, initialised_audit
 from tests.unit.test_audit_entries import audit_entry, entries
 
 pytestmark = pytest.mark.integration
@@ -37,7 +37,7 @@ SUBJECT = audit_entry(3)["subject_ref"]  # entries 3, 53, ... of the factory
 
 @pytest.fixture
 def parts(database_url: str, tmp_path: Path) -> AuditParts:
-    p = open_audit(
+    p = initialised_audit(
         HubSettings(data_dir=tmp_path / "data", database_url=database_url),
         AuditSettings(retention_days_disclosure=30, retention_days_override=0),
     )
@@ -214,7 +214,7 @@ def test_evidence_bundle_verifies_offline_and_detects_tampering(parts: AuditPart
 
 
 def test_erased_key_bytes_are_gone_from_the_sqlite_files(tmp_path: Path) -> None:
-    parts = open_audit(HubSettings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'l.db'}"))
+    parts = initialised_audit(HubSettings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'l.db'}"))
     parts.vault.store(routed_case(SUBJECT))
     from eahub.audit.tables import vault_keys
 

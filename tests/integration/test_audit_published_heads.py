@@ -11,11 +11,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete
 
-from eahub.audit.bootstrap import AuditParts, open_audit
+from eahub.audit.bootstrap import AuditParts
 from eahub.audit.tables import ledger, tree_heads
 from eahub.audit.verify import verify_ledger
 from eahub.cli import main
 from eahub.core.settings import HubSettings
+from tests.helpers import initialised_audit
 from tests.integration.test_audit_tamper import drop_triggers
 from tests.unit.test_audit_entries import entries
 
@@ -27,7 +28,7 @@ NOW = datetime(2026, 5, 2, tzinfo=UTC)
 def parts(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AuditParts:
     monkeypatch.setenv("EAHUB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("EAHUB_DATABASE_URL", database_url)
-    p = open_audit(HubSettings())
+    p = initialised_audit(HubSettings())
     batch = entries(300)
     for i in range(0, 300, 100):
         p.store.append(batch[i : i + 100], NOW)

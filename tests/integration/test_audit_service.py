@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from eahub.audit.bootstrap import build_audit_service, open_audit
+from eahub.audit.bootstrap import build_audit_service
 from eahub.audit.published import head_from_record, read_published_heads
 from eahub.audit.settings import AuditSettings
 from eahub.audit.signing import head_problem
@@ -22,7 +22,8 @@ from eahub.core.kafka import KafkaPublisher, producer_config
 from eahub.core.messages import OutboundMessage
 from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
-from tests.helpers import read_all
+from eahub.hub.init import initialise
+from tests.helpers import initialised_audit, read_all
 from tests.integration.test_audit_governance import routed_case
 from tests.unit.test_audit_entries import audit_entry
 
@@ -43,6 +44,7 @@ def test_audit_service_consumes_dedupes_dead_letters_and_checkpoints(
 ) -> None:
     hub_settings = hub_settings.model_copy(update={"database_url": database_url})
     topics.create_topics(hub_settings, agency_ids(hub_settings.policies_dir))
+    initialise(hub_settings)
     run_id = uuid.uuid4().hex[:8]
     subject = f"subj-{run_id}"
     batch = [
@@ -64,7 +66,7 @@ def test_audit_service_consumes_dedupes_dead_letters_and_checkpoints(
         AuditSettings(checkpoint_every_entries=3, checkpoint_every_seconds=1),
         group_id=f"audit-test-{run_id}",
     )
-    parts = open_audit(hub_settings)
+    parts = initialised_audit(hub_settings)
     stop = threading.Event()
     thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
     thread.start()

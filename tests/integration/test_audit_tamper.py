@@ -21,6 +21,7 @@ from eahub.audit.sql_store import SqlLedgerStore
 from eahub.audit.tables import ledger, metadata, tree_heads
 from eahub.audit.verify import VerifyResult, verify_ledger
 from eahub.core.database import is_postgres, make_engine
+from tests.helpers import ledger_store
 from tests.unit.test_audit_entries import audit_entry, entries
 
 pytestmark = [pytest.mark.integration]
@@ -68,7 +69,7 @@ def make_ledger(database_url: str, tmp_path: Path) -> Iterator[Callable[[], Ledg
         if is_postgres(engine):
             drop_triggers(engine)
             metadata.drop_all(engine)
-        store = SqlLedgerStore(engine)
+        store = ledger_store(engine)
         checkpointer = Checkpointer(store, signer, clock_ms=lambda: 1_777_000_000_000)
         batch = entries(SIZE)
         for i in range(0, SIZE, 100):

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine
 from eahub.audit.sql_store import SqlLedgerStore
 from eahub.core.database import DatabaseUnavailable, with_database_retry
 from eahub.core.retry import StopRequested
+from tests.helpers import ledger_store
 from tests.unit.test_audit_entries import entries
 
 pytestmark = pytest.mark.integration
@@ -23,7 +24,7 @@ NOW = datetime(2026, 5, 2, tzinfo=UTC)
 @pytest.fixture
 def locked(tmp_path: Path) -> tuple[SqlLedgerStore, sqlite3.Connection]:
     path = tmp_path / "ledger.db"
-    store = SqlLedgerStore(create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.05}))
+    store = ledger_store(create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.05}))
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     return store, holder

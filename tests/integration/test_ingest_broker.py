@@ -26,6 +26,7 @@ from eahub.core.kafka import consumer_config
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
+from eahub.hub.init import initialise
 from eahub.ingest.bootstrap import build_app
 from eahub.ingest.examples import example_event
 from eahub.ingest.producer import ConcernProducer
@@ -85,6 +86,7 @@ def apps() -> Iterator[ExitStack]:
 
 
 def start(apps: ExitStack, settings: HubSettings, **ingest: Any) -> TestClient:
+    initialise(settings)  # as `eahub init` does; the app itself runs no DDL
     return apps.enter_context(TestClient(build_app(settings, IngestSettings(**ingest))))
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from eahub.audit.bootstrap import build_audit_service, open_audit
+from eahub.audit.bootstrap import build_audit_service
 from eahub.audit.queries import query
 from eahub.audit.store import EntryFilter
 from eahub.audit.verify import verify_ledger
@@ -23,9 +23,10 @@ from eahub.core.messages import OutboundMessage, Publisher
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
+from eahub.hub.init import initialise
 from eahub.ingest.generator import generate
 from eahub.router.bootstrap import build_router
-from tests.helpers import read_all
+from tests.helpers import initialised_audit, read_all
 
 pytestmark = pytest.mark.integration
 EVENTS = 120
@@ -86,6 +87,7 @@ def _run_router(settings: HubSettings, crash_after: int | None, seen: set[str]) 
 def test_a_crash_between_acknowledgement_and_commit_loses_nothing_and_duplicates_nothing(tmp_path: Path) -> None:
     with EmbeddedBroker(free_port(), log_path=tmp_path / "broker.log") as broker:
         settings = HubSettings(data_dir=tmp_path / "data", broker_port=broker.port, inbound_partitions=1)
+        initialise(settings)
         topics.create_topics(settings, agency_ids(settings.policies_dir))
         pseudo = Pseudonymiser.from_data_dir(settings.data_dir)
         events = [from_json(o) for o in generate(EVENTS, seed=5, start=datetime.now(UTC) - timedelta(days=3))]
@@ -111,7 +113,7 @@ def test_a_crash_between_acknowledgement_and_commit_loses_nothing_and_duplicates
         audit = build_audit_service(settings, group_id="replay-audit")
         thread = threading.Thread(target=audit.run, args=(stop,), daemon=True)
         thread.start()
-        parts = open_audit(settings)
+        parts = initialised_audit(settings)
         deadline = datetime.now(UTC) + timedelta(seconds=30)
         while len(parts.store.find(EntryFilter())) < len(per_id) and datetime.now(UTC) < deadline:
             stop.wait(0.3)

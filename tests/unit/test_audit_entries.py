@@ -10,6 +10,7 @@ import pytest
 
 from eahub.audit import entry_format
 from eahub.core import avro_codec, ids, schemas
+from eahub.core.audit_entries import entry_id
 
 pytestmark = pytest.mark.unit
 
@@ -28,7 +29,7 @@ def audit_entry(i: int, kind: str = "DISCLOSURE", **overrides: Any) -> dict[str,
     event_id = f"event-{i // 4}"
     recipient = AGENCIES[1 + i % 4]
     entry = {
-        "entry_id": ids.audit_entry_id(kind, event_id, recipient, f"decision-{i}"),
+        "entry_id": entry_id(kind, event_id, recipient, f"decision-{i}"),
         "kind": kind,
         "occurred_at": T0 + timedelta(minutes=i),
         "actor": "router",

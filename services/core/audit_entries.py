@@ -1,0 +1,53 @@
+"""The one builder of audit-trail entries (`eahub.AuditEntry` records) and the one rule for their ids, for every
+service that records something: the router (decisions, disclosures, refusals, overrides), the audit service
+(IG reviews, erasures) and the boards (views and actions).
+
+The id rule: an entry's id is a name-based UUID of its kind and of the facts that make it that entry (for a
+disclosure: event, recipient, decision). A replay of the same work yields the same id, so the ledger keeps it
+once; two different acts (two override requests, two erasure requests) carry their own request id among the
+facts, so neither is lost. Entries hold no personal data: subjects appear only as keyed pseudonyms."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from eahub.core import avro_codec, cloudevents, ids, schemas, topics
+from eahub.core.messages import OutboundMessage
+
+_EMPTY: dict[str, Any] = {
+    "event_id": None, "decision_id": None, "subject_ref": None, "source_agency": None, "recipient": None,
+    "category": None, "isa_id": None, "isa_version": None, "lawful_basis": None, "purpose": None,
+    "policy_revision": None, "fields_shared": [], "fields_withheld": [], "reasons": [], "case_id": None,
+    "details": {},
+}
+
+
+def entry_id(kind: str, *facts: str) -> str:
+    """The id of the entry of `kind` that `facts` identify (deterministic)."""
+    return ids.derive("audit", kind, *facts)
+
+
+def audit_entry(kind: str, *, id_facts: Sequence[str], actor: str, occurred_at: datetime,
+                **fields: Any) -> dict[str, Any]:
+    """An AuditEntry record: every optional field empty unless given; `details` values must be strings."""
+    unknown = set(fields) - set(_EMPTY)
+    if unknown:
+        raise TypeError(f"not AuditEntry fields: {', '.join(sorted(unknown))}")
+    entry: dict[str, Any] = {
+        "entry_id": entry_id(kind, *id_facts), "kind": kind, "occurred_at": occurred_at, "actor": actor,
+        **{k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v) for k, v in _EMPTY.items()},
+    }
+    entry.update(fields)
+    return entry
+
+
+def audit_message(entry: dict[str, Any], source: str, key: str | None = None) -> OutboundMessage:
+    """The entry as a message on `eahub.audit`: keyed by its subject (so one person's entries keep their order)
+    unless `key` is given, Avro single-object encoded, with CloudEvents headers."""
+    headers = cloudevents.headers(ce_id=entry["entry_id"], source=source,
+                                  ce_type=f"uk.gov.eahub.audit.{entry['kind'].lower()}.v1",
+                                  subject=entry["subject_ref"], time=entry["occurred_at"])
+    partition_key = (key or entry["subject_ref"] or "hub").encode()
+    return OutboundMessage(topics.AUDIT, partition_key, avro_codec.encode(schemas.AUDIT_ENTRY, entry), headers)
