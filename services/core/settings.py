@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from eahub.core.paths import POLICIES_DIR, SCHEMAS_DIR
+from eahub.core.paths import POLICIES_DIR
 
 # librdkafka properties passed through from EAHUB_KAFKA_<PROPERTY> (dots as underscores), e.g.
 # EAHUB_KAFKA_SECURITY_PROTOCOL=SASL_SSL, EAHUB_KAFKA_SASL_MECHANISM=SCRAM-SHA-512,
@@ -30,7 +30,6 @@ class HubSettings(BaseSettings):
     opa_url: str | None = Field(default=None, description="unset = embedded regorus engine")
     opa_timeout_seconds: float = 2.0
     policy_reload_seconds: float = Field(default=5.0, description="how often a changed policy folder is noticed")
-    schemas_dir: Path = SCHEMAS_DIR
     policies_dir: Path = POLICIES_DIR
     inbound_partitions: int = 4
     board_partitions: int = 4

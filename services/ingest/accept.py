@@ -16,7 +16,7 @@ from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.topics import inbound
 from eahub.ingest.idempotency import Idempotency, Outcome, body_hash
 from eahub.ingest.message import concern_message
-from eahub.ingest.validation import DEFAULT_CLOCK_SKEW, advisories, check_source, validate_event
+from eahub.ingest.validation import DEFAULT_CLOCK_SKEW, advisories, check_source, validate_and_encode
 
 
 class IdConflict(Exception):
@@ -61,7 +61,7 @@ def accept_event(obj: Any, agency: str, ports: IngestPorts) -> Accepted:
     is released, so a retry with the same event id publishes; the earlier write may have landed too, which
     downstream dedupes)."""
     check_source(obj, agency)
-    record = validate_event(obj, ports.agency_ids, ports.clock(), ports.clock_skew)
+    record, encoded = validate_and_encode(obj, ports.agency_ids, ports.clock(), ports.clock_skew)
     event_id, topic = record["event_id"], inbound(agency)
     digest = body_hash(to_json(record))
     warnings = advisories(record)
@@ -78,7 +78,7 @@ def accept_event(obj: Any, agency: str, ports: IngestPorts) -> Accepted:
             raise IdConflict(event_id, in_progress=True)
         time.sleep(ports.poll_s)
     try:
-        ports.publisher.publish([concern_message(record, agency, ports.pseudonymiser)])
+        ports.publisher.publish([concern_message(record, encoded, agency, ports.pseudonymiser)])
     except DeliveryFailed as exc:
         ports.idempotency.release(event_id, claim.token)
         raise PublishUnconfirmed(event_id, str(exc)) from exc

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from eahub.core.bearer import Unauthenticated, authenticate
 from eahub.core.errors import FieldError, SourceMismatch, ValidationFailed
 from eahub.core.event_json import json_schema
 from eahub.core.json_reader import JsonRejected, strict_loads
@@ -150,19 +151,11 @@ def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int =
 
 
 def _authenticate(request: Request, tokens: TokenLookup) -> TokenInfo:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise _Problem(problem(401, "unauthenticated", "Authentication required",
-                               "send Authorization: Bearer <token> (see `eahub token issue`)",
-                               [FieldError("Authorization", "missing or not a bearer token")],
-                               headers={"WWW-Authenticate": 'Bearer realm="eahub"'}))
-    info = tokens.lookup(token.strip())
-    if info is None:
-        raise _Problem(problem(401, "unauthenticated", "Unknown token",
-                               "the bearer token is unknown or revoked",
-                               [FieldError("Authorization", "unknown or revoked token")],
-                               headers={"WWW-Authenticate": 'Bearer realm="eahub", error="invalid_token"'}))
-    return info
+    try:
+        return authenticate(request.headers.get("authorization"), tokens.lookup,
+                            how="send Authorization: Bearer <token> (see `eahub token issue`)")
+    except Unauthenticated as exc:
+        raise _Problem(exc.response) from None
 
 
 def _require_json(request: Request) -> None:

@@ -20,6 +20,7 @@ from eahub.core.settings import HubSettings
 from eahub.ingest.tokens import TokenStore, UnknownAgency
 
 EXIT_REJECTED, EXIT_BROKER = 1, 3
+DEFAULT_START = datetime(2020, 1, 6, tzinfo=UTC)  # a Monday; fixed so that a seed always gives the same events
 
 
 @click.group()
@@ -133,8 +134,8 @@ def _read_items(path: str) -> Iterator[tuple[str, Any, str | None]]:
 @click.command()
 @click.option("--count", type=click.IntRange(min=0), help="how many events (default: all of --days)")
 @click.option("--seed", type=int, default=0, show_default=True, help="the same seed gives the same events")
-@click.option("--start", help="ISO-8601 time of the first event's window (default: now minus the span, "
-                              "at least one day, so every event lies in the past)")
+@click.option("--start", help="ISO-8601 time of the first event's window (default: Monday 2020-01-06T00:00Z, "
+                              "fixed, so the same seed and count give the same events on every run)")
 @click.option("--days", type=click.FloatRange(min=0, min_open=True), help="spread them over about D days")
 def generate(count: int | None, seed: int, start: str | None, days: float | None) -> None:
     """Print synthetic concern events (made-up people) as JSON lines, accepted by the API and publish."""
@@ -145,7 +146,9 @@ def generate(count: int | None, seed: int, start: str | None, days: float | None
     if count is None and days is None:
         raise click.UsageError("give --count, --days, or both")
     if start is None:
-        begin = datetime.now(UTC).replace(microsecond=0) - default_span(count, days)
+        begin = DEFAULT_START
+        if begin + default_span(count, days) > datetime.now(UTC):
+            raise click.UsageError("that many events from the default start would reach the future: give --start")
     else:
         parsed = parse_time(start) or parse_time(start + "T00:00:00Z")
         if parsed is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eahub.core import avro_codec, cloudevents, schemas, topics
+from eahub.core import cloudevents, topics
 from eahub.core.messages import OutboundMessage
 from eahub.core.pseudonym import Pseudonymiser
 
@@ -13,7 +13,9 @@ CE_TYPE = "uk.gov.eahub.concern.v1"
 AGENCY_HEADER = "eahub_agency"
 
 
-def concern_message(record: dict[str, Any], agency: str, pseudonymiser: Pseudonymiser) -> OutboundMessage:
+def concern_message(record: dict[str, Any], encoded: bytes, agency: str,
+                    pseudonymiser: Pseudonymiser) -> OutboundMessage:
+    """`encoded`: the record's single-object encoding from validation (`validate_and_encode`), not re-encoded."""
     subject_ref = pseudonymiser.subject_ref(record)
     headers = cloudevents.headers(
         ce_id=record["event_id"], source=f"/agencies/{agency}", ce_type=CE_TYPE,
@@ -22,6 +24,6 @@ def concern_message(record: dict[str, Any], agency: str, pseudonymiser: Pseudony
     return OutboundMessage(
         topic=topics.inbound(agency),
         key=subject_ref.encode(),
-        value=avro_codec.encode(schemas.CONCERN_EVENT, record),
+        value=encoded,
         headers=[*headers, (AGENCY_HEADER, agency.encode())],
     )

@@ -17,7 +17,7 @@ from eahub.core.settings import HubSettings
 from eahub.ingest.kafka_publisher import ingest_publisher
 from eahub.ingest.message import concern_message
 from eahub.ingest.tokens import UnknownAgency
-from eahub.ingest.validation import DEFAULT_CLOCK_SKEW, advisories, check_source, validate_event
+from eahub.ingest.validation import DEFAULT_CLOCK_SKEW, advisories, check_source, validate_and_encode
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,8 @@ class ConcernProducer:
         if isinstance(event, dict) and isinstance(event.get("occurred_at"), datetime):
             event = to_json(event)  # an Avro record: validate it exactly as the JSON form
         check_source(event, self.agency)
-        record = validate_event(event, self.agency_ids, self.clock(), self.clock_skew)
-        return _Prepared(record["event_id"], concern_message(record, self.agency, self.pseudonymiser),
+        record, encoded = validate_and_encode(event, self.agency_ids, self.clock(), self.clock_skew)
+        return _Prepared(record["event_id"], concern_message(record, encoded, self.agency, self.pseudonymiser),
                          advisories(record))
 
 

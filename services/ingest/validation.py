@@ -20,7 +20,14 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 
 def validate_event(obj: Any, agency_ids: Collection[str], now: datetime,
                    clock_skew: timedelta = DEFAULT_CLOCK_SKEW) -> dict[str, Any]:
-    """JSON form of a concern event -> its Avro record, ready to encode. Raises ValidationFailed
+    """JSON form of a concern event -> its Avro record. Raises ValidationFailed listing every problem."""
+    return validate_and_encode(obj, agency_ids, now, clock_skew)[0]
+
+
+def validate_and_encode(obj: Any, agency_ids: Collection[str], now: datetime,
+                        clock_skew: timedelta = DEFAULT_CLOCK_SKEW) -> tuple[dict[str, Any], bytes]:
+    """JSON form of a concern event -> its Avro record and that record's single-object encoding, the bytes the
+    wire will carry (encoded once: the schema's own check is the encoding itself). Raises ValidationFailed
     listing every problem. An absent event_id is assigned (uuid4); a given one is kept (lower-cased)."""
     if not isinstance(obj, dict):
         raise ValidationFailed([FieldError("", "the body must be a JSON object (one concern event)")])
@@ -44,10 +51,10 @@ def validate_event(obj: Any, agency_ids: Collection[str], now: datetime,
     if subject.get("nhs_number"):
         subject["nhs_number"] = nhs_number.normalise(subject["nhs_number"])
     try:
-        avro_codec.encode(schemas.CONCERN_EVENT, record)  # the schema's own check, as the wire will see it
+        encoded = avro_codec.encode(schemas.CONCERN_EVENT, record)  # the schema's own check, as the wire sees it
     except avro_codec.SchemaInvalid as exc:
         raise ValidationFailed([FieldError("", str(exc))]) from None
-    return record
+    return record, encoded
 
 
 def check_source(obj: Any, agency: str) -> None:

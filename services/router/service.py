@@ -8,6 +8,7 @@ replay after a crash re-produces the same ids, which every store dedupes on."""
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -85,17 +86,21 @@ class Router:
              lambda: s.redeliveries),
         ):
             registry.register(name, help_text, read, kind="counter")
+        # The registry outlives the router and is read on other threads: it holds the engines only weakly, so the
+        # thread-bound embedded engine is never kept alive (and dropped) anywhere but on the router's thread.
         engine = self.engine
         if hasattr(engine, "hit_ratio"):
+            cache = weakref.ref(engine)
             registry.register("eahub_policy_decision_cache_hit_ratio", "decision cache hits / lookups",
-                              lambda: engine.hit_ratio)
-        reloading = getattr(engine, "inner", None)
-        if reloading is not None and hasattr(reloading, "reloads_refused"):
+                              lambda: _read(cache, "hit_ratio"))
+        inner = getattr(engine, "inner", None)
+        if inner is not None and hasattr(inner, "reloads_refused"):
+            reloading = weakref.ref(inner)
             registry.register("eahub_policy_reloads_total", "policy revisions loaded while running",
-                              lambda: reloading.reloads, kind="counter")
+                              lambda: _read(reloading, "reloads"), kind="counter")
             registry.register("eahub_policy_reloads_refused_total",
                               "changed policies refused (failed to load or failed their tests)",
-                              lambda: reloading.reloads_refused, kind="counter")
+                              lambda: _read(reloading, "reloads_refused"), kind="counter")
 
     def run(self, stop: threading.Event) -> None:
         log.info("router started")
@@ -183,6 +188,11 @@ class Router:
             self.publisher.close()
             # The embedded Rego engine is bound to this thread: release it here, not in a later GC pass.
             self.engine = _ClosedEngine(self.engine.revision)
+
+
+def _read(ref: weakref.ref[Any], attribute: str) -> float:
+    target = ref()
+    return float(getattr(target, attribute)) if target is not None else 0.0
 
 
 @dataclass(frozen=True)

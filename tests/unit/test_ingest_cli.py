@@ -94,3 +94,9 @@ def test_publish_refuses_what_the_http_api_refuses(env: dict[str, str]) -> None:
     assert "NaN is not a JSON number" in out[1]
     assert "unpaired surrogate" in out[2]
     assert "nested more than" in out[3]
+
+
+def test_generate_gives_the_same_events_for_the_same_seed_on_every_run(env: dict[str, str]) -> None:
+    runs = [CliRunner().invoke(main, ["generate", "--count", "50", "--seed", "7"]) for _ in range(2)]
+    assert runs[0].exit_code == 0 and runs[0].stdout == runs[1].stdout
+    assert runs[0].stdout != CliRunner().invoke(main, ["generate", "--count", "50", "--seed", "8"]).stdout
