@@ -1,5 +1,6 @@
 """One conformance table (input, data, expected decision) run against every policy engine available:
-always the embedded regorus engine; the OPA engine adapter against the OPA REST stand-in
+always the embedded regorus engine and OPA's own evaluator embedded (opa-golib-python-bindings, OPA 1.20);
+the OPA engine adapter against the OPA REST stand-in
 (tests/support/opa_rest_shim.py: the adapter's protocol, evaluated by regorus, because no OPA server can
 run here); and a real OPA server (openpolicyagent/opa via testcontainers) when a Docker engine answers,
 skipped with that reason where none does. Same .rego files, same data, same decisions."""
@@ -21,6 +22,7 @@ from eahub.core.paths import POLICIES_DIR
 from eahub.policy.bundle import PolicyBundle
 from eahub.policy.engine import PolicyEngine
 from eahub.policy.model import Override, PolicyRequest, PolicyUnavailable
+from eahub.policy.opa_embedded_engine import OpaEmbeddedEngine
 from eahub.policy.opa_engine import OpaEngine
 from eahub.policy.regorus_engine import RegorusEngine
 from tests.scenarios.cases import ADULTS, CHILDRENS, HEALTH, NWAS, POLICE, event
@@ -215,13 +217,14 @@ def opa_shim_url() -> Iterator[str]:
 
 ENGINES: dict[str, Callable[[pytest.FixtureRequest, PolicyBundle], PolicyEngine]] = {
     "regorus": lambda request, bundle: RegorusEngine(bundle),
+    "opa-embedded": lambda request, bundle: OpaEmbeddedEngine(bundle),
     "opa": lambda request, bundle: OpaEngine(request.getfixturevalue("opa_url"), bundle, timeout_s=5),
     "opa-adapter-over-rest-shim": lambda request, bundle: OpaEngine(
         request.getfixturevalue("opa_shim_url"), bundle, timeout_s=5),
 }
 
 
-ENGINE_PARAMS = ["regorus", "opa-adapter-over-rest-shim", pytest.param("opa", marks=pytest.mark.docker)]
+ENGINE_PARAMS = ["regorus", "opa-embedded", "opa-adapter-over-rest-shim", pytest.param("opa", marks=pytest.mark.docker)]
 
 
 @pytest.mark.parametrize("engine_name", ENGINE_PARAMS)
@@ -252,6 +255,13 @@ def test_a_batch_is_decided_in_order(engine_name: str, request: pytest.FixtureRe
     batch = engine.decide([r.request for r in rows])
     assert [d.event_id for d in batch] == [r.request.event["event_id"] for r in rows]
     assert batch == [engine.decide([r.request])[0] for r in rows]
+
+
+@pytest.mark.parametrize("row", TABLE, ids=lambda r: r.name)
+def test_opa_and_regorus_decide_every_field_alike(row: Row, tmp_path: Path) -> None:
+    """OPA's own evaluator (OPA 1.20, embedded) and regorus: the same Decision, field by field."""
+    bundle = _bundle(tmp_path, row)
+    assert OpaEmbeddedEngine(bundle).decide([row.request]) == RegorusEngine(bundle).decide([row.request])
 
 
 def test_the_opa_adapter_pushes_its_bundle_again_when_the_server_lost_it() -> None:

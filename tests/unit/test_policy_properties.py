@@ -1,6 +1,7 @@
 """Properties over generated events: no recipient's fields_shared leaves its ISA allow-list (plus the
 envelope), no special-category field reaches a recipient without an Art 9 condition, the referrer
-never leaves the source, and the router's projection carries nothing outside the allow-list."""
+never leaves the source, the router's projection carries nothing outside the allow-list, and OPA's own
+evaluator decides every generated event exactly as regorus does."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from eahub.core import schemas
 from eahub.core.paths import POLICIES_DIR
 from eahub.policy.bundle import PolicyBundle
 from eahub.policy.model import Override, PolicyRequest
+from eahub.policy.opa_embedded_engine import OpaEmbeddedEngine
 from eahub.policy.regorus_engine import RegorusEngine
 from eahub.router.projection import project
 
@@ -22,6 +24,7 @@ pytestmark = pytest.mark.unit
 
 BUNDLE = PolicyBundle.load(POLICIES_DIR)
 ENGINE = RegorusEngine(BUNDLE)
+OPA = OpaEmbeddedEngine(BUNDLE)  # OPA 1.20's own evaluator: every decision must equal regorus's
 HUB = BUNDLE.data["hub"]
 AGENCIES = sorted(HUB["agencies"])
 KINDS = schemas.pii_classification()
@@ -127,7 +130,9 @@ def _non_empty_paths(record: dict[str, Any], prefix: str = "") -> set[str]:
 def test_nothing_leaves_the_allow_list_or_its_kind(
     event: dict[str, Any], today: date, override: Override | None
 ) -> None:
-    decision = ENGINE.decide([PolicyRequest(event=event, today=today, override=override)])[0]
+    request = PolicyRequest(event=event, today=today, override=override)
+    decision = ENGINE.decide([request])[0]
+    assert OPA.decide([request])[0] == decision, "OPA and regorus disagree"
     for r in decision.shares:
         kind = HUB["agencies"][r.agency]["kind"]
         shared = set(r.fields_shared)

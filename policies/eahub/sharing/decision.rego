@@ -70,9 +70,9 @@ kind(r) := hub.agencies[r].kind
 # ISAs that name both the source and the recipient as parties and give the recipient an allow-list.
 party_isas(r) := {isa |
 	some isa in hub.isas
+	isa.recipients[r] # before `r in ...`: OPA 1.20 fails on `r in` then `x[r]` in a comprehension
 	source in isa.parties
 	r in isa.parties
-	isa.recipients[r]
 }
 
 category_isas(r) := {isa | some isa in party_isas(r); event.category in isa.categories}
@@ -84,7 +84,10 @@ in_force(isa) if {
 
 applicable_isas(r) := applicable_by[r]
 
-applicable_by[r] := {isa | some isa in category_isas(r); in_force(isa)} if some r in candidates
+applicable_by[r] := isas if {
+	some r in candidates
+	isas := {isa | some isa in category_isas(r); in_force(isa)}
+}
 
 # When several agreements apply, the one with the smallest id governs (data validation forbids two
 # versions of one ISA in force on the same day).
@@ -143,7 +146,9 @@ purpose(r) := concat("; ", governing_isa(r).purposes) if count(refusals(r)) == 0
 
 refusals(r) := refusals_by[r]
 
-refusals_by[r] := all_refusals(r) if some r in candidates
+refusals_by[r] := all_refusals(r) if {
+	some r in candidates
+}
 
 all_refusals(r) := ((((isa_refusals(r) | originator_refusals(r)) | children_refusals(r)) | marking_refusals(r)) | consent_refusals(r)) | basis_refusals(r)
 
