@@ -9,7 +9,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from eahub.core import avro_codec, schemas
+from eahub.core import avro_codec, risk_factors, schemas
 from eahub.ingest import nhs_number
 from eahub.ingest.errors import FieldError, SourceMismatch, ValidationFailed
 from eahub.ingest.event_json import from_json
@@ -74,6 +74,10 @@ def semantic_errors(record: dict[str, Any], agency_ids: Collection[str], now: da
             errors.append(FieldError(f"restricted_to[{i}]", "is not an agency of the registry"))
     if record.get("restricted_to") == []:
         errors.append(FieldError("restricted_to", "must name at least one agency, or be null"))
+    for i, code in enumerate(record.get("risk_factors") or []):
+        if code in risk_factors.unknown_codes([code]):
+            errors.append(FieldError(f"risk_factors[{i}]", f"unknown risk factor code {code!r}: "
+                                     f"not in the controlled vocabulary ({risk_factors.FILE})"))
     if not record["district"].strip():
         errors.append(FieldError("district", "must not be empty"))
     errors += _subject_errors(record, now)

@@ -77,16 +77,52 @@ TABLE = [
         },
     ),
     Row(
-        "children's concern only to children's services",
-        PolicyRequest(event(2, HEALTH, "CHILD_CONCERN"), TODAY),
+        "children's concern to children's services, police and health, not the ambulance service",
+        PolicyRequest(event(2, NWAS, "CHILD_CONCERN", age=9, risk=("neglect", "parental-substance-misuse")), TODAY),
         {
             CHILDRENS: Expect(True, CS, has=frozenset({"linked_people"}), lacks=frozenset({"referrer.name"})),
             POLICE: Expect(
+                True, CS, has=frozenset({"risk_factors.general"}), lacks=frozenset({"risk_factors.health"})
+            ),
+            HEALTH: Expect(True, CS, has=frozenset({"risk_factors.health", "health_details"})),
+            ADULTS: Expect(
                 False,
                 None,
-                "children's concerns (CHILD_CONCERN) go only to children's services; "
-                "lancashire-police is police",
+                "children's concerns (CHILD_CONCERN) go only to childrens-social-care, police, health; "
+                "lancashire-cc-adults is adult-social-care",
             ),
+        },
+    ),
+    Row(
+        "a missing 15-year-old goes to children's services, not adult social care",
+        PolicyRequest(event(10, POLICE, "MISSING_PERSON", age=15), TODAY),
+        {
+            CHILDRENS: Expect(True, CS),
+            HEALTH: Expect(True, CS),
+            ADULTS: Expect(
+                False,
+                None,
+                "the subject is a child (under 18 when the event occurred): no ISA in force gives "
+                f"lancashire-cc-adults this case for that age (considered: {AS} v2.1)",
+            ),
+            NWAS: Expect(False, None),
+        },
+    ),
+    Row(
+        "health risk-factor codes withheld from recipients without an Art 9 condition",
+        PolicyRequest(event(11, HEALTH, "MENTAL_HEALTH", risk=("self-harm", "weapons")), TODAY),
+        {
+            NWAS: Expect(True, MH, has=frozenset({"risk_factors.general"}), lacks=frozenset({"risk_factors.health"})),
+            POLICE: Expect(True, MH, lacks=frozenset({"risk_factors.health"})),
+            ADULTS: Expect(True, MH, has=frozenset({"risk_factors.health"})),
+        },
+    ),
+    Row(
+        "a risk-factor code outside the vocabulary is shared with nobody",
+        PolicyRequest(event(12, POLICE, "MENTAL_HEALTH", risk=("suicidal-ideation",)), TODAY),
+        {
+            HEALTH: Expect(False, MH, "risk factor codes not in the controlled vocabulary: suicidal-ideation"),
+            NWAS: Expect(False, MH, "risk factor codes not in the controlled vocabulary: suicidal-ideation"),
         },
     ),
     Row(
