@@ -15,6 +15,7 @@ from eahub.ingest.errors import FieldError, SourceMismatch, ValidationFailed
 from eahub.ingest.event_json import from_json
 
 DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
+_CODE_SHAPE = re.compile(r"^[a-z0-9][a-z0-9 -]{0,39}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -76,7 +77,9 @@ def semantic_errors(record: dict[str, Any], agency_ids: Collection[str], now: da
         errors.append(FieldError("restricted_to", "must name at least one agency, or be null"))
     for i, code in enumerate(record.get("risk_factors") or []):
         if code in risk_factors.unknown_codes([code]):
-            errors.append(FieldError(f"risk_factors[{i}]", f"unknown risk factor code {code!r}: "
+            # Named when it looks like a code; free text (which may describe a person) is not echoed.
+            named = f"{code!r}" if _CODE_SHAPE.match(code) else "(free text, not a code)"
+            errors.append(FieldError(f"risk_factors[{i}]", f"unknown risk factor code {named}: "
                                      f"not in the controlled vocabulary ({risk_factors.FILE})"))
     if not record["district"].strip():
         errors.append(FieldError("district", "must not be empty"))

@@ -179,6 +179,11 @@ def _entry(kind: str, event: dict[str, Any], decision: Decision, r: RecipientDec
     return entry
 
 
+def audit_message(key: bytes, entry: dict[str, Any]) -> OutboundMessage:
+    """An audit entry as the message the router publishes on the audit topic."""
+    return _audit(key, entry)
+
+
 def _audit(key: bytes, entry: dict[str, Any]) -> OutboundMessage:
     headers = cloudevents.headers(ce_id=entry["entry_id"], source=ROUTER_SOURCE,
                                   ce_type=f"uk.gov.eahub.audit.{entry['kind'].lower()}.v1",

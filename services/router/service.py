@@ -31,6 +31,7 @@ from eahub.router.outputs import (
     publish_records_first,
     unavailable_entry,
 )
+from eahub.router.refusal_audit import refused_inbound_entry
 
 if TYPE_CHECKING:
     from eahub.policy.engine import PolicyEngine
@@ -127,6 +128,9 @@ class Router:
             read = read_inbound(msg)
             if isinstance(read, Rejected):
                 outputs.append(dead_letter(msg, read.kind, read.error, "router"))
+                refused = refused_inbound_entry(msg, read, self.clock())
+                if refused is not None:
+                    outputs.append(refused)
                 self.stats.dead_letters += 1
                 log.warning("inbound message dead-lettered", kind=read.kind, topic=msg.topic(),
                             partition=msg.partition(), offset=msg.offset())

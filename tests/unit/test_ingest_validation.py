@@ -125,8 +125,10 @@ def test_errors_never_echo_personal_values() -> None:
 
 
 def test_risk_factors_only_from_the_controlled_vocabulary() -> None:
-    errors = errors_of(example_event(NOW, risk_factors=["weapons", "suicide risk", "weapons", "frailty", "x"]))
-    assert set(errors) == {"risk_factors[1]", "risk_factors[4]"}
+    codes = ["weapons", "suicide risk", "weapons", "frailty", "x", "Lives with Jane Roe"]
+    errors = errors_of(example_event(NOW, risk_factors=codes))
+    assert set(errors) == {"risk_factors[1]", "risk_factors[4]", "risk_factors[5]"}
+    assert "Jane" not in errors["risk_factors[5]"] and "(free text, not a code)" in errors["risk_factors[5]"]
     assert errors["risk_factors[1]"] == (
         "unknown risk factor code 'suicide risk': not in the controlled vocabulary (risk_factors.json)"
     )
