@@ -1,7 +1,6 @@
 """The scenario table (tests/scenarios/cases.py) through the real router on the embedded broker: each event
-published to its
-agency's inbound topic, decided by the real Rego policy, projected and routed. The board topics must hold
-exactly the expected recipients with exactly the expected fields withheld, and the audit topic a
+published to its agency's inbound topic, decided by the real Rego policy, projected and routed. The board
+topics must hold exactly the expected recipients with exactly the expected fields withheld, and the audit topic a
 disclosure or refusal for every candidate."""
 
 from __future__ import annotations
