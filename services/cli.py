@@ -17,7 +17,7 @@ COMMANDS: dict[str, str] = {
     "ingest": "eahub.ingest.cli:ingest",
     "router": "eahub.router.cli:router",
     "audit": "eahub.audit.cli:audit",
-    "policy": "eahub.policy.cli:policy",
+    "policy": "eahub.hub.policy_cli:policy",
     "up": "eahub.hub.cli:up",
     "demo": "eahub.hub.cli:demo",
 }

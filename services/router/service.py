@@ -23,6 +23,7 @@ from eahub.core.messages import DeliveryFailed, OutboundMessage, Publisher
 from eahub.core.metrics import MetricsRegistry
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.policy.model import PolicyRequest, PolicyUnavailable
+from eahub.router.facts_window import RecentDecisions
 from eahub.router.inbound import Rejected, read_inbound
 from eahub.router.outputs import (
     ResponseTimes,
@@ -79,6 +80,7 @@ class Router:
     on_decision: Callable[[dict[str, Any], Any], None] | None = None
     stats: RouterStats = field(default_factory=RouterStats)
     revision_in_force: str | None = None
+    recent: RecentDecisions = field(default_factory=RecentDecisions)  # for the impact of a hot reload
 
     def register_metrics(self, registry: MetricsRegistry) -> None:
         s = self.stats
@@ -141,8 +143,9 @@ class Router:
             decisions = self._decide([e for e, _, _ in decided], now.date(), stop)
             for (event, subject_ref, msg), decision in zip(decided, decisions, strict=True):
                 if decision is not None and decision.policy_revision != self.revision_in_force:
+                    impact = self.recent.impact_counts(self.engine) if self.revision_in_force else None
                     outputs.append(policy_change_entry(self.revision_in_force, decision.policy_revision,
-                                                       event["event_id"], now))
+                                                       event["event_id"], now, impact=impact))
                     self.revision_in_force = decision.policy_revision
                 if decision is None:
                     outputs.append(dead_letter(msg, "POLICY_UNAVAILABLE", "policy-unavailable", "router"))
@@ -152,6 +155,7 @@ class Router:
                 origin = {"inbound_topic": msg.topic(), "inbound_partition": str(msg.partition()),
                           "inbound_offset": str(msg.offset())}
                 outputs.extend(outputs_for(event, decision, subject_ref, now, self.times, origin))
+                self.recent.record(event, now.date(), decision)
                 self.stats.events += 1
                 self.stats.shares += len(decision.shares)
                 self.stats.refusals += len(decision.refusals)
