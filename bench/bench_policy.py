@@ -1,5 +1,6 @@
-"""Policy engine throughput: events decided per second by the embedded regorus engine, one at a time
-and in batches, and through the decision cache (hit ratio printed). Prints figures; asserts nothing.
+"""Policy engine throughput: events decided per second by the embedded regorus engine and by OPA's own
+evaluator embedded (opa-embedded), one at a time and in batches, and through the decision cache (hit ratio
+printed). Prints figures; asserts nothing.
 
     .venv/bin/python bench/bench_policy.py [--events N]
 """
@@ -16,6 +17,7 @@ from eahub.core.paths import POLICIES_DIR
 from eahub.policy.bundle import PolicyBundle
 from eahub.policy.cache import CachingEngine
 from eahub.policy.model import PolicyRequest
+from eahub.policy.opa_embedded_engine import OpaEmbeddedEngine
 from eahub.policy.regorus_engine import RegorusEngine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the scenario table lives in tests/
@@ -30,7 +32,7 @@ def requests(n: int) -> list[PolicyRequest]:
     return out
 
 
-def rate(engine: RegorusEngine | CachingEngine, reqs: list[PolicyRequest], batch: int) -> float:
+def rate(engine: RegorusEngine | OpaEmbeddedEngine | CachingEngine, reqs: list[PolicyRequest], batch: int) -> float:
     start = time.perf_counter()
     for i in range(0, len(reqs), batch):
         engine.decide(reqs[i : i + batch])
@@ -46,6 +48,9 @@ def main() -> None:
     engine = RegorusEngine(bundle)
     for batch in (1, 10, 100):
         print(f"regorus, batch {batch:>3}: {rate(engine, reqs, batch):10.0f} events/s")
+    opa = OpaEmbeddedEngine(bundle)
+    for batch in (1, 10, 100):
+        print(f"opa-embedded, batch {batch:>3}: {rate(opa, reqs, batch):10.0f} events/s")
     cached = CachingEngine(RegorusEngine(bundle))
     print(f"cached,  batch 100: {rate(cached, reqs, 100):10.0f} events/s  "
           f"(hit ratio {cached.hit_ratio:.3f}; {len(CASES)} distinct policy inputs)")

@@ -33,7 +33,7 @@ def concern_event(**overrides: Any) -> dict[str, Any]:
                     "address": "12 Example Street, Preston"},
         "narrative": "Caller worried about neighbour in crisis",
         "health_details": "Known to community mental health team",
-        "risk_factors": ["self-harm-risk"],
+        "risk_factors": ["self-harm"],
         "linked_people": [],
         "referrer": {"name": "Sam Neighbour", "contact": "07700 900123", "relationship": "neighbour"},
         "consent": {"status": "NOT_SOUGHT", "recorded_by": "PC 1234"},

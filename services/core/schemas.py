@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from fastavro.schema import fingerprint, load_schema, to_parsing_canonical_form
 
+from eahub.core import risk_factors
 from eahub.core.paths import SCHEMAS_DIR
 
 CONCERN_EVENT = "eahub.ConcernEvent"
@@ -24,6 +25,7 @@ SIGNED_TREE_HEAD = "eahub.SignedTreeHead"
 
 PII_PROPERTY = "eahub.pii"
 PII_KINDS = ("direct-identifier", "special-category", "protected-identity", "none")
+VOCABULARY_PROPERTY = "eahub.vocabulary"  # the field's elements are codes of a vocabulary, classified by kind
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,8 @@ def pii_classification(name: str = CONCERN_EVENT) -> dict[str, str]:
     """Field path -> personal-data kind, for every top-level field and every field of a nested record.
 
     Nested paths are dotted (`subject.nhs_number`); a nested field without its own property
-    inherits its parent's kind.
+    inherits its parent's kind. A field of coded elements (`eahub.vocabulary`, e.g. risk_factors) has one
+    sub-path per code kind (`risk_factors.general`, `risk_factors.health`) with that kind's own class.
     """
     out: dict[str, str] = {}
 
@@ -68,6 +71,8 @@ def pii_classification(name: str = CONCERN_EVENT) -> dict[str, str]:
             if kind is None:
                 raise ValueError(f"schema {name}: field {path} has no {PII_PROPERTY} property")
             out[path] = kind
+            if f.get(VOCABULARY_PROPERTY) == risk_factors.FIELD:
+                out.update({f"{path}.{k}": v for k, v in risk_factors.KINDS.items()})
             record = record_of(f["type"])
             if record is not None:
                 walk(record["fields"], path + ".", kind)

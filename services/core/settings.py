@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,9 @@ class HubSettings(BaseSettings):
     database_url: str | None = Field(default=None, description="unset = SQLite file in data_dir")
     opa_url: str | None = Field(default=None, description="unset = embedded regorus engine")
     opa_timeout_seconds: float = 2.0
+    policy_engine: Literal["regorus", "opa-embedded"] = Field(
+        default="regorus", description="embedded evaluator when EAHUB_OPA_URL is unset"
+    )
     policy_reload_seconds: float = Field(default=5.0, description="how often a changed policy folder is noticed")
     policies_dir: Path = POLICIES_DIR
     inbound_partitions: int = 4

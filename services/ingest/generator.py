@@ -57,9 +57,9 @@ SURNAMES = ["Example", "Sample", "Specimen", "Placeholder", "Testington", "Ficti
 STREETS = ["Example Street", "Sample Road", "Specimen Lane", "Placeholder Avenue", "Fiction Close",
            "Demo Terrace", "Mock Grove", "Pretend Way", "Imaginary Crescent", "Nowhere Row"]
 RELATIONSHIPS = ["neighbour", "family member", "teacher", "GP", "member of the public", "friend", "landlord"]
-RISKS = {
-    "MISSING_PERSON": ["repeat-missing", "child", "no-phone", "substance-misuse", "exploitation-risk"],
-    "MENTAL_HEALTH": ["self-harm", "suicidal-ideation", "not-taking-medication", "substance-misuse"],
+RISKS = {  # codes of the controlled vocabulary (schemas/risk_factors.json) only
+    "MISSING_PERSON": ["repeat-missing", "no-phone", "substance-misuse", "exploitation-risk"],
+    "MENTAL_HEALTH": ["self-harm", "suicide-risk", "not-taking-medication", "substance-misuse"],
     "DOMESTIC_ABUSE": ["repeat-victim", "weapons", "children-present", "strangulation", "pregnancy"],
     "CHILD_CONCERN": ["neglect", "parental-substance-misuse", "domestic-abuse-in-home", "school-absence"],
     "VULNERABLE_ADULT": ["self-neglect", "financial-abuse", "dementia", "lives-alone"],

@@ -9,12 +9,13 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from eahub.core import avro_codec, schemas
+from eahub.core import avro_codec, risk_factors, schemas
 from eahub.core.errors import FieldError, SourceMismatch, ValidationFailed
 from eahub.core.event_json import from_json
 from eahub.ingest import nhs_number
 
 DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
+_CODE_SHAPE = re.compile(r"^[a-z0-9][a-z0-9 -]{0,39}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -81,6 +82,12 @@ def semantic_errors(record: dict[str, Any], agency_ids: Collection[str], now: da
             errors.append(FieldError(f"restricted_to[{i}]", "is not an agency of the registry"))
     if record.get("restricted_to") == []:
         errors.append(FieldError("restricted_to", "must name at least one agency, or be null"))
+    for i, code in enumerate(record.get("risk_factors") or []):
+        if code in risk_factors.unknown_codes([code]):
+            # Named when it looks like a code; free text (which may describe a person) is not echoed.
+            named = f"{code!r}" if _CODE_SHAPE.match(code) else "(free text, not a code)"
+            errors.append(FieldError(f"risk_factors[{i}]", f"unknown risk factor code {named}: "
+                                     f"not in the controlled vocabulary ({risk_factors.FILE})"))
     if not record["district"].strip():
         errors.append(FieldError("district", "must not be empty"))
     errors += _subject_errors(record, now)

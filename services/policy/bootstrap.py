@@ -1,5 +1,6 @@
 """Composition root of the policy engine: OPA server when EAHUB_OPA_URL is set, else the embedded
-regorus engine; either way wrapped with hot reload (EAHUB_POLICY_RELOAD_SECONDS) and a decision cache."""
+engine EAHUB_POLICY_ENGINE names (`regorus`, the default, or `opa-embedded`, OPA's own Go evaluator);
+either way wrapped with hot reload (EAHUB_POLICY_RELOAD_SECONDS) and a decision cache."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ def build_engine(settings: HubSettings) -> CachingEngine:
             from eahub.policy.opa_engine import OpaEngine
 
             return OpaEngine(settings.opa_url, bundle, timeout_s=settings.opa_timeout_seconds)
+        if settings.policy_engine == "opa-embedded":
+            from eahub.policy.opa_embedded_engine import OpaEmbeddedEngine
+
+            return OpaEmbeddedEngine(bundle)
         from eahub.policy.regorus_engine import RegorusEngine
 
         return RegorusEngine(bundle)

@@ -2,7 +2,8 @@
 schema's field classification, with a revision that is the sha256 of all three.
 
 The classification (field path -> personal-data kind, leaf fields, envelope fields) is derived from
-`schemas/` at load time and placed in the data as `data.hub.schema`: the schema is its single source."""
+`schemas/` at load time and placed in the data as `data.hub.schema`: the schema is its single source; so is
+the risk-factor vocabulary (`schemas/risk_factors.json`), placed as `data.hub.risk_factors`."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 import regorus
 
-from eahub.core import schemas
+from eahub.core import risk_factors, schemas
 from eahub.policy import data_model
 
 DATA_DIR = "data"
@@ -65,6 +66,7 @@ class PolicyBundle:
         for name, text in sorted(raw_files.items()):
             digest.update(f"data\0{name}\0{text}\0".encode())
         digest.update(json.dumps(data["hub"]["schema"], sort_keys=True).encode())
+        digest.update(json.dumps(data["hub"]["risk_factors"], sort_keys=True).encode())
         return cls(
             root=root,
             modules={k: v for k, v in rego.items() if not k.endswith("_test.rego")},
@@ -157,6 +159,7 @@ def _load_data(data_dir: Path) -> tuple[dict[str, Any] | None, list[str], dict[s
         "isas": [i.model_dump(mode="json") for i in isas.isas],
         "rules": rules.rules.model_dump(mode="json"),
         "schema": schema_document(),
+        "risk_factors": risk_factors.document(),
     }
     return {"hub": hub}, [], raw_files
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from eahub.core import schemas
+from eahub.core import risk_factors, schemas
 
 AgencyKind = Literal[
     "police",
@@ -42,17 +42,28 @@ class AgencyRegistry(_Strict):
     agencies: list[Agency] = Field(min_length=1)
 
 
+AgeBand = Literal["child", "adult", "unknown"]
+AGE_BANDS: tuple[str, ...] = AgeBand.__args__  # type: ignore[attr-defined]
+
+
 class RecipientTerms(_Strict):
     fields: list[str]
+    # The subjects this recipient receives under the ISA; None = the ISA's own subject_age_bands.
+    subject_age_bands: list[AgeBand] | None = None
+    # A case outside those bands still goes to this recipient when a linked person (not a child) has one of
+    # these roles, e.g. adult social care for an adult in a child's household.
+    linked_adult_roles: list[str] = []
+    clause: str = ""  # which clause of the agreement this entry stands for
 
 
 class ChildAtRisk(_Strict):
     categories: list[str]
     linked_roles: list[str]
+    subject_age_bands: list[AgeBand] = []  # a subject in these bands is a child at risk (overrides consent)
 
 
 class SeriousHarm(_Strict):
-    risk_factors: list[str]
+    risk_factors: list[str]  # codes of schemas/risk_factors.json
 
 
 class ConsentOverride(_Strict):
@@ -73,10 +84,14 @@ class Isa(_Strict):
     valid_from: date
     valid_to: date
     categories: list[str] = Field(min_length=1)
+    # Categories covered only for a subject of that age band (a child's case, whatever its category).
+    categories_by_age_band: dict[AgeBand, list[str]] = {}
+    subject_age_bands: list[AgeBand] = ["child", "adult", "unknown"]  # whose cases the ISA covers
     recipients: dict[str, RecipientTerms] = Field(min_length=1)
     lawful_basis: dict[AgencyKind, str]
     art9_conditions: dict[AgencyKind, str]
     conditions: Conditions
+    clauses: dict[str, str] = {}  # data key -> the clause of the agreement it stands for
 
 
 class IsaRegistry(_Strict):
@@ -92,7 +107,7 @@ class BreakGlass(_Strict):
 
 class Rules(_Strict):
     children_categories: list[str]
-    children_services_kinds: list[AgencyKind]
+    children_concern_recipient_kinds: list[AgencyKind]  # the only kinds a children's concern may reach
     special_category_recipient_kinds: list[AgencyKind]
     break_glass: BreakGlass
 
@@ -146,6 +161,12 @@ def cross_problems(agencies: AgencyRegistry, isas: IsaRegistry, rules: RulesFile
         for j, cat in enumerate(isa.categories):
             if cat not in categories:
                 problems.append(f"{at}.categories[{j}]: {cat!r} is not a ConcernEvent category")
+        for band, cats in isa.categories_by_age_band.items():
+            for j, cat in enumerate(cats):
+                if cat not in categories:
+                    problems.append(
+                        f"{at}.categories_by_age_band.{band}[{j}]: {cat!r} is not a ConcernEvent category"
+                    )
         for j, cat in enumerate(isa.conditions.consent_override.child_at_risk.categories):
             if cat not in categories:
                 problems.append(
@@ -158,6 +179,12 @@ def cross_problems(agencies: AgencyRegistry, isas: IsaRegistry, rules: RulesFile
                     f"{at}.conditions.consent_override.child_at_risk.linked_roles[{j}]: "
                     f"{role!r} is not a LinkedRole of the schema"
                 )
+        for j, code in enumerate(isa.conditions.consent_override.serious_harm.risk_factors):
+            if code in risk_factors.unknown_codes([code]):
+                problems.append(
+                    f"{at}.conditions.consent_override.serious_harm.risk_factors[{j}]: "
+                    f"{code!r} is not a code of {risk_factors.FILE}"
+                )
         for recipient, terms in isa.recipients.items():
             where = f"{at}.recipients.{recipient}"
             if recipient not in known:
@@ -169,6 +196,9 @@ def cross_problems(agencies: AgencyRegistry, isas: IsaRegistry, rules: RulesFile
                 problems.append(
                     f"{where}: no lawful basis for its kind {kind_of[recipient]!r} in lawful_basis"
                 )
+            for j, role in enumerate(terms.linked_adult_roles):
+                if role not in roles:
+                    problems.append(f"{where}.linked_adult_roles[{j}]: {role!r} is not a LinkedRole of the schema")
             for j, f in enumerate(terms.fields):
                 if f not in fields:
                     problems.append(f"{where}.fields[{j}]: {f!r} is not a field of the ConcernEvent schema")

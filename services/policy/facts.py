@@ -1,14 +1,16 @@
 """The policy-relevant part of a request: the only thing an engine sees and the key of the cache.
 
 Only facts that decide who may receive what go to the engine (source, category, grade, marking, risk
-factors, consent status, originator control, the roles of linked people); no name, date of birth,
-narrative or other personal value ever does, so an OPA server never holds personal data."""
+factors, consent status, originator control, the subject's age band, the role and age band of each linked
+person); no name, date of birth, narrative or other personal value ever does, so an OPA server never holds
+personal data. The age band is derived here, from the date of birth at the time of the event."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from eahub.policy import age
 from eahub.policy.model import PolicyRequest
 
 
@@ -24,7 +26,8 @@ def policy_input(request: PolicyRequest) -> dict[str, Any]:
             "risk_factors": sorted(set(e.get("risk_factors") or [])),
             "consent": {"status": e["consent"]["status"]},
             "restricted_to": sorted(set(e["restricted_to"])) if e.get("restricted_to") is not None else None,
-            "linked_people": [{"role": r} for r in sorted({p["role"] for p in e.get("linked_people") or []})],
+            "subject_age_band": age.subject_band(e),
+            "linked_people": age.linked_bands(e),
         },
         "today": request.today.isoformat(),
         "override": None

@@ -8,13 +8,16 @@ from typing import Any
 
 from confluent_kafka import Message
 
-from eahub.core import avro_codec, schemas, topics
+from eahub.core import avro_codec, risk_factors, schemas, topics
 
 
 @dataclass(frozen=True)
 class Rejected:
     kind: str  # DeadLetter kind
     error: str
+    # A refused publish of a readable event (a spoof, an uncoded risk factor) is audited as well as
+    # dead-lettered; these are its non-personal facts (claimed source, event id, category).
+    audited_facts: dict[str, str] | None = None
 
 
 # A concern event is a few kilobytes (the HTTP API accepts 64 KiB of JSON); anything far larger is refused
@@ -36,7 +39,14 @@ def read_inbound(msg: Message) -> dict[str, Any] | Rejected:
         return Rejected("UNDECODABLE", str(exc))
     if name != schemas.CONCERN_EVENT:
         return Rejected("SCHEMA_INVALID", f"inbound topics carry {schemas.CONCERN_EVENT}, got {name}")
+    facts = {"claimed_source_agency": record["source_agency"], "event_id": record["event_id"],
+             "category": record["category"]}
     if record["source_agency"] != agency:
         return Rejected("SOURCE_MISMATCH",
-                        f"source_agency does not match the publishing agency of topic {topic}")
+                        f"source_agency does not match the publishing agency of topic {topic}", facts)
+    unknown = [i for i, code in enumerate(record.get("risk_factors") or []) if risk_factors.unknown_codes([code])]
+    if unknown:  # the positions, never the text: an uncoded entry may be free text about a person
+        where = ", ".join(f"risk_factors[{i}]" for i in unknown)
+        return Rejected("SCHEMA_INVALID", f"unknown risk-factor code at {where}: not in the controlled "
+                        f"vocabulary ({risk_factors.FILE})", facts)
     return record

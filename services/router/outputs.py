@@ -10,7 +10,9 @@ from typing import Any
 from eahub.core import avro_codec, cloudevents, ids, schemas, topics
 from eahub.core.audit_entries import audit_entry, audit_message
 from eahub.core.messages import OutboundMessage, Publisher
-from eahub.policy.model import Decision, Override, RecipientDecision
+from eahub.policy.facts import policy_input
+from eahub.policy.impact import FACTS_KEY, facts_json
+from eahub.policy.model import Decision, Override, PolicyRequest, RecipientDecision
 from eahub.router.projection import project
 
 ROUTER_SOURCE = "/eahub/router"
@@ -85,14 +87,14 @@ def override_attempt_entry(event: dict[str, Any], decision: Decision, r: Recipie
 
 
 def policy_change_entry(previous: str | None, current: str, first_event_id: str, now: datetime,
-                        actor: str = "router") -> OutboundMessage:
+                        actor: str = "router", impact: dict[str, str] | None = None) -> OutboundMessage:
     """The router started deciding under a new policy revision (at start-up, or after a hot reload). The id
     includes the first event decided under it, so a replay dedupes but a later A -> B -> A is recorded."""
     entry = audit_entry(
         "POLICY_CHANGE", id_facts=(previous or "", current, first_event_id), actor=actor, occurred_at=now,
         policy_revision=current,
         reasons=[f"policy revision {current} in force" + (f", replacing {previous}" if previous else "")],
-        details={"previous_revision": previous or ""},
+        details={"previous_revision": previous or "", **(impact or {})},
     )
     return audit_message(entry, ROUTER_SOURCE, key="policy")
 
@@ -156,7 +158,9 @@ def _entry(kind: str, event: dict[str, Any], decision: Decision, r: RecipientDec
             reasons=[f"shared with: {', '.join(shared) or 'none'}", f"refused: {', '.join(refused) or 'none'}"],
             details={"grade": event["grade"], "security_marking": event["security_marking"],
                      "consent": event["consent"]["status"], "shared_with": ",".join(shared),
-                     "refused": ",".join(refused)},
+                     "refused": ",".join(refused),
+                     # what the policy decided on (no personal value): `eahub policy impact` replays it
+                     FACTS_KEY: facts_json(policy_input(PolicyRequest(event=event, today=now.date())))},
         )
     return audit_entry(
         kind, id_facts=(event["event_id"], r.agency, decision.decision_id), actor=actor, occurred_at=now, **common,

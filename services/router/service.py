@@ -24,6 +24,7 @@ from eahub.core.metrics import MetricsRegistry
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.retry import retry
 from eahub.policy.model import PolicyRequest, PolicyUnavailable
+from eahub.router.facts_window import RecentDecisions
 from eahub.router.inbound import Rejected, read_inbound
 from eahub.router.outputs import (
     ResponseTimes,
@@ -32,6 +33,7 @@ from eahub.router.outputs import (
     publish_records_first,
     unavailable_entry,
 )
+from eahub.router.refusal_audit import refused_inbound_entry
 
 if TYPE_CHECKING:
     from eahub.policy.engine import PolicyEngine
@@ -72,6 +74,7 @@ class Router:
     on_decision: Callable[[dict[str, Any], Any], None] | None = None
     stats: RouterStats = field(default_factory=RouterStats)
     revision_in_force: str | None = None
+    recent: RecentDecisions = field(default_factory=RecentDecisions)  # for the impact of a hot reload
 
     def register_metrics(self, registry: MetricsRegistry) -> None:
         s = self.stats
@@ -124,6 +127,9 @@ class Router:
             read = read_inbound(msg)
             if isinstance(read, Rejected):
                 outputs.append(dead_letter(msg, read.kind, read.error, "router"))
+                refused = refused_inbound_entry(msg, read, self.clock())
+                if refused is not None:
+                    outputs.append(refused)
                 self.stats.dead_letters += 1
                 log.warning("inbound message dead-lettered", kind=read.kind, topic=msg.topic(),
                             partition=msg.partition(), offset=msg.offset())
@@ -134,8 +140,9 @@ class Router:
             decisions = self._decide([e for e, _, _ in decided], now.date(), stop)
             for (event, subject_ref, msg), decision in zip(decided, decisions, strict=True):
                 if decision is not None and decision.policy_revision != self.revision_in_force:
+                    impact = self.recent.impact_counts(self.engine) if self.revision_in_force else None
                     outputs.append(policy_change_entry(self.revision_in_force, decision.policy_revision,
-                                                       event["event_id"], now))
+                                                       event["event_id"], now, impact=impact))
                     self.revision_in_force = decision.policy_revision
                 if decision is None:
                     outputs.append(dead_letter(msg, "POLICY_UNAVAILABLE", "policy-unavailable", "router"))
@@ -145,6 +152,7 @@ class Router:
                 origin = {"inbound_topic": msg.topic() or "", "inbound_partition": str(msg.partition()),
                           "inbound_offset": str(msg.offset())}
                 outputs.extend(outputs_for(event, decision, subject_ref, now, self.times, origin))
+                self.recent.record(event, now.date(), decision)
                 self.stats.events += 1
                 self.stats.shares += len(decision.shares)
                 self.stats.refusals += len(decision.refusals)

@@ -1,5 +1,6 @@
 """One conformance table (input, data, expected decision) run against every policy engine available:
-always the embedded regorus engine; the OPA engine adapter against the OPA REST stand-in
+always the embedded regorus engine and OPA's own evaluator embedded (opa-golib-python-bindings, OPA 1.20);
+the OPA engine adapter against the OPA REST stand-in
 (tests/support/opa_rest_shim.py: the adapter's protocol, evaluated by regorus, because no OPA server can
 run here); and a real OPA server (openpolicyagent/opa via testcontainers) when a Docker engine answers,
 skipped with that reason where none does. Same .rego files, same data, same decisions."""
@@ -21,6 +22,7 @@ from eahub.core.paths import POLICIES_DIR
 from eahub.policy.bundle import PolicyBundle
 from eahub.policy.engine import PolicyEngine
 from eahub.policy.model import Override, PolicyRequest, PolicyUnavailable
+from eahub.policy.opa_embedded_engine import OpaEmbeddedEngine
 from eahub.policy.opa_engine import OpaEngine
 from eahub.policy.regorus_engine import RegorusEngine
 from tests.scenarios.cases import ADULTS, CHILDRENS, HEALTH, NWAS, POLICE, event
@@ -75,16 +77,52 @@ TABLE = [
         },
     ),
     Row(
-        "children's concern only to children's services",
-        PolicyRequest(event(2, HEALTH, "CHILD_CONCERN"), TODAY),
+        "children's concern to children's services, police and health, not the ambulance service",
+        PolicyRequest(event(2, NWAS, "CHILD_CONCERN", age=9, risk=("neglect", "parental-substance-misuse")), TODAY),
         {
             CHILDRENS: Expect(True, CS, has=frozenset({"linked_people"}), lacks=frozenset({"referrer.name"})),
             POLICE: Expect(
+                True, CS, has=frozenset({"risk_factors.general"}), lacks=frozenset({"risk_factors.health"})
+            ),
+            HEALTH: Expect(True, CS, has=frozenset({"risk_factors.health", "health_details"})),
+            ADULTS: Expect(
                 False,
                 None,
-                "children's concerns (CHILD_CONCERN) go only to children's services; "
-                "lancashire-police is police",
+                "children's concerns (CHILD_CONCERN) go only to childrens-social-care, police, health; "
+                "lancashire-cc-adults is adult-social-care",
             ),
+        },
+    ),
+    Row(
+        "a missing 15-year-old goes to children's services, not adult social care",
+        PolicyRequest(event(10, POLICE, "MISSING_PERSON", age=15), TODAY),
+        {
+            CHILDRENS: Expect(True, CS),
+            HEALTH: Expect(True, CS),
+            ADULTS: Expect(
+                False,
+                None,
+                "the subject is a child (under 18 when the event occurred): no ISA in force gives "
+                f"lancashire-cc-adults this case for that age (considered: {AS} v2.1)",
+            ),
+            NWAS: Expect(False, None),
+        },
+    ),
+    Row(
+        "health risk-factor codes withheld from recipients without an Art 9 condition",
+        PolicyRequest(event(11, HEALTH, "MENTAL_HEALTH", risk=("self-harm", "weapons")), TODAY),
+        {
+            NWAS: Expect(True, MH, has=frozenset({"risk_factors.general"}), lacks=frozenset({"risk_factors.health"})),
+            POLICE: Expect(True, MH, lacks=frozenset({"risk_factors.health"})),
+            ADULTS: Expect(True, MH, has=frozenset({"risk_factors.health"})),
+        },
+    ),
+    Row(
+        "a risk-factor code outside the vocabulary is shared with nobody",
+        PolicyRequest(event(12, POLICE, "MENTAL_HEALTH", risk=("suicidal-ideation",)), TODAY),
+        {
+            HEALTH: Expect(False, MH, "risk factor codes not in the controlled vocabulary: suicidal-ideation"),
+            NWAS: Expect(False, MH, "risk factor codes not in the controlled vocabulary: suicidal-ideation"),
         },
     ),
     Row(
@@ -215,13 +253,14 @@ def opa_shim_url() -> Iterator[str]:
 
 ENGINES: dict[str, Callable[[pytest.FixtureRequest, PolicyBundle], PolicyEngine]] = {
     "regorus": lambda request, bundle: RegorusEngine(bundle),
+    "opa-embedded": lambda request, bundle: OpaEmbeddedEngine(bundle),
     "opa": lambda request, bundle: OpaEngine(request.getfixturevalue("opa_url"), bundle, timeout_s=5),
     "opa-adapter-over-rest-shim": lambda request, bundle: OpaEngine(
         request.getfixturevalue("opa_shim_url"), bundle, timeout_s=5),
 }
 
 
-ENGINE_PARAMS = ["regorus", "opa-adapter-over-rest-shim", pytest.param("opa", marks=pytest.mark.docker)]
+ENGINE_PARAMS = ["regorus", "opa-embedded", "opa-adapter-over-rest-shim", pytest.param("opa", marks=pytest.mark.docker)]
 
 
 @pytest.mark.parametrize("engine_name", ENGINE_PARAMS)
@@ -252,6 +291,13 @@ def test_a_batch_is_decided_in_order(engine_name: str, request: pytest.FixtureRe
     batch = engine.decide([r.request for r in rows])
     assert [d.event_id for d in batch] == [r.request.event["event_id"] for r in rows]
     assert batch == [engine.decide([r.request])[0] for r in rows]
+
+
+@pytest.mark.parametrize("row", TABLE, ids=lambda r: r.name)
+def test_opa_and_regorus_decide_every_field_alike(row: Row, tmp_path: Path) -> None:
+    """OPA's own evaluator (OPA 1.20, embedded) and regorus: the same Decision, field by field."""
+    bundle = _bundle(tmp_path, row)
+    assert OpaEmbeddedEngine(bundle).decide([row.request]) == RegorusEngine(bundle).decide([row.request])
 
 
 def test_the_opa_adapter_pushes_its_bundle_again_when_the_server_lost_it() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from eahub.core import avro_codec, schemas, topics
+from eahub.core import avro_codec, risk_factors, schemas, topics
 from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
 from tests.helpers import read_all
@@ -27,7 +27,11 @@ def routed_cases(settings: HubSettings, expect: int | None = None) -> dict[str, 
 def leaf(record: dict[str, Any], path: str) -> Any:
     value: Any = record
     for part in path.split("."):
-        value = None if value is None else value.get(part)
+        if isinstance(value, list):  # coded elements (risk_factors): the codes of that kind
+            vocabulary = risk_factors.vocabulary()
+            value = [c for c in value if c not in vocabulary or vocabulary[c].kind == part]
+        else:
+            value = None if value is None else value.get(part)
     return value
 
 

@@ -1,6 +1,6 @@
-"""The 45-case scenario table through the real router on the embedded broker: each event published to its
-agency's inbound topic, decided by the real Rego policy, projected and routed. The board topics must hold
-exactly the expected recipients with exactly the expected fields withheld, and the audit topic a
+"""The scenario table (tests/scenarios/cases.py) through the real router on the embedded broker: each event
+published to its agency's inbound topic, decided by the real Rego policy, projected and routed. The board
+topics must hold exactly the expected recipients with exactly the expected fields withheld, and the audit topic a
 disclosure or refusal for every candidate."""
 
 from __future__ import annotations
@@ -28,16 +28,19 @@ from tests.support.opa_rest_shim import OpaRestShim
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
-@pytest.fixture(scope="module", params=["embedded-regorus", "opa-adapter"])
+@pytest.fixture(scope="module", params=["embedded-regorus", "embedded-opa", "opa-adapter"])
 def routed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[tuple[HubSettings, dict]]:
-    """The table routed once with the embedded engine, and once through the OPA engine adapter
-    (EAHUB_OPA_URL) talking to the OPA REST stand-in (no OPA server can run here)."""
+    """The table routed once with the embedded regorus engine, once with OPA's own evaluator embedded
+    (EAHUB_POLICY_ENGINE=opa-embedded), and once through the OPA engine adapter (EAHUB_OPA_URL) talking to
+    the OPA REST stand-in (no OPA server can run here)."""
     tmp = tmp_path_factory.mktemp("scenarios")
     with contextlib.ExitStack() as stack:
         opa_url = stack.enter_context(OpaRestShim().serving()) if request.param == "opa-adapter" else None
         broker = stack.enter_context(EmbeddedBroker(free_port(), log_path=tmp / "broker.log"))
-        settings = HubSettings(data_dir=tmp / "data", broker_port=broker.port, opa_url=opa_url)
+        engine = "opa-embedded" if request.param == "embedded-opa" else "regorus"
+        settings = HubSettings(data_dir=tmp / "data", broker_port=broker.port, opa_url=opa_url,
+                               policy_engine=engine)
         topics.create_topics(settings, agency_ids(settings.policies_dir))
         pseudo = Pseudonymiser.from_data_dir(settings.data_dir)
         publisher = KafkaPublisher(producer_config(settings))

@@ -35,6 +35,7 @@ MH_CRISIS = {  # isa-lancs-mental-health-crisis v1.2
         "restricted_to",
         "narrative",
         "health_details",
+        "risk_factors.health",
         "subject.nhs_number",
         "consent.recorded_by",
         "source_reference",
@@ -44,6 +45,7 @@ MH_CRISIS = {  # isa-lancs-mental-health-crisis v1.2
         "restricted_to",
         "narrative",
         "health_details",
+        "risk_factors.health",
         "subject.nhs_number",
         "subject.date_of_birth",
         "consent.recorded_by",
@@ -56,15 +58,25 @@ ADULT_SAFEGUARDING = {  # isa-lancs-adult-safeguarding v2.1
         "restricted_to",
         "narrative",
         "health_details",
+        "risk_factors.health",
         "subject.nhs_number",
         "linked_people",
         "consent.recorded_by",
         "source_reference",
     ),
-    POLICE: _w("restricted_to", "narrative", "health_details", "subject.nhs_number", "consent.recorded_by"),
+    POLICE: _w(
+        "restricted_to",
+        "narrative",
+        "health_details",
+        "risk_factors.health",
+        "subject.nhs_number",
+        "consent.recorded_by",
+    ),
 }
-CHILD_SAFEGUARDING = {  # isa-lancs-child-safeguarding v3.0
+CHILD_SAFEGUARDING = {  # isa-lancs-child-safeguarding v4.0: police, children's social care and health together
     CHILDRENS: _w(),
+    POLICE: _w("narrative", "health_details", "risk_factors.health", "restricted_to"),
+    HEALTH: _w("narrative", "subject.address", "consent.recorded_by", "restricted_to"),
 }
 
 
@@ -90,9 +102,14 @@ def event(
     risk: tuple[str, ...] = (),
     linked: tuple[str, ...] = (),
     restricted: list[str] | None = None,
+    age: int | str | None = "adult",
+    linked_ages: tuple[int | None, ...] = (),
 ) -> dict[str, Any]:
-    """A made-up concern event (no real person) in Avro record form."""
+    """A made-up concern event (no real person) in Avro record form. `age` is the subject's age in years
+    when the event occurred (None: no date of birth; "adult": an adult's age, 25 to 64, by n);
+    `linked_ages` the ages of the linked people, in order (missing: no date of birth)."""
     occurred = _BASE_TIME + timedelta(minutes=7 * n)
+    years = 25 + n % 40 if age == "adult" else age
     return {
         "event_id": f"5c3a0000-0000-4000-8000-{n:012d}",
         "occurred_at": occurred,
@@ -105,7 +122,7 @@ def event(
         "district": ("Preston", "Burnley", "Blackpool", "Lancaster", "Chorley")[n % 5],
         "subject": {
             "name": f"Test Person {n}",
-            "date_of_birth": date(1980 + n % 30, 1 + n % 12, 1 + n % 28),
+            "date_of_birth": None if years is None else _born(occurred.date(), int(years), n),
             "nhs_number": "9990000018",
             "address": f"{n} Example Road",
         },
@@ -113,12 +130,25 @@ def event(
         "health_details": "Made-up health detail." if n % 2 == 0 else None,
         "risk_factors": list(risk),
         "linked_people": [
-            {"role": role, "name": f"Linked {i}", "date_of_birth": None} for i, role in enumerate(linked)
+            {
+                "role": role,
+                "name": f"Linked {i}",
+                "date_of_birth": _born(occurred.date(), a, n)
+                if (a := (linked_ages[i] if i < len(linked_ages) else None)) is not None
+                else None,
+            }
+            for i, role in enumerate(linked)
         ],
         "referrer": {"name": "Made-up Referrer", "contact": "01234 000000", "relationship": "neighbour"},
         "consent": {"status": consent, "recorded_by": "PC 0000"},
         "restricted_to": restricted,
     }
+
+
+def _born(on: date, years: int, n: int) -> date:
+    """A birthday that makes someone exactly `years` old on `on` (some days past a birthday)."""
+    day = on - timedelta(days=1 + n % 300)
+    return date(day.year - years, day.month, min(day.day, 28))
 
 
 def _pick(profile: dict[str, frozenset[str]], *agencies: str) -> dict[str, frozenset[str]]:
@@ -219,7 +249,7 @@ CASES: list[Scenario] = [
         ),
         _pick(ADULT_SAFEGUARDING, _H),
     ),
-    # domestic abuse and missing persons: both safeguarding ISAs
+    # domestic abuse: both safeguarding ISAs
     Scenario("da-police-given", event(25, _P, "DOMESTIC_ABUSE"), _both(_C, _A, _H, _N)),
     Scenario(
         "da-police-official-sensitive",
@@ -255,37 +285,88 @@ CASES: list[Scenario] = [
         event(33, _H, "DOMESTIC_ABUSE", consent="REFUSED", risk=("threats-to-kill",)),
         _both(_C, _A, _N, _P),
     ),
-    Scenario("mp-police-given", event(34, _P, "MISSING_PERSON"), _both(_C, _A, _H, _N)),
+    # missing persons: an adult's under the adult safeguarding ISA; a child's (or a possible child's) also
+    # under the child safeguarding ISA
+    Scenario("mp-police-given", event(34, _P, "MISSING_PERSON"), _both(_A, _H, _N)),
     Scenario(
         "mp-police-grade3-consent-not-sought",
         event(35, _P, "MISSING_PERSON", grade="GRADE_3", consent="NOT_SOUGHT", risk=("repeat-missing",)),
-        _both(_C, _A, _H, _N),
+        _both(_A, _H, _N),
     ),
-    Scenario("mp-restricted-to-childrens", event(36, _P, "MISSING_PERSON", restricted=[_C]), _both(_C)),
+    Scenario(
+        "mp-child-restricted-to-childrens",
+        event(36, _P, "MISSING_PERSON", restricted=[_C], age=15),
+        _pick(CHILD_SAFEGUARDING, _C),
+    ),
     Scenario("mp-restricted-to-nobody", event(37, _P, "MISSING_PERSON", restricted=[]), {}),
-    # children's concerns: children's services only, under the child safeguarding ISA
-    Scenario("cc-police-given", event(38, _P, "CHILD_CONCERN"), _pick(CHILD_SAFEGUARDING, _C)),
+    Scenario(
+        "mp-child-15-not-to-adult-social-care",
+        event(46, _P, "MISSING_PERSON", age=15, risk=("repeat-missing", "exploitation-risk")),
+        _pick(CHILD_SAFEGUARDING, _C, _H),
+    ),
+    Scenario(
+        "mp-unknown-age-possibly-a-child",
+        event(47, _P, "MISSING_PERSON", age=None),
+        {_C: CHILD_SAFEGUARDING[_C], _H: ADULT_SAFEGUARDING[_H], _N: ADULT_SAFEGUARDING[_N]},
+    ),
+    Scenario(
+        "mp-child-from-health-to-police",
+        event(48, _H, "MISSING_PERSON", age=13),
+        _pick(CHILD_SAFEGUARDING, _C, _P),
+    ),
+    Scenario(
+        "mp-turned-18-is-an-adult",
+        event(49, _P, "MISSING_PERSON", age=18),
+        _both(_A, _H, _N),
+    ),
+    # a child's case goes to children's services whatever its category
+    Scenario(
+        "mh-child-16-to-childrens-not-adults",
+        event(50, _P, "MENTAL_HEALTH", age=16, risk=("self-harm",)),
+        {_C: CHILD_SAFEGUARDING[_C], _H: CHILD_SAFEGUARDING[_H], _N: MH_CRISIS[_N]},
+    ),
+    Scenario(
+        "va-child-subject-adult-in-household-to-adults",
+        event(51, _P, "VULNERABLE_ADULT", age=14, linked=("ADULT_IN_HOUSEHOLD",), linked_ages=(44,)),
+        {_C: CHILD_SAFEGUARDING[_C], _A: ADULT_SAFEGUARDING[_A], _H: CHILD_SAFEGUARDING[_H]},
+    ),
+    Scenario(
+        "da-child-subject-not-to-adults-or-ambulance",
+        event(52, _P, "DOMESTIC_ABUSE", age=16),
+        _pick(CHILD_SAFEGUARDING, _C, _H),
+    ),
+    Scenario(
+        "da-consent-refused-linked-child-by-age",
+        event(53, _P, "DOMESTIC_ABUSE", consent="REFUSED", linked=("CARER",), linked_ages=(15,)),
+        _both(_C),
+    ),
+    # children's concerns: police, children's services and health together, under the child safeguarding ISA
+    Scenario("cc-police-given", event(38, _P, "CHILD_CONCERN", age=9), _pick(CHILD_SAFEGUARDING, _C, _H)),
     Scenario(
         "cc-consent-refused-child-at-risk",
-        event(39, _P, "CHILD_CONCERN", consent="REFUSED"),
-        _pick(CHILD_SAFEGUARDING, _C),
+        event(39, _P, "CHILD_CONCERN", consent="REFUSED", age=6),
+        _pick(CHILD_SAFEGUARDING, _C, _H),
     ),
     Scenario(
         "cc-official-sensitive",
-        event(40, _P, "CHILD_CONCERN", marking="OFFICIAL_SENSITIVE", grade="GRADE_3"),
-        _pick(CHILD_SAFEGUARDING, _C),
+        event(40, _P, "CHILD_CONCERN", marking="OFFICIAL_SENSITIVE", grade="GRADE_3", age=11),
+        _pick(CHILD_SAFEGUARDING, _C, _H),
     ),
-    Scenario("cc-health-source", event(41, _H, "CHILD_CONCERN"), _pick(CHILD_SAFEGUARDING, _C)),
-    Scenario("cc-restricted-to-adults", event(42, _P, "CHILD_CONCERN", restricted=[_A]), {}),
+    Scenario("cc-health-source", event(41, _H, "CHILD_CONCERN", age=4), _pick(CHILD_SAFEGUARDING, _C, _P)),
+    Scenario("cc-restricted-to-adults", event(42, _P, "CHILD_CONCERN", restricted=[_A], age=12), {}),
     Scenario(
         "cse-police-consent-refused",
-        event(43, _P, "CHILD_SEXUAL_EXPLOITATION", consent="REFUSED"),
-        _pick(CHILD_SAFEGUARDING, _C),
+        event(43, _P, "CHILD_SEXUAL_EXPLOITATION", consent="REFUSED", age=14),
+        _pick(CHILD_SAFEGUARDING, _C, _H),
     ),
     Scenario(
         "cse-nwas-source",
-        event(44, _N, "CHILD_SEXUAL_EXPLOITATION", grade="GRADE_3"),
-        _pick(CHILD_SAFEGUARDING, _C),
+        event(44, _N, "CHILD_SEXUAL_EXPLOITATION", grade="GRADE_3", age=15),
+        _pick(CHILD_SAFEGUARDING, _C, _H, _P),
     ),
-    Scenario("cse-childrens-source-goes-nowhere", event(45, _C, "CHILD_SEXUAL_EXPLOITATION"), {}),
+    Scenario(
+        "cse-childrens-source-to-police-and-health",
+        event(45, _C, "CHILD_SEXUAL_EXPLOITATION", age=15),
+        _pick(CHILD_SAFEGUARDING, _H, _P),
+    ),
 ]

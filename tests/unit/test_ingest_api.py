@@ -189,3 +189,11 @@ def test_healthz_and_openapi(hub: Hub) -> None:
 
 def test_unknown_path_is_a_problem_too(hub: Hub) -> None:
     assert_problem(hub.client.get("/v1/nothing"), 404, [])
+
+
+def test_422_names_an_unknown_risk_factor_code(hub: Hub) -> None:
+    obj = example_event(NOW, risk_factors=["self-harm", "suicidal-ideation"])
+    body = assert_problem(hub.post(obj, hub.police), 422, ["risk_factors[1]"])
+    assert "unknown risk factor code 'suicidal-ideation'" in body["errors"][0]["message"]
+    assert "risk_factors.json" in body["errors"][0]["message"]
+    assert hub.publisher.sent == []

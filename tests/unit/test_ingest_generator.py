@@ -91,3 +91,15 @@ def test_days_spreads_the_count_or_bounds_the_stream() -> None:
     assert 200 <= len(bounded) <= 340
     assert all(reported_at(e) < START + timedelta(days=2) for e in bounded)
     assert list(itertools.islice(generate(None, seed=1, start=START, days=2), 5)) == bounded[:5]
+
+
+def test_the_generator_and_the_isas_use_only_codes_of_the_vocabulary(events: list[dict[str, Any]]) -> None:
+    from eahub.core import risk_factors
+    from eahub.policy.bundle import PolicyBundle
+
+    vocabulary = risk_factors.vocabulary()
+    used = Counter(code for e in events for code in e.get("risk_factors") or [])
+    assert used and set(used) <= set(vocabulary)
+    assert {vocabulary[c].kind for c in used} == {"general", "health"}
+    for isa in PolicyBundle.load(POLICIES_DIR).data["hub"]["isas"]:
+        assert set(isa["conditions"]["consent_override"]["serious_harm"]["risk_factors"]) <= set(vocabulary)

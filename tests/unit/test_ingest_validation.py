@@ -122,3 +122,16 @@ def test_errors_never_echo_personal_values() -> None:
     with pytest.raises(ValidationFailed) as exc:
         validate_event(obj, AGENCIES, NOW)
     assert name not in str(exc.value) and "9434765910" not in str(exc.value)
+
+
+def test_risk_factors_only_from_the_controlled_vocabulary() -> None:
+    codes = ["weapons", "suicide risk", "weapons", "frailty", "x", "Lives with Jane Roe"]
+    errors = errors_of(example_event(NOW, risk_factors=codes))
+    assert set(errors) == {"risk_factors[1]", "risk_factors[4]", "risk_factors[5]"}
+    assert "Jane" not in errors["risk_factors[5]"] and "(free text, not a code)" in errors["risk_factors[5]"]
+    assert errors["risk_factors[1]"] == (
+        "unknown risk factor code 'suicide risk': not in the controlled vocabulary (risk_factors.json)"
+    )
+    assert validate_event(example_event(NOW, risk_factors=["suicide-risk"]), AGENCIES, NOW)["risk_factors"] == [
+        "suicide-risk"
+    ]

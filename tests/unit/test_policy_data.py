@@ -140,3 +140,32 @@ def test_policy_check_cli(policies: Path) -> None:
         "PROBLEM  rules.json: rules.break_glass.fields[5]: 'mood' is not a field of the ConcernEvent schema"
         in bad.output
     )
+
+
+def test_isa_risk_codes_come_from_the_vocabulary(policies: Path) -> None:
+    def change(doc: Any) -> None:
+        doc["isas"][1]["conditions"]["consent_override"]["serious_harm"]["risk_factors"].append("suicidal-ideation")
+
+    edit_json(policies / "data" / "isas.json", change)
+    found = "\n".join(problems(policies))
+    assert "serious_harm.risk_factors[5]: 'suicidal-ideation' is not a code of risk_factors.json" in found
+
+
+def test_isa_age_bands_are_checked(policies: Path) -> None:
+    def change(doc: Any) -> None:
+        doc["isas"][0]["recipients"]["lancashire-police"]["subject_age_bands"] = ["teenager"]
+
+    edit_json(policies / "data" / "isas.json", change)
+    found = "\n".join(problems(policies))
+    assert "subject_age_bands[0]: Input should be 'child', 'adult' or 'unknown'" in found
+
+
+def test_isa_roles_and_categories_by_age_band_are_checked(policies: Path) -> None:
+    def change(doc: Any) -> None:
+        doc["isas"][1]["recipients"]["lancashire-cc-adults"]["linked_adult_roles"] = ["LODGER"]
+        doc["isas"][0]["categories_by_age_band"]["child"].append("ARSON")
+
+    edit_json(policies / "data" / "isas.json", change)
+    found = "\n".join(problems(policies))
+    assert "recipients.lancashire-cc-adults.linked_adult_roles[0]: 'LODGER' is not a LinkedRole" in found
+    assert "categories_by_age_band.child[4]: 'ARSON' is not a ConcernEvent category" in found

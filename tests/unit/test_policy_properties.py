@@ -1,6 +1,7 @@
 """Properties over generated events: no recipient's fields_shared leaves its ISA allow-list (plus the
 envelope), no special-category field reaches a recipient without an Art 9 condition, the referrer
-never leaves the source, and the router's projection carries nothing outside the allow-list."""
+never leaves the source, the router's projection carries nothing outside the allow-list, and OPA's own
+evaluator decides every generated event exactly as regorus does."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eahub.core import schemas
+from eahub.core import risk_factors, schemas
 from eahub.core.paths import POLICIES_DIR
 from eahub.policy.bundle import PolicyBundle
 from eahub.policy.model import Override, PolicyRequest
+from eahub.policy.opa_embedded_engine import OpaEmbeddedEngine
 from eahub.policy.regorus_engine import RegorusEngine
 from eahub.router.projection import project
 
@@ -22,6 +24,7 @@ pytestmark = pytest.mark.unit
 
 BUNDLE = PolicyBundle.load(POLICIES_DIR)
 ENGINE = RegorusEngine(BUNDLE)
+OPA = OpaEmbeddedEngine(BUNDLE)  # OPA 1.20's own evaluator: every decision must equal regorus's
 HUB = BUNDLE.data["hub"]
 AGENCIES = sorted(HUB["agencies"])
 KINDS = schemas.pii_classification()
@@ -29,6 +32,7 @@ LEAVES = HUB["schema"]["leaves"]
 ENVELOPE = set(HUB["schema"]["envelope"])
 ISAS = {(i["id"], i["version"]): i for i in HUB["isas"]}
 SPECIAL_KINDS = set(HUB["rules"]["special_category_recipient_kinds"])
+VOCABULARY = risk_factors.vocabulary()
 
 
 def _leaves_under(paths: list[str]) -> set[str]:
@@ -52,7 +56,7 @@ events = st.fixed_dictionaries(
             st.fixed_dictionaries(
                 {
                     "name": text,
-                    "date_of_birth": st.one_of(st.none(), st.just(date(1990, 1, 1))),
+                    "date_of_birth": st.one_of(st.none(), st.dates(date(2000, 1, 1), date(2026, 3, 1))),
                     "nhs_number": text,
                     "address": text,
                 }
@@ -60,20 +64,7 @@ events = st.fixed_dictionaries(
         ),
         "narrative": text,
         "health_details": text,
-        "risk_factors": st.lists(
-            st.sampled_from(
-                [
-                    "weapons",
-                    "suicide-risk",
-                    "self-harm",
-                    "strangulation",
-                    "substance-misuse",
-                    "high-risk-dash",
-                    "sexual-exploitation",
-                ]
-            ),
-            max_size=3,
-        ),
+        "risk_factors": st.lists(st.sampled_from(sorted(VOCABULARY)), max_size=3),
         "linked_people": st.lists(
             st.fixed_dictionaries(
                 {
@@ -81,7 +72,7 @@ events = st.fixed_dictionaries(
                         schemas.enum_symbols("LinkedRole")
                     ),
                     "name": text,
-                    "date_of_birth": st.none(),
+                    "date_of_birth": st.one_of(st.none(), st.dates(date(1950, 1, 1), date(2026, 3, 1))),
                 }
             ),
             max_size=2,
@@ -117,6 +108,8 @@ def _non_empty_paths(record: dict[str, Any], prefix: str = "") -> set[str]:
         path = prefix + key
         if isinstance(value, dict) and path + "." in {p[: len(path) + 1] for p in LEAVES}:
             out |= _non_empty_paths(value, path + ".")
+        elif path == "risk_factors":  # coded elements: each code counts as its kind's path
+            out |= {VOCABULARY[c].path for c in value}
         elif value not in (None, [], ""):
             out.add(path)
     return out
@@ -127,7 +120,9 @@ def _non_empty_paths(record: dict[str, Any], prefix: str = "") -> set[str]:
 def test_nothing_leaves_the_allow_list_or_its_kind(
     event: dict[str, Any], today: date, override: Override | None
 ) -> None:
-    decision = ENGINE.decide([PolicyRequest(event=event, today=today, override=override)])[0]
+    request = PolicyRequest(event=event, today=today, override=override)
+    decision = ENGINE.decide([request])[0]
+    assert OPA.decide([request])[0] == decision, "OPA and regorus disagree"
     for r in decision.shares:
         kind = HUB["agencies"][r.agency]["kind"]
         shared = set(r.fields_shared)

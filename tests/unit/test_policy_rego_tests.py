@@ -97,3 +97,27 @@ def test_explain_with_break_glass_and_bad_input(tmp_path: Path) -> None:
     bad = CliRunner().invoke(policy, ["explain", str(file)])
     assert bad.exit_code == 2
     assert "not a valid concern event: category" in bad.output
+
+
+def test_every_rego_test_passes_on_opas_own_evaluator_too() -> None:
+    from eahub.policy.opa_embedded_engine import OpaEmbeddedEngine
+
+    bundle = PolicyBundle.load(POLICIES_DIR)
+    opa = OpaEmbeddedEngine(bundle, with_tests=True)
+    names = [t.name for t in run_tests(bundle).tests]
+    assert [n for n in names if opa.evaluate(n.removeprefix("data.")) is not True] == []
+
+
+def test_rego_style_entrypoints_annotated_internal_rules_marked_lines_within_120() -> None:
+    text = (POLICIES_DIR / "eahub" / "sharing" / "decision.rego").read_text()
+    lines = text.splitlines()
+    for entrypoint in ("batch", "decision"):
+        at = next(i for i, ln in enumerate(lines) if ln.startswith(f"{entrypoint} :="))
+        block = lines[max(0, at - 5) : at]
+        assert "# METADATA" in block and "# entrypoint: true" in block, entrypoint
+    heads = {ln.split("(")[0].split("[")[0].split(" ")[0] for ln in lines if ln[:1].isalpha() or ln[:1] == "_"}
+    public = {h for h in heads if not h.startswith("_")} - {"package", "import", "batch", "decision"}
+    assert public == set(), f"internal rules without the _ prefix: {public}"
+    for path in POLICIES_DIR.rglob("*.rego"):
+        long = [i + 1 for i, ln in enumerate(path.read_text().splitlines()) if len(ln.expandtabs(4)) > 120]
+        assert long == [], f"{path.name}: lines over 120: {long}"

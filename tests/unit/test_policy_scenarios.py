@@ -1,4 +1,5 @@
-"""The scenario table (tests/scenarios/cases.py) against the embedded engine, one decision per case."""
+"""The scenario table (tests/scenarios/cases.py) against both embedded engines (regorus and OPA's own
+evaluator), one decision per case, and the two engines' decisions compared field by field."""
 
 from __future__ import annotations
 
@@ -8,16 +9,22 @@ from eahub.core import schemas
 from eahub.core.paths import POLICIES_DIR
 from eahub.core.registry import agency_ids
 from eahub.policy.bundle import PolicyBundle
+from eahub.policy.engine import PolicyEngine
 from eahub.policy.model import PolicyRequest
+from eahub.policy.opa_embedded_engine import OpaEmbeddedEngine
 from eahub.policy.regorus_engine import RegorusEngine
 from tests.scenarios.cases import CASES, Scenario
 
 pytestmark = pytest.mark.unit
 
 
-@pytest.fixture(scope="module")
-def engine() -> RegorusEngine:
-    return RegorusEngine(PolicyBundle.load(POLICIES_DIR))
+BUNDLE = PolicyBundle.load(POLICIES_DIR)
+ENGINES: dict[str, PolicyEngine] = {"regorus": RegorusEngine(BUNDLE), "opa-embedded": OpaEmbeddedEngine(BUNDLE)}
+
+
+@pytest.fixture(params=sorted(ENGINES))
+def engine(request: pytest.FixtureRequest) -> PolicyEngine:
+    return ENGINES[request.param]
 
 
 def test_the_table_is_broad() -> None:
@@ -31,7 +38,7 @@ def test_the_table_is_broad() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_scenario(engine: RegorusEngine, case: Scenario) -> None:
+def test_scenario(engine: PolicyEngine, case: Scenario) -> None:
     decision = engine.decide([PolicyRequest(event=case.event, today=case.today)])[0]
     candidates = set(agency_ids(POLICIES_DIR)) - {case.event["source_agency"]}
     assert {r.agency for r in decision.recipients} == candidates
@@ -44,7 +51,15 @@ def test_scenario(engine: RegorusEngine, case: Scenario) -> None:
             assert r.fields_shared == ()
 
 
-def test_the_whole_table_decides_in_one_batch_the_same(engine: RegorusEngine) -> None:
+def test_the_whole_table_decides_in_one_batch_the_same(engine: PolicyEngine) -> None:
     batch = engine.decide([PolicyRequest(event=c.event, today=c.today) for c in CASES])
     one_by_one = [engine.decide([PolicyRequest(event=c.event, today=c.today)])[0] for c in CASES]
     assert batch == one_by_one
+
+
+def test_opa_and_regorus_decide_the_whole_table_alike() -> None:
+    requests = [PolicyRequest(event=c.event, today=c.today) for c in CASES]
+    for case, opa, regorus in zip(
+        CASES, ENGINES["opa-embedded"].decide(requests), ENGINES["regorus"].decide(requests), strict=True
+    ):
+        assert opa == regorus, case.name

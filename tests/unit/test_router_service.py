@@ -125,7 +125,8 @@ def test_bad_input_goes_to_the_dead_letter_topic_with_original_bytes(value: byte
     router, consumer = _router(ScriptedEngine())
     router.process_batch([_msg(value, topic=topic, offset=3)])
     sent = router.publisher.sent  # type: ignore[attr-defined]
-    assert [m.topic for m in sent] == [topics.DEADLETTER]
+    audited = [topics.AUDIT] if kind == "SOURCE_MISMATCH" else []  # a spoof is audited too
+    assert [m.topic for m in sent] == [topics.DEADLETTER, *audited]
     _, dl = avro_codec.decode(sent[0].value)
     assert dl["error_kind"] == kind and dl["original_value"] == value and dl["original_offset"] == 3
     headers = dict(sent[0].headers)
@@ -220,3 +221,28 @@ def test_a_stop_during_a_policy_outage_leaves_the_batch_uncommitted_instead_of_p
         router.process_batch([_msg(avro_codec.encode(schemas.CONCERN_EVENT, concern_event()))], stop)
     assert router.publisher.sent == [] and consumer.commits == []  # type: ignore[attr-defined]
     assert router.stats.parked_policy_unavailable == 0
+
+
+def test_a_spoof_and_an_uncoded_risk_factor_are_dead_lettered_and_audited_without_personal_data() -> None:
+    spoof = avro_codec.encode(schemas.CONCERN_EVENT, concern_event())  # declares lancashire-police
+    uncoded = concern_event(event_id="0b7e5c1e-3f0a-4c55-9d2e-8a6f1b2c3d4f")
+    uncoded["risk_factors"] = ["weapons", "Alex Example is suicidal"]
+    router, _ = _router(ScriptedEngine())
+    router.process_batch([_msg(spoof, topic="eahub.inbound.nwas", offset=3),
+                          _msg(avro_codec.encode(schemas.CONCERN_EVENT, uncoded), offset=4)])
+    sent = router.publisher.sent  # type: ignore[attr-defined]
+    assert [m.topic for m in sent] == [topics.DEADLETTER, topics.AUDIT, topics.DEADLETTER, topics.AUDIT]
+    entries = [avro_codec.decode(m.value, expected=schemas.AUDIT_ENTRY)[1] for m in sent if m.topic == topics.AUDIT]
+    spoofed, bad_code = entries
+    assert spoofed["kind"] == "ACTION" and spoofed["source_agency"] == "nwas"
+    assert spoofed["details"]["action"] == "inbound-refused"
+    assert spoofed["details"]["claimed_source_agency"] == "lancashire-police"
+    assert spoofed["details"]["dead_letter_kind"] == "SOURCE_MISMATCH"
+    assert spoofed["details"]["inbound_topic"] == "eahub.inbound.nwas" and spoofed["details"]["inbound_offset"] == "3"
+    assert "source_agency does not match" in spoofed["reasons"][0]
+    _, dl = avro_codec.decode(sent[2].value)
+    assert dl["error_kind"] == "SCHEMA_INVALID" and "risk_factors[1]" in dl["error"]
+    assert bad_code["details"]["dead_letter_kind"] == "SCHEMA_INVALID" and "risk_factors[1]" in bad_code["reasons"][0]
+    for m in sent[1::2]:
+        assert b"Alex" not in m.value and b"suicidal" not in m.value
+    assert router.stats.events == 0 and router.stats.dead_letters == 2

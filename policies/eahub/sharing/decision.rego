@@ -1,240 +1,335 @@
-# Who may receive a concern event, under which ISA and lawful basis, and which of its fields.
+# METADATA
+# title: Early Action Hub sharing decisions
+# description: |
+#   Who may receive a concern event, under which ISA and lawful basis, and which of its fields.
 #
-# Input (one request):  {"event": <policy facts of a ConcernEvent>, "today": "YYYY-MM-DD",
-#                        "override": null | {"recipient", "role", "actor", "justification"}}
-# Batch input:          {"requests": [<request>, ...]}  ->  data.eahub.sharing.batch
+#   Input (one request):  {"event": <policy facts of a ConcernEvent>, "today": "YYYY-MM-DD",
+#                          "override": null | {"recipient", "role", "actor", "justified"}}
+#   Batch input:          {"requests": [<request>, ...]}  ->  data.eahub.sharing.batch
 #
-# The event facts are the policy-relevant part of the event only (source_agency, category, grade,
-# security_marking, risk_factors, consent.status, restricted_to, linked_people[].role): no personal
-# values ever reach the policy engine, and what fields are shared depends on the agreement, not on them.
+#   The event facts are the policy-relevant part of the event only (source_agency, category, grade,
+#   security_marking, risk_factors codes, consent.status, restricted_to, subject_age_band, and the role and
+#   age band of each linked person): no personal value (no name, no date) ever reaches the policy engine.
 #
-# Data: data.hub.agencies (id -> agency), data.hub.isas, data.hub.rules, and data.hub.schema (field
-# classification by personal-data kind, derived from schemas/ when the bundle loads).
+#   Data: data.hub.agencies (id -> agency), data.hub.isas, data.hub.rules, data.hub.schema (field
+#   classification by personal-data kind, derived from schemas/ when the bundle loads) and
+#   data.hub.risk_factors (the controlled vocabulary of risk-factor codes, from schemas/risk_factors.json).
+#   Rules whose name starts with `_` are internal: only `decision` and `batch` are entrypoints.
 package eahub.sharing
 
 import rego.v1
 
-hub := data.hub
-
-event := input.event
-
-source := event.source_agency
-
+# METADATA
+# title: One decision per request of a batch, in order
+# entrypoint: true
 batch := [d | some req in input.requests; d := decision with input as req]
 
-# One structured decision per event: every registered agency except the source, shared or refused.
-decision := {"recipients": [recipient_decision(r) | some r in sort(candidates)]}
+# METADATA
+# title: One structured decision per event
+# description: every registered agency except the source, shared or refused, each with its reasons
+# entrypoint: true
+decision := {"recipients": [_recipient_decision(r) | some r in sort(_candidates)]}
 
-candidates contains id if {
-	some id, _ in hub.agencies
-	id != source
+_hub := data.hub
+
+_event := input.event
+
+_source := _event.source_agency
+
+_band := _event.subject_age_band
+
+_candidates contains id if {
+	some id, _ in _hub.agencies
+	id != _source
 }
 
-recipient_decision(r) := d if {
-	not overridden(r)
+_recipient_decision(r) := d if {
+	not _overridden(r)
 	d := {
 		"agency": r,
-		"shared": count(refusals(r)) == 0,
-		"isa_id": governing_isa(r).id,
-		"isa_version": governing_isa(r).version,
-		"lawful_basis": lawful_basis(r),
-		"purpose": purpose(r),
-		"fields_shared": shared_fields(r),
-		"fields_withheld": withheld_fields(r, shared_fields(r)),
-		"reasons": array.concat(sort(refusals(r)), array.concat(sort(share_notes(r)), sort(override_notes(r)))),
+		"shared": count(_refusals(r)) == 0,
+		"isa_id": _governing_isa(r).id,
+		"isa_version": _governing_isa(r).version,
+		"lawful_basis": _lawful_basis(r),
+		"purpose": _purpose(r),
+		"fields_shared": _shared_fields(r),
+		"fields_withheld": _withheld_fields(_shared_fields(r)),
+		"reasons": array.concat(
+			sort(_refusals(r)),
+			array.concat(sort(_share_notes(r)), sort(_override_notes(r))),
+		),
 		"override": false,
 	}
 }
 
-recipient_decision(r) := d if {
-	overridden(r)
-	granted := override_fields(r)
+_recipient_decision(r) := d if {
+	_overridden(r)
+	granted := _override_fields(r)
 	d := {
 		"agency": r,
 		"shared": true,
-		"isa_id": governing_isa(r).id,
-		"isa_version": governing_isa(r).version,
-		"lawful_basis": override_lawful_basis(r),
-		"purpose": hub.rules.break_glass.purpose,
+		"isa_id": _governing_isa(r).id,
+		"isa_version": _governing_isa(r).version,
+		"lawful_basis": _override_lawful_basis(r),
+		"purpose": _hub.rules.break_glass.purpose,
 		"fields_shared": granted,
-		"fields_withheld": withheld_fields(r, granted),
-		"reasons": array.concat(sort(refusals(r)), sort(override_notes(r))),
+		"fields_withheld": _withheld_fields(granted),
+		"reasons": array.concat(sort(_refusals(r)), sort(_override_notes(r))),
 		"override": true,
 	}
 }
 
 # ---------------------------------------------------------------- the governing agreement
 
-kind(r) := hub.agencies[r].kind
+_kind(r) := _hub.agencies[r].kind
 
 # ISAs that name both the source and the recipient as parties and give the recipient an allow-list.
-party_isas(r) := {isa |
-	some isa in hub.isas
-	source in isa.parties
+_party_isas(r) := {isa |
+	some isa in _hub.isas
+	isa.recipients[r] # before `r in ...`: OPA 1.20 fails on `r in` then `x[r]` in a comprehension
+	_source in isa.parties
 	r in isa.parties
-	isa.recipients[r]
 }
 
-category_isas(r) := {isa | some isa in party_isas(r); event.category in isa.categories}
+# An ISA covers the event's category for every subject, or for the subject's age band only
+# (the child safeguarding ISA covers every category of a child's case).
+_covers_category(isa) if _event.category in isa.categories
 
-in_force(isa) if {
+_covers_category(isa) if _event.category in object.get(isa.categories_by_age_band, _band, [])
+
+_category_isas(r) := {isa | some isa in _party_isas(r); _covers_category(isa)}
+
+_in_force(isa) if {
 	isa.valid_from <= input.today
 	input.today <= isa.valid_to
 }
 
-applicable_isas(r) := applicable_by[r]
+_dated_isas(r) := {isa | some isa in _category_isas(r); _in_force(isa)}
 
-applicable_by[r] := {isa | some isa in category_isas(r); in_force(isa)} if some r in candidates
+# The subjects a recipient receives under an ISA: its own list, else the ISA's.
+_recipient_bands(isa, r) := bands if {
+	bands := isa.recipients[r].subject_age_bands
+	bands != null
+} else := isa.subject_age_bands
+
+_age_covered(isa, r) if _band in _recipient_bands(isa, r)
+
+# An ISA may give a recipient a case outside its age bands for a purpose it names: a linked adult
+# (e.g. adult social care for an adult in a child's household). A linked person recorded as a child
+# does not count, whatever the role; an unknown age counts by the role.
+_age_covered(isa, r) if {
+	some p in _event.linked_people
+	p.age_band != "child"
+	roles := isa.recipients[r].linked_adult_roles
+	p.role in roles
+}
+
+_applicable_isas(r) := _applicable_by[r]
+
+_applicable_by[r] := isas if {
+	some r in _candidates
+	isas := {isa | some isa in _dated_isas(r); _age_covered(isa, r)}
+}
 
 # When several agreements apply, the one with the smallest id governs (data validation forbids two
 # versions of one ISA in force on the same day).
-governing_isa(r) := governing_by[r]
+_governing_isa(r) := _governing_by[r]
 
-governing_by[r] := isa if {
-	some r in candidates
-	some isa in applicable_isas(r)
-	isa.id == min({i.id | some i in applicable_isas(r)})
+_governing_by[r] := isa if {
+	some r in _candidates
+	some isa in _applicable_isas(r)
+	isa.id == min({i.id | some i in _applicable_isas(r)})
 }
 
-governing_by[r] := {"id": null, "version": null} if {
-	some r in candidates
-	not has_isa(r)
+_governing_by[r] := {"id": null, "version": null} if {
+	some r in _candidates
+	not _has_isa(r)
 }
 
-has_isa(r) if applicable_isas(r) != set()
+_has_isa(r) if _applicable_isas(r) != set()
 
-isa_refusals(r) := ((no_agreement(r) | category_not_covered(r)) | not_in_force(r))
+_isa_refusals(r) := union({_no_agreement(r), _category_not_covered(r), _not_in_force(r), _age_refusals(r)})
 
-no_agreement(r) := {msg |
-	party_isas(r) == set()
-	msg := sprintf("no information sharing agreement provides for %s to share with %s", [source, r])
+_no_agreement(r) := {msg |
+	_party_isas(r) == set()
+	msg := sprintf("no information sharing agreement provides for %s to share with %s", [_source, r])
 }
 
-category_not_covered(r) := {msg |
-	party_isas(r) != set()
-	category_isas(r) == set()
-	ids := concat(", ", sort({i.id | some i in party_isas(r)}))
-	msg := sprintf("category %s is not covered by any ISA between %s and %s (considered: %s)", [event.category, source, r, ids])
+_category_not_covered(r) := {msg |
+	_party_isas(r) != set()
+	_category_isas(r) == set()
+	ids := concat(", ", sort({i.id | some i in _party_isas(r)}))
+	msg := sprintf(
+		"category %s is not covered by any ISA between %s and %s (considered: %s)",
+		[_event.category, _source, r, ids],
+	)
 }
 
-not_in_force(r) := {msg |
-	not has_isa(r)
-	some isa in category_isas(r)
+_not_in_force(r) := {msg |
+	_dated_isas(r) == set()
+	some isa in _category_isas(r)
 	msg := sprintf(
 		"ISA %s v%s is not in force on %s (valid %s to %s)",
 		[isa.id, isa.version, input.today, isa.valid_from, isa.valid_to],
 	)
 }
 
-# Lawful basis and purpose are stated for a share; a refusal names the agreement considered, if any.
-lawful_basis(r) := basis if {
-	count(refusals(r)) == 0
-	not special_category_shared(r)
-	basis := governing_isa(r).lawful_basis[kind(r)]
-} else := basis if {
-	count(refusals(r)) == 0
-	special_category_shared(r)
-	basis := sprintf("%s; %s", [governing_isa(r).lawful_basis[kind(r)], governing_isa(r).art9_conditions[kind(r)]])
-} else := null
+_band_words := {
+	"child": "the subject is a child (under 18 when the event occurred)",
+	"adult": "the subject is an adult",
+	"unknown": "the subject's age is unknown (no date of birth), so the case is not treated as an adult's",
+}
 
-purpose(r) := concat("; ", governing_isa(r).purposes) if count(refusals(r)) == 0 else := null
-
-# ---------------------------------------------------------------- refusals, each with its reason
-
-refusals(r) := refusals_by[r]
-
-refusals_by[r] := all_refusals(r) if some r in candidates
-
-all_refusals(r) := ((((isa_refusals(r) | originator_refusals(r)) | children_refusals(r)) | marking_refusals(r)) | consent_refusals(r)) | basis_refusals(r)
-
-originator_refusals(r) := {msg |
-	is_array(event.restricted_to)
-	not r in event.restricted_to
+_age_refusals(r) := {msg |
+	_dated_isas(r) != set()
+	not _has_isa(r)
+	ids := concat(", ", sort({sprintf("%s v%s", [i.id, i.version]) | some i in _dated_isas(r)}))
 	msg := sprintf(
-		"originator control: %s restricted this event to %s",
-		[source, concat(", ", sort(event.restricted_to))],
+		"%s: no ISA in force gives %s this case for that age (considered: %s)",
+		[_band_words[_band], r, ids],
 	)
 }
 
-children_refusals(r) := {msg |
-	event.category in hub.rules.children_categories
-	not kind(r) in hub.rules.children_services_kinds
-	msg := sprintf("children's concerns (%s) go only to children's services; %s is %s", [event.category, r, kind(r)])
+# Lawful basis and purpose are stated for a share; a refusal names the agreement considered, if any.
+_lawful_basis(r) := basis if {
+	count(_refusals(r)) == 0
+	not _special_category_shared(r)
+	basis := _governing_isa(r).lawful_basis[_kind(r)]
+} else := basis if {
+	count(_refusals(r)) == 0
+	_special_category_shared(r)
+	isa := _governing_isa(r)
+	basis := sprintf("%s; %s", [isa.lawful_basis[_kind(r)], isa.art9_conditions[_kind(r)]])
+} else := null
+
+_purpose(r) := concat("; ", _governing_isa(r).purposes) if count(_refusals(r)) == 0 else := null
+
+# ---------------------------------------------------------------- refusals, each with its reason
+
+_refusals(r) := _refusals_by[r]
+
+_refusals_by[r] := _all_refusals(r) if {
+	some r in _candidates
 }
 
-marking_refusals(r) := {msg |
-	event.security_marking == "OFFICIAL_SENSITIVE"
-	not hub.agencies[r].cleared_official_sensitive
+_all_refusals(r) := union({
+	_isa_refusals(r),
+	_originator_refusals(r),
+	_children_refusals(r),
+	_marking_refusals(r),
+	_consent_refusals(r),
+	_basis_refusals(r),
+	_vocabulary_refusals(r),
+})
+
+_originator_refusals(r) := {msg |
+	is_array(_event.restricted_to)
+	not r in _event.restricted_to
+	msg := sprintf(
+		"originator control: %s restricted this event to %s",
+		[_source, concat(", ", sort(_event.restricted_to))],
+	)
+}
+
+# Hub-wide: a children's concern goes only to the agencies of child protection, whatever an ISA says.
+_children_refusals(r) := {msg |
+	_event.category in _hub.rules.children_categories
+	not _kind(r) in _hub.rules.children_concern_recipient_kinds
+	kinds := concat(", ", _hub.rules.children_concern_recipient_kinds)
+	msg := sprintf("children's concerns (%s) go only to %s; %s is %s", [_event.category, kinds, r, _kind(r)])
+}
+
+_marking_refusals(r) := {msg |
+	_event.security_marking == "OFFICIAL_SENSITIVE"
+	not _hub.agencies[r].cleared_official_sensitive
 	msg := sprintf("the event is marked OFFICIAL-SENSITIVE and %s is not cleared for it", [r])
 }
 
-consent_refusals(r) := {msg |
-	event.consent.status == "REFUSED"
-	has_isa(r)
-	risk_conditions(r) == set()
-	isa := governing_isa(r)
+_consent_refusals(r) := {msg |
+	_event.consent.status == "REFUSED"
+	_has_isa(r)
+	_risk_conditions(r) == set()
+	isa := _governing_isa(r)
 	msg := sprintf(
 		"consent refused by the subject, and no risk condition of ISA %s v%s applies (child at risk, serious harm)",
 		[isa.id, isa.version],
 	)
 }
 
-basis_refusals(r) := {msg |
-	has_isa(r)
-	isa := governing_isa(r)
-	not isa.lawful_basis[kind(r)]
-	msg := sprintf("ISA %s v%s states no lawful basis for a recipient of kind %s", [isa.id, isa.version, kind(r)])
+_basis_refusals(r) := {msg |
+	_has_isa(r)
+	isa := _governing_isa(r)
+	not isa.lawful_basis[_kind(r)]
+	msg := sprintf("ISA %s v%s states no lawful basis for a recipient of kind %s", [isa.id, isa.version, _kind(r)])
+}
+
+# Fail closed: a code outside the controlled vocabulary cannot be classified, so nothing is shared.
+_vocabulary_refusals(_) := {msg |
+	unknown := {c | some c in _event.risk_factors; not _hub.risk_factors[c]}
+	unknown != set()
+	msg := sprintf("risk factor codes not in the controlled vocabulary: %s", [concat(", ", sort(unknown))])
 }
 
 # The ISA's risk conditions met by this event, in plain words; each overrides refused consent.
-risk_conditions(r) := child_at_risk(r) | serious_harm(r)
+_risk_conditions(r) := _child_at_risk(r) | _serious_harm(r)
 
-child_at_risk(r) := {msg |
-	cond := governing_isa(r).conditions.consent_override.child_at_risk
-	event.category in cond.categories
-	msg := sprintf("child at risk (category %s)", [event.category])
+_child_at_risk(r) := {msg |
+	cond := _governing_isa(r).conditions.consent_override.child_at_risk
+	_event.category in cond.categories
+	msg := sprintf("child at risk (category %s)", [_event.category])
 } | {msg |
-	cond := governing_isa(r).conditions.consent_override.child_at_risk
-	roles := {p.role | some p in event.linked_people} & {x | some x in cond.linked_roles}
+	cond := _governing_isa(r).conditions.consent_override.child_at_risk
+	_band in cond.subject_age_bands
+	msg := "child at risk (the subject is under 18)"
+} | {msg |
+	cond := _governing_isa(r).conditions.consent_override.child_at_risk
+	roles := {p.role | some p in _event.linked_people} & {x | some x in cond.linked_roles}
 	roles != set()
 	msg := sprintf("child at risk (linked people: %s)", [concat(", ", sort(roles))])
+} | {msg |
+	cond := _governing_isa(r).conditions.consent_override.child_at_risk
+	"child" in cond.subject_age_bands
+	roles := {p.role | some p in _event.linked_people; p.age_band == "child"}
+	roles != set()
+	msg := sprintf("child at risk (a linked person under 18: %s)", [concat(", ", sort(roles))])
 }
 
-serious_harm(r) := {msg |
-	cond := governing_isa(r).conditions.consent_override.serious_harm
-	factors := {f | some f in event.risk_factors} & {x | some x in cond.risk_factors}
+_serious_harm(r) := {msg |
+	cond := _governing_isa(r).conditions.consent_override.serious_harm
+	factors := {f | some f in _event.risk_factors} & {x | some x in cond.risk_factors}
 	factors != set()
 	msg := sprintf("serious harm (risk factors: %s)", [concat(", ", sort(factors))])
 }
 
 # Notes on a share: the consent position and, when consent was refused, which risk condition applies.
-share_notes(r) := set() if count(refusals(r)) > 0
+_share_notes(r) := set() if count(_refusals(r)) > 0
 
-share_notes(r) := notes if {
-	count(refusals(r)) == 0
-	isa := governing_isa(r)
-	notes := ({sprintf("shared under ISA %s v%s for category %s", [isa.id, isa.version, event.category])} | consent_notes(r)) | kind_notes(r)
+_share_notes(r) := notes if {
+	count(_refusals(r)) == 0
+	isa := _governing_isa(r)
+	shared := {sprintf("shared under ISA %s v%s for category %s", [isa.id, isa.version, _event.category])}
+	notes := ((shared | _consent_notes(r)) | _kind_notes(r)) | _age_notes(r)
 }
 
 # Why fields on the ISA's allow-list were still withheld: their kind does not allow it for this recipient.
-kind_notes(r) := {msg |
-	withheld := {f | some f in isa_fields(r); fields[f] == "special-category"; not special_category_allowed(r)}
+_kind_notes(r) := {msg |
+	withheld := {f | some f in _isa_fields(r); _fields[f] == "special-category"; not _special_category_allowed(r)}
 	withheld != set()
 	msg := sprintf(
 		"special-category fields withheld (%s): no UK GDPR Art 9 condition for a recipient of kind %s",
-		[concat(", ", sort(withheld)), kind(r)],
+		[concat(", ", sort(withheld)), _kind(r)],
 	)
 }
 
-consent_notes(r) := {sprintf("consent refused; shared because the ISA's risk condition applies: %s", [concat("; ", sort(risk_conditions(r)))])} if {
-	event.consent.status == "REFUSED"
-}
+_age_notes(r) := {sprintf("subject age band: %s", [_band])}
 
-consent_notes(r) := {sprintf("consent %s", [consent_words[event.consent.status]])} if {
-	event.consent.status != "REFUSED"
-}
+_consent_notes(r) := {msg} if {
+	_event.consent.status == "REFUSED"
+	conditions := concat("; ", sort(_risk_conditions(r)))
+	msg := sprintf("consent refused; shared because the ISA's risk condition applies: %s", [conditions])
+} else := {sprintf("consent %s", [_consent_words[_event.consent.status]])}
 
-consent_words := {
+_consent_words := {
 	"GIVEN": "given by the subject",
 	"NOT_SOUGHT": "not sought: sharing rests on the lawful basis, not on consent",
 	"NOT_REQUIRED": "not required: sharing rests on the lawful basis",
@@ -242,117 +337,142 @@ consent_words := {
 
 # ---------------------------------------------------------------- fields, by allow-list and by kind
 
-fields := hub.schema.fields
+_fields := _hub.schema.fields
 
-# Every allow-list entry expands to the leaf fields under it (`subject` -> `subject.name`, ...).
-leaves_under(path) := {l | some l in hub.schema.leaves_of[path]}
+# Every allow-list entry expands to the leaf fields under it (`subject` -> `subject.name`, ...,
+# `risk_factors` -> `risk_factors.general`, `risk_factors.health`).
+_leaves_under(path) := {l | some l in _hub.schema.leaves_of[path]}
 
-envelope := {f | some f in hub.schema.envelope}
+_envelope := {f | some f in _hub.schema.envelope}
 
-art9_condition(r) if governing_isa(r).art9_conditions[kind(r)]
+_art9_condition(r) if _governing_isa(r).art9_conditions[_kind(r)]
 
-special_category_allowed(r) if {
-	kind(r) in hub.rules.special_category_recipient_kinds
-	art9_condition(r)
+_special_category_allowed(r) if {
+	_kind(r) in _hub.rules.special_category_recipient_kinds
+	_art9_condition(r)
 }
 
 # A field may leave the source only when its kind allows it for this recipient.
-kind_allows(_, f) if fields[f] in {"none", "direct-identifier"}
+_kind_allows(_, f) if _fields[f] in {"none", "direct-identifier"}
 
-kind_allows(r, f) if {
-	fields[f] == "special-category"
-	special_category_allowed(r)
+_kind_allows(r, f) if {
+	_fields[f] == "special-category"
+	_special_category_allowed(r)
 }
 
 # protected-identity (the referrer): never leaves the source agency; no rule allows it.
 
-isa_fields(r) := isa_fields_by[r]
+_isa_fields(r) := _isa_fields_by[r]
 
-isa_fields_by[r] := {l | some p in governing_isa(r).recipients[r].fields; some l in leaves_under(p)} if {
-	some r in candidates
-	has_isa(r)
+_isa_fields_by[r] := fields if {
+	some r in _candidates
+	_has_isa(r)
+	fields := {l | some p in _governing_isa(r).recipients[r].fields; some l in _leaves_under(p)}
 }
 
-isa_fields_by[r] := set() if {
-	some r in candidates
-	not has_isa(r)
+_isa_fields_by[r] := set() if {
+	some r in _candidates
+	not _has_isa(r)
 }
 
-allowed_fields(wanted, r) := {f | some f in (wanted | envelope); kind_allows(r, f)}
+_allowed_fields(wanted, r) := {f | some f in (wanted | _envelope); _kind_allows(r, f)}
 
-shared_fields(r) := shared_by[r]
+_shared_fields(r) := _shared_by[r]
 
-shared_by[r] := sort(allowed_fields(isa_fields(r), r)) if {
-	some r in candidates
-	count(refusals(r)) == 0
+_shared_by[r] := sort(_allowed_fields(_isa_fields(r), r)) if {
+	some r in _candidates
+	count(_refusals(r)) == 0
 }
 
-shared_by[r] := [] if {
-	some r in candidates
-	count(refusals(r)) > 0
+_shared_by[r] := [] if {
+	some r in _candidates
+	count(_refusals(r)) > 0
 }
 
-special_category_shared(r) if {
-	some f in shared_fields(r)
-	fields[f] == "special-category"
+_special_category_shared(r) if {
+	some f in _shared_fields(r)
+	_fields[f] == "special-category"
 }
 
 # Withheld: every leaf field of the schema not shared.
-withheld_fields(r, shared) := sort({l | some l in hub.schema.leaves; not l in shared})
+_withheld_fields(shared) := sort({l | some l in _hub.schema.leaves; not l in shared})
 
 # ---------------------------------------------------------------- break-glass
 
-override_for(r) := o if {
+_override_for(r) := o if {
 	o := input.override
 	o != null
 	o.recipient == r
 }
 
-designated(o) if o.role in hub.rules.break_glass.roles
+_designated(o) if o.role in _hub.rules.break_glass.roles
 
 # The engine is told only that a justification was given, never its text (it may name people).
-justified(o) if o.justified == true
+_justified(o) if o.justified == true
 
-# Refusals no break-glass can set aside: the originator's own restriction and the security marking.
-binding_refusals(r) := originator_refusals(r) | marking_refusals(r)
+# Refusals no break-glass can set aside: the originator's own restriction, the security marking, and an
+# event whose risk factors cannot be classified.
+_binding_refusals(r) := (_originator_refusals(r) | _marking_refusals(r)) | _vocabulary_refusals(r)
 
-overridden(r) if {
-	count(refusals(r)) > 0
-	count(binding_refusals(r)) == 0
-	o := override_for(r)
-	designated(o)
-	justified(o)
+_overridden(r) if {
+	count(_refusals(r)) > 0
+	count(_binding_refusals(r)) == 0
+	o := _override_for(r)
+	_designated(o)
+	_justified(o)
 }
 
 # The override shares a minimal, bounded set: the break-glass list, the envelope, and (special-category)
 # only where the recipient's kind and an Art 9 condition allow; the referrer never.
-override_fields(r) := sort(allowed_fields({l | some p in hub.rules.break_glass.fields; some l in leaves_under(p)}, r))
+_override_fields(r) := sort(_allowed_fields(
+	{l | some p in _hub.rules.break_glass.fields; some l in _leaves_under(p)},
+	r,
+))
 
-override_lawful_basis(r) := hub.rules.break_glass.lawful_basis[kind(r)] if {
-	hub.rules.break_glass.lawful_basis[kind(r)]
-} else := hub.rules.break_glass.lawful_basis["default"]
+_override_lawful_basis(r) := _hub.rules.break_glass.lawful_basis[_kind(r)] if {
+	_hub.rules.break_glass.lawful_basis[_kind(r)]
+} else := _hub.rules.break_glass.lawful_basis["default"]
 
-override_notes(r) := {msg |
-	overridden(r)
-	o := override_for(r)
-	msg := sprintf("break-glass override by %s (role %s): refusal set aside for this event; queued for IG review", [o.actor, o.role])
-} | {msg |
-	o := override_for(r)
-	count(refusals(r)) > 0
-	not designated(o)
+_override_notes(r) := union({
+	_override_applied(r),
+	_override_not_designated(r),
+	_override_unjustified(r),
+	_override_bound(r),
+	_override_needless(r),
+})
+
+_override_applied(r) := {msg |
+	_overridden(r)
+	o := _override_for(r)
+	msg := sprintf(
+		"break-glass override by %s (role %s): refusal set aside for this event; queued for IG review",
+		[o.actor, o.role],
+	)
+}
+
+_override_not_designated(r) := {msg |
+	o := _override_for(r)
+	count(_refusals(r)) > 0
+	not _designated(o)
 	msg := sprintf("break-glass override refused: role %s is not a designated break-glass role", [o.role])
-} | {msg |
-	o := override_for(r)
-	count(refusals(r)) > 0
-	designated(o)
-	not justified(o)
+}
+
+_override_unjustified(r) := {msg |
+	o := _override_for(r)
+	count(_refusals(r)) > 0
+	_designated(o)
+	not _justified(o)
 	msg := "break-glass override refused: a justification is mandatory"
-} | {msg |
-	o := override_for(r)
-	count(binding_refusals(r)) > 0
+}
+
+_override_bound(r) := {msg |
+	_override_for(r)
+	count(_binding_refusals(r)) > 0
 	msg := "break-glass override refused: originator control and OFFICIAL-SENSITIVE clearance cannot be set aside"
-} | {msg |
-	o := override_for(r)
-	count(refusals(r)) == 0
+}
+
+_override_needless(r) := {msg |
+	_override_for(r)
+	count(_refusals(r)) == 0
 	msg := "break-glass override not needed: already shared under an ISA"
 }

@@ -12,6 +12,7 @@ base_event := {
 	"risk_factors": [],
 	"consent": {"status": "GIVEN"},
 	"restricted_to": null,
+	"subject_age_band": "adult",
 	"linked_people": [],
 }
 
@@ -30,7 +31,8 @@ shared_with(d) := {r.agency | some r in d.recipients; r.shared}
 
 test_every_agency_but_the_source_is_a_candidate if {
 	d := decide({})
-	{r.agency | some r in d.recipients} == {"lancashire-cc-childrens", "lancashire-cc-adults", "lscft-mental-health", "nwas"}
+	all := {"lancashire-cc-childrens", "lancashire-cc-adults", "lscft-mental-health", "nwas"}
+	{r.agency | some r in d.recipients} == all
 }
 
 test_mental_health_goes_to_crisis_partners if {
@@ -45,15 +47,78 @@ test_category_outside_every_isa_is_refused_with_reason if {
 	contains(r.reasons[0], "category MENTAL_HEALTH is not covered by any ISA")
 }
 
-test_children_concern_only_to_childrens_services if {
-	d := decide({"category": "CHILD_CONCERN"})
-	shared_with(d) == {"lancashire-cc-childrens"}
-	some reason in for(d, "lscft-mental-health").reasons
-	startswith(reason, "children's concerns (CHILD_CONCERN) go only to children's services")
+child := {"subject_age_band": "child"}
+
+# isa-lancs-child-safeguarding v4.0 s.3.1-3.3: police, children's social care and health together.
+test_children_concern_to_police_childrens_and_health if {
+	d := decide(object.union(child, {"category": "CHILD_CONCERN", "source_agency": "nwas"}))
+	shared_with(d) == {"lancashire-cc-childrens", "lancashire-police", "lscft-mental-health"}
+	some reason in for(d, "lancashire-cc-adults").reasons
+	reason == concat("", [
+		"children's concerns (CHILD_CONCERN) go only to childrens-social-care, police, health; ",
+		"lancashire-cc-adults is adult-social-care",
+	])
+	for(d, "lancashire-police").lawful_basis == data.hub.isas[0].lawful_basis.police
+	startswith(for(d, "lancashire-police").lawful_basis, "DPA 2018 Part 3")
 }
 
-test_cse_only_to_childrens_services if {
-	shared_with(decide({"category": "CHILD_SEXUAL_EXPLOITATION"})) == {"lancashire-cc-childrens"}
+test_cse_from_childrens_services_to_police_and_health if {
+	cse := {"category": "CHILD_SEXUAL_EXPLOITATION", "source_agency": "lancashire-cc-childrens"}
+	d := decide(object.union(child, cse))
+	shared_with(d) == {"lancashire-police", "lscft-mental-health"}
+}
+
+# s.2.2: a child's case goes to children's services whatever its category; adult social care does not get it.
+test_a_childs_case_of_any_category_goes_to_childrens_services if {
+	d := decide(child)
+	shared_with(d) == {"lancashire-cc-childrens", "lscft-mental-health", "nwas"}
+	some reason in for(d, "lancashire-cc-adults").reasons
+	startswith(reason, "the subject is a child (under 18 when the event occurred): no ISA in force gives")
+}
+
+test_a_childs_case_reaches_adult_social_care_only_for_an_adult_in_the_household if {
+	patch := object.union(child, {"category": "VULNERABLE_ADULT"})
+	not "lancashire-cc-adults" in shared_with(decide(patch))
+	with_adult := object.union(patch, {"linked_people": [{"role": "ADULT_IN_HOUSEHOLD", "age_band": "adult"}]})
+	"lancashire-cc-adults" in shared_with(decide(with_adult))
+	with_child := object.union(patch, {"linked_people": [{"role": "ADULT_IN_HOUSEHOLD", "age_band": "child"}]})
+	not "lancashire-cc-adults" in shared_with(decide(with_child))
+}
+
+# s.2.3 and adult safeguarding s.1.3: an unknown age is possibly a child, and not an adult's case.
+test_unknown_age_missing_person_to_childrens_not_adults if {
+	d := decide({"category": "MISSING_PERSON", "subject_age_band": "unknown"})
+	shared_with(d) == {"lancashire-cc-childrens", "lscft-mental-health", "nwas"}
+	some reason in for(d, "lancashire-cc-adults").reasons
+	startswith(reason, "the subject's age is unknown (no date of birth)")
+}
+
+test_an_adults_missing_person_does_not_go_to_childrens_services if {
+	shared_with(decide({"category": "MISSING_PERSON"})) == {"lancashire-cc-adults", "lscft-mental-health", "nwas"}
+}
+
+test_a_linked_child_by_age_is_a_child_at_risk if {
+	linked := [{"role": "CARER", "age_band": "child"}]
+	d := decide({"category": "DOMESTIC_ABUSE", "consent": {"status": "REFUSED"}, "linked_people": linked})
+	shared_with(d) == {"lancashire-cc-childrens"}
+	some reason in for(d, "lancashire-cc-childrens").reasons
+	contains(reason, "child at risk (a linked person under 18: CARER)")
+}
+
+# Health risk-factor codes are special category: withheld from recipients without an Art 9 condition.
+test_health_risk_factors_withheld_from_police_and_ambulance if {
+	d := decide({"category": "MENTAL_HEALTH", "risk_factors": ["self-harm", "weapons"]})
+	r := for(d, "nwas")
+	"risk_factors.general" in r.fields_shared
+	"risk_factors.health" in r.fields_withheld
+	"risk_factors.health" in for(d, "lscft-mental-health").fields_shared
+}
+
+test_an_unknown_risk_factor_code_is_refused_everywhere if {
+	d := decide({"risk_factors": ["suicidal-ideation"]})
+	shared_with(d) == set()
+	some reason in for(d, "lscft-mental-health").reasons
+	reason == "risk factor codes not in the controlled vocabulary: suicidal-ideation"
 }
 
 test_envelope_goes_to_every_share if {
@@ -71,7 +136,7 @@ test_special_category_not_to_ambulance if {
 	not "health_details" in r.fields_shared
 	"health_details" in r.fields_withheld
 	some note in r.reasons
-	startswith(note, "special-category fields withheld (health_details)")
+	startswith(note, "special-category fields withheld (health_details, risk_factors.health)")
 }
 
 test_special_category_to_health_under_art9 if {
@@ -81,7 +146,10 @@ test_special_category_to_health_under_art9 if {
 	contains(r.lawful_basis, "Art 9(2)(h)")
 }
 
-categories := ["MENTAL_HEALTH", "CHILD_CONCERN", "VULNERABLE_ADULT", "DOMESTIC_ABUSE", "MISSING_PERSON", "CONCERN_FOR_WELFARE"]
+categories := [
+	"MENTAL_HEALTH", "CHILD_CONCERN", "VULNERABLE_ADULT", "DOMESTIC_ABUSE", "MISSING_PERSON",
+	"CONCERN_FOR_WELFARE", "CHILD_SEXUAL_EXPLOITATION",
+]
 
 art9_ok(r) if {
 	every f in r.fields_shared {
@@ -130,11 +198,13 @@ test_refused_consent_overridden_by_serious_harm if {
 	d := decide({"consent": {"status": "REFUSED"}, "risk_factors": ["suicide-risk"]})
 	shared_with(d) == {"lancashire-cc-adults", "lscft-mental-health", "nwas"}
 	some reason in for(d, "nwas").reasons
-	reason == "consent refused; shared because the ISA's risk condition applies: serious harm (risk factors: suicide-risk)"
+	prefix := "consent refused; shared because the ISA's risk condition applies: "
+	reason == concat("", [prefix, "serious harm (risk factors: suicide-risk)"])
 }
 
 test_refused_consent_overridden_by_child_at_risk if {
-	d := decide({"category": "DOMESTIC_ABUSE", "consent": {"status": "REFUSED"}, "linked_people": [{"role": "CHILD_IN_HOUSEHOLD"}]})
+	linked := [{"role": "CHILD_IN_HOUSEHOLD", "age_band": "unknown"}]
+	d := decide({"category": "DOMESTIC_ABUSE", "consent": {"status": "REFUSED"}, "linked_people": linked})
 	shared_with(d) == {"lancashire-cc-childrens", "lancashire-cc-adults", "lscft-mental-health", "nwas"}
 	some reason in for(d, "lancashire-cc-childrens").reasons
 	contains(reason, "child at risk (linked people: CHILD_IN_HOUSEHOLD)")
@@ -155,7 +225,8 @@ test_isa_not_yet_in_force if {
 }
 
 test_superseded_isa_version_not_used if {
-	d := sharing.decision with input as {"event": object.union(base_event, {"category": "VULNERABLE_ADULT"}), "today": "2023-05-01", "override": null}
+	va := object.union(base_event, {"category": "VULNERABLE_ADULT"})
+	d := sharing.decision with input as {"event": va, "today": "2023-05-01", "override": null}
 	r := for(d, "lancashire-cc-adults")
 	r.isa_version == "1.0"
 	not "health_details" in r.fields_shared
@@ -168,7 +239,12 @@ test_source_outside_isa_parties if {
 	contains(r.reasons[0], "category MENTAL_HEALTH is not covered")
 }
 
-override(role, justified) := {"recipient": "lancashire-cc-childrens", "role": role, "actor": "PC1234", "justified": justified}
+override(role, justified) := {
+	"recipient": "lancashire-cc-childrens",
+	"role": role,
+	"actor": "PC1234",
+	"justified": justified,
+}
 
 test_break_glass_by_designated_role if {
 	d := sharing.decision with input as object.union(req({}), {"override": override("police-duty-inspector", true)})
@@ -219,7 +295,7 @@ test_break_glass_cannot_set_aside_the_security_marking if {
 }
 
 test_batch_keeps_order if {
-	b := sharing.batch with input as {"requests": [req({}), req({"category": "CHILD_CONCERN"})]}
+	b := sharing.batch with input as {"requests": [req({}), req(object.union(child, {"category": "CHILD_CONCERN"}))]}
 	shared_with(b[0]) == {"lancashire-cc-adults", "lscft-mental-health", "nwas"}
-	shared_with(b[1]) == {"lancashire-cc-childrens"}
+	shared_with(b[1]) == {"lancashire-cc-childrens", "lscft-mental-health"}
 }
