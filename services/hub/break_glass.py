@@ -8,16 +8,17 @@ on one worker thread that owns the engine and the reader for the life of the ser
 from __future__ import annotations
 
 import threading
-import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 from eahub.audit.bootstrap import open_ledger
 from eahub.audit.queries import trail
 from eahub.core.kafka import KafkaPublisher, producer_config, read_at, reader
+from eahub.core.messages import DeliveryFailed
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.settings import HubSettings
 from eahub.policy.bootstrap import build_engine
-from eahub.policy.break_glass import BreakGlassRequest, OverrideOutcome
+from eahub.policy.break_glass import BreakGlassRequest, OverrideError, OverrideOutcome, OverrideUnavailable
+from eahub.policy.model import PolicyUnavailable
 from eahub.router.outputs import ResponseTimes
 from eahub.router.override import BreakGlassPorts, Position, find_origin, handle_break_glass
 
@@ -54,12 +55,17 @@ class BreakGlass:
         return self._worker.submit(self._handle, request).result()
 
     def _handle(self, request: BreakGlassRequest) -> OverrideOutcome:
+        # An exception raised in here would carry this thread's frames (and through them the thread-bound
+        # engine) to the thread that handles it, and drop them there. So the original is dropped here, on this
+        # thread, and a fresh one of the same kind and message, carrying no frame of this work, goes out.
+        failure: tuple[type[Exception], str]
         try:
             return handle_break_glass(request, self._local.ports)
-        except BaseException as exc:
-            # An exception's frames would carry the engine to the thread that handles it: clear them here.
-            traceback.clear_frames(exc.__traceback__)
-            raise
+        except OverrideError as exc:
+            failure = type(exc), str(exc)
+        except (PolicyUnavailable, DeliveryFailed) as exc:
+            failure = OverrideUnavailable, f"break-glass cannot be decided or recorded right now: {exc}"
+        raise failure[0](failure[1])
 
     def close(self) -> None:
         if self._closed:

@@ -76,10 +76,10 @@ def override_command(event_id: str, recipient: str, role: str, actor: str, justi
     """Break-glass: share one refused event with one recipient, marked as an override for IG review.
 
     Exit 0 when the share happened; 1 when the policy refused the override (the attempt is audited);
-    2 when the override cannot be attempted (also audited)."""
+    2 when the override cannot be attempted (also audited); 3 when the engine or broker cannot answer now."""
     from eahub.core.settings import HubSettings
     from eahub.hub.break_glass import BreakGlass
-    from eahub.policy.break_glass import BreakGlassRequest, OverrideError
+    from eahub.policy.break_glass import BreakGlassRequest, OverrideError, OverrideUnavailable
 
     service = BreakGlass(HubSettings())
     try:
@@ -89,6 +89,9 @@ def override_command(event_id: str, recipient: str, role: str, actor: str, justi
     except OverrideError as exc:
         click.echo(f"override not attempted: {exc}", err=True)
         sys.exit(2)
+    except OverrideUnavailable as exc:
+        click.echo(f"override not attempted: {exc}", err=True)
+        sys.exit(3)
     finally:
         service.close()
     verdict = "GRANTED: shared with" if outcome.granted else "REFUSED: nothing shared with"

@@ -24,6 +24,7 @@ from eahub.policy.break_glass import (
     OverrideError,
     OverrideForbidden,
     OverrideInvalid,
+    OverrideUnavailable,
 )
 
 log = get_logger("eahub.ingest")
@@ -50,6 +51,7 @@ def register_overrides(app: FastAPI, *, overrides: BreakGlassPort,
             403: openapi_response("the token carries no break-glass role, or the policy refused the override"),
             404: openapi_response("no routing decision is recorded for the event"),
             422: openapi_response("a field is missing or empty"),
+            503: openapi_response("the policy engine or the broker cannot answer now; nothing was shared"),
         },
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
             "schema": REQUEST_SCHEMA}}}},
@@ -79,6 +81,9 @@ def register_overrides(app: FastAPI, *, overrides: BreakGlassPort,
                            [FieldError("justification" if "justification" in str(exc) else "recipient", str(exc))])
         except OverrideError as exc:
             return problem(404, "no-decision", "Override not possible", str(exc), [FieldError("event_id", str(exc))])
+        except OverrideUnavailable as exc:
+            return problem(503, "unavailable", "Break-glass unavailable", f"{exc}; nothing was shared, retry later",
+                           headers={"Retry-After": "5"})
         log.info("override", event_id=outcome.event_id, recipient=outcome.recipient, granted=outcome.granted,
                  role=info.role)
         if not outcome.granted:

@@ -20,6 +20,10 @@ class OverrideInvalid(OverrideError):
     """The request lacks something mandatory (a justification, a recipient)."""
 
 
+class OverrideUnavailable(RuntimeError):
+    """Transient: the policy engine or the broker cannot answer now; nothing was shared. Retry later."""
+
+
 @dataclass(frozen=True)
 class BreakGlassRequest:
     event_id: str
