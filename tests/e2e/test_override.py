@@ -120,3 +120,48 @@ def test_break_glass_over_http_needs_a_role_bearing_token(hub: RunningHub) -> No
         overrides = [e for e in json.loads(shown.output) if e["kind"] == "OVERRIDE"] if shown.exit_code == 0 else []
         time.sleep(0.3)
     assert [o["actor"] for o in overrides] == [f"override:lancashire-police/{info.token_id}"]
+
+
+def test_every_refused_break_glass_request_is_audited(hub: RunningHub) -> None:
+    """No role (403), an empty justification (422), another agency's token (403), an unknown event (404) and the
+    policy's own refusal each leave an ACTION entry saying who asked, for what and why not - no personal data."""
+    settings = hub.settings
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    plain = {"Authorization": f"Bearer {issue_token(settings, 'lancashire-police')}"}
+    assert httpx.post(f"{base}/v1/events", json=to_json(REFUSED.event), headers=plain).status_code == 202
+    event_id = REFUSED.event["event_id"]
+    wait_for_trail([event_id])
+    from eahub.core.registry import agency_ids
+    from eahub.ingest.tokens import TokenStore
+
+    store = TokenStore.in_data_dir(settings.data_dir)
+    _, foreign = store.issue("nwas", agency_ids(settings.policies_dir), role="police-duty-inspector")
+    _, inspector = store.issue("lancashire-police", agency_ids(settings.policies_dir), role="police-duty-inspector")
+    body = {"event_id": event_id, "recipient": RECIPIENT, "justification": "Subject located at risk tonight"}
+    unknown = "00000000-0000-4000-8000-00000000beef"
+    attempts = [
+        (plain, body, 403),
+        ({"Authorization": f"Bearer {inspector}"}, body | {"justification": "  "}, 422),
+        ({"Authorization": f"Bearer {foreign}"}, body, 403),
+        ({"Authorization": f"Bearer {inspector}"}, body | {"event_id": unknown}, 404),
+    ]
+    for headers, payload, status in attempts:
+        assert httpx.post(f"{base}/v1/overrides", json=payload, headers=headers, timeout=30).status_code == status
+    assert _override("board-member").exit_code == 1  # the policy's refusal of an undesignated role
+
+    def refusals() -> dict[str, dict]:
+        found = CliRunner().invoke(main, ["audit", "query", "--kind", "action", "--json"])
+        docs = json.loads(found.output) if found.exit_code == 0 else []
+        return {d["details"].get("refusal") or d["details"]["action"]: d for d in docs
+                if d["details"].get("action") in ("break-glass-refused",)}
+
+    deadline = time.monotonic() + 20
+    while len(refusals()) < 5 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    found = refusals()
+    assert set(found) == {"no-role", "no-justification", "not-originator", "unknown-event", "break-glass-refused"}
+    assert found["not-originator"]["details"]["requester_agency"] == "nwas"
+    assert found["unknown-event"]["event_id"] == unknown and found["unknown-event"]["subject_ref"] is None
+    assert found["no-role"]["actor"].startswith("override:lancashire-police/tok_")
+    text = json.dumps(list(found.values()))
+    assert "Subject located at risk" not in text and REFUSED.event["subject"]["name"] not in text
