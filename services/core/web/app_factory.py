@@ -18,6 +18,7 @@ from eahub.core.logging import get_logger
 from eahub.core.web import security
 from eahub.core.web.auth_routes import add_auth_routes
 from eahub.core.web.csrf import csrf_guard
+from eahub.core.web.oidc import OidcSignIn, add_oidc_routes, oidc_from_settings
 from eahub.core.web.problems import Problem, from_http_exception, from_validation_error, problem_response, wants_html
 from eahub.core.web.shell import Shell
 
@@ -37,7 +38,7 @@ def _load_identity(shell: Shell, request: Request) -> None:
     request.state.account = account
 
 
-def create_web_app(shell: Shell, title: str) -> FastAPI:
+def create_web_app(shell: Shell, title: str, oidc: OidcSignIn | None = None) -> FastAPI:
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(csrf_guard)])
     app.state.shell = shell
@@ -82,6 +83,9 @@ def create_web_app(shell: Shell, title: str) -> FastAPI:
         return JSONResponse({"status": "ok"})
 
     add_auth_routes(app, shell)
+    oidc = oidc or oidc_from_settings(shell)
+    if oidc is not None:
+        add_oidc_routes(app, shell, oidc)
     return app
 
 
