@@ -12,11 +12,12 @@ from eahub.core.web.accounts import AccountError, Accounts
 
 
 def _accounts() -> Accounts:
+    from eahub.board.bootstrap import board_url
     from eahub.board.settings import BoardSettings
-    from eahub.board.web.accounts import board_accounts, board_database_url
+    from eahub.board.web.accounts import board_accounts
 
     hub = HubSettings()
-    engine = make_engine(board_database_url(hub, BoardSettings().database_url))
+    engine = make_engine(board_url(hub, BoardSettings()))
     accounts = board_accounts(engine, hub)
     accounts.create_tables()
     return accounts

@@ -25,10 +25,6 @@ NAV = (NavItem("/", "Queue"), NavItem("/feedback", "Feedback"), NavItem("/notifi
        NavItem("/workload", "Team workload", roles=("manager",)))
 
 
-def board_database_url(hub: HubSettings, database_url: str | None) -> str:
-    return database_url or f"sqlite:///{(hub.data_dir / 'board.db').resolve()}"
-
-
 def board_accounts(engine: Engine, hub: HubSettings, hasher: PasswordHasher | None = None) -> Accounts:
     return Accounts(engine, f"{PREFIX}_users", ROLES, agency_ids(hub.policies_dir), hasher)
 

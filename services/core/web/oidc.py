@@ -151,5 +151,5 @@ def oidc_from_settings(shell: Shell) -> OidcSignIn | None:
     assert s.oidc_issuer is not None and s.oidc_client_id is not None
     return OidcSignIn(s.oidc_issuer, s.oidc_client_id,
                       s.oidc_client_secret.get_secret_value() if s.oidc_client_secret else None,
-                      s.base_url.rstrip("/") + "/signin/oidc/callback", s.oidc_agency_claim, s.oidc_role_claim,
+                      s.public_url + "/signin/oidc/callback", s.oidc_agency_claim, s.oidc_role_claim,
                       s.oidc_scopes)

@@ -10,7 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class WebSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EAHUB_WEB_", extra="ignore")
 
-    base_url: str = Field(default="http://127.0.0.1:8081", description="public URL; https makes cookies Secure")
+    base_url: str | None = Field(default=None,
+                                 description="public URL (https makes cookies Secure); unset = http://host:port")
     http_host: str = "127.0.0.1"
     http_port: int = 8081
     session_idle_minutes: float = 30.0
@@ -26,8 +27,12 @@ class WebSettings(BaseSettings):
     oidc_scopes: str = "openid email profile"
 
     @property
+    def public_url(self) -> str:
+        return (self.base_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
+
+    @property
     def secure_cookies(self) -> bool:
-        return self.base_url.startswith("https://")
+        return self.public_url.startswith("https://")
 
     @property
     def oidc_enabled(self) -> bool:
