@@ -52,7 +52,7 @@ class Mailbox:
     messages: list[Message] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd hook)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # the aiosmtpd hook name
         with self.lock:
             msg = message_from_bytes(envelope.content)
             msg["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
