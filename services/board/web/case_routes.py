@@ -31,6 +31,10 @@ COMMAND_LABELS = {"triage": "Mark as triaged", "not_for_board": "Not for this bo
                   "start_casework": "Start casework", "record_review": "Record a review",
                   "close": "Close with an outcome", "reopen": "Reopen"}
 NARRATIVE_FIELDS = ("narrative", "health_details")
+CONCERN_ORDER = ("subject", "source_reference", "occurred_at", "reported_at", "risk_factors", "consent",
+                 "linked_people", "referrer")
+CONCERN_SKIP = ("category", "grade", "district", "security_marking", "source_agency", "restricted_to")
+TIME_FIELDS = ("occurred_at", "reported_at")
 
 
 def _args(name: str, form: FormData) -> dict[str, Any]:
@@ -62,7 +66,8 @@ def add_case_routes(app: FastAPI, shell: Shell, board: Board, agency_names: dict
     def common(actor: Actor) -> dict[str, Any]:
         return {"purposes": PURPOSES, "purpose_labels": PURPOSE_LABELS, "command_labels": COMMAND_LABELS,
                 "agency_names": agency_names, "outcomes": board.sla.outcomes, "is_manager": actor.role == MANAGER,
-                "action_statuses": ACTION_STATUSES, "narrative_fields": NARRATIVE_FIELDS}
+                "action_statuses": ACTION_STATUSES, "narrative_fields": NARRATIVE_FIELDS,
+                "concern_order": CONCERN_ORDER, "concern_skip": CONCERN_SKIP, "time_fields": TIME_FIELDS}
 
     def content_page(request: Request, actor: Actor, case_id: str, purpose: str, reason: str | None,
                      part: str = "concern", message: str | None = None, who_looked: list[Any] | None = None

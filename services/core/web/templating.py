@@ -26,6 +26,16 @@ def london(value: datetime | int | float | None, fmt: str = "%a %d %b %Y, %H:%M 
     return value.astimezone(LONDON).strftime(fmt)
 
 
+def iso_london(value: str | None) -> str:
+    """An ISO 8601 time (as in a record's JSON form) in London time; other text unchanged."""
+    if not value:
+        return "—"
+    try:
+        return london(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return value
+
+
 def duration(seconds: int | float | None) -> str:
     """A signed number of seconds as '1 h 05 min' / '3 d 2 h' / '12 min' (no zone involved)."""
     if seconds is None:
@@ -48,6 +58,7 @@ def make_environment(app_template_dirs: Sequence[Path] = ()) -> Environment:
     env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["london"] = london
     env.filters["duration"] = duration
+    env.filters["iso_london"] = iso_london
     return env
 
 
