@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from eahub.board.model import Actor, QueueFilter
 from eahub.board.settings import BoardSettings
 from eahub.board.web.serve import start_board
 from eahub.board.web.settings import BoardWebSettings
@@ -47,14 +49,26 @@ def main() -> None:
         board = start_board(settings, BoardWebSettings(http_port=free_port(), queue_refresh_seconds=2),
                             BoardSettings(time_scale=1))
         try:
-            board.web.shell.accounts.add(LOGIN, AGENCY, "member", PASSWORD, email=None)
-            shoot(board.url, args.out, args.cases)
+            account = board.web.shell.accounts.add(LOGIN, AGENCY, "member", PASSWORD, email=None)
+            me = Actor(account.user_id, account.login, account.agency, account.role, "screenshots")
+
+            def pick_case() -> str:
+                """A case whose ISA shares the person's name, so the picture shows a (synthetic) person."""
+                rows = board.web.parts.board.queue(me, QueueFilter())
+                facade = board.web.parts.board
+                for row in rows:
+                    if "subject.name" in facade.header(me, row.case_id).shared_fields and \
+                            (facade.open_case(me, row.case_id, "triage").concern.get("subject") or {}).get("name"):
+                        return row.case_id
+                return rows[0].case_id
+
+            shoot(board.url, args.out, args.cases, pick_case)
         finally:
             board.shutdown()
             hub.shutdown()
 
 
-def shoot(url: str, out: Path, cases: int) -> None:
+def shoot(url: str, out: Path, cases: int, pick_case: Callable[[], str]) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -69,7 +83,7 @@ def shoot(url: str, out: Path, cases: int) -> None:
         while page.locator("#queue tbody tr[data-case-id]").count() < cases and time.monotonic() < deadline:
             time.sleep(1)
         page.screenshot(path=str(out / "board-queue.png"), full_page=True)
-        page.locator("#queue tbody tr[data-case-id] a").first.click()
+        page.goto(f"{url}/cases/{pick_case()}")
         page.wait_for_selector("h1:has-text('Case EA-')")
         page.get_by_label("Triage (deciding who takes it)").check()
         page.get_by_role("button", name="Show the case").click()

@@ -72,6 +72,7 @@ def test_case_header_then_content_only_after_purpose(rig: WebRig) -> None:
         assert shown.status_code == 200 and NAME in shown.text and NHS in shown.text
         assert NARRATIVE not in shown.text  # summary first
         assert "Show the narrative" in shown.text
+        assert "Withheld: not shared with your board" in shown.text  # health_details is withheld
         narrative = c.post(f"/cases/{case_id}/open", data={**form, "part": "narrative"}, headers=HTML)
         assert NARRATIVE in narrative.text
     parts = [r["part"] for r in rig.audit.of_kind("CONSULTATION")]
