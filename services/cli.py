@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "router": "eahub.router.cli:router",
     "audit": "eahub.audit.cli:audit",
     "policy": "eahub.policy.cli:policy",
+    "board": "eahub.board.cli:board",
     "up": "eahub.hub.cli:up",
     "demo": "eahub.hub.cli:demo",
 }
