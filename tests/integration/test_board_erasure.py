@@ -154,3 +154,16 @@ def test_erasure_request_on_the_topic_reaches_the_board(hub_settings: HubSetting
     finally:
         stop.set()
         thread.join(20)
+
+
+def test_erasure_on_both_databases(database_url: str, tmp_path: Path) -> None:
+    rig = make_rig(tmp_path, board_url=database_url, keys_url=database_url if "postgresql" in database_url else None)
+    subject = f"zeb-{uuid.uuid4().hex[:8]}"
+    ids = _work_the_subject(rig, subject)
+    assert rig.board.erase_subject(subject, "req-2", "audit:ig-officer") == 2
+    m1 = rig.actor("adults-m1")
+    content = rig.board.open_case(m1, ids[0], "allocated")
+    assert content.concern == {} and all(n.text is None for n in content.notes)
+    assert content.header.erased and content.header.state == "VISITED"
+    with rig.board.keyring.engine.connect() as conn:
+        assert conn.scalar(select(keys.c.key_id).where(keys.c.subject == subject)) is None
