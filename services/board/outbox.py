@@ -43,11 +43,36 @@ def queue_notification(conn: Connection, *, message_id: str, person: Person, cas
     return True
 
 
+def queue_notifications(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    """Insert many notification rows (dicts of the table's columns), skipping message ids that exist."""
+    if not rows:
+        return 0
+    present: set[str] = set()
+    ids_ = [r["message_id"] for r in rows]
+    for i in range(0, len(ids_), 500):
+        present.update(conn.scalars(select(notifications.c.message_id)
+                                    .where(notifications.c.message_id.in_(ids_[i:i + 500]))))
+    new = [r for r in rows if r["message_id"] not in present]
+    if new:
+        conn.execute(insert(notifications), new)
+    return len(new)
+
+
+def notification_row(*, message_id: str, person: Person, case_id: str | None, subject: str, body: str,
+                     now_ms: int) -> dict[str, Any]:
+    return {"message_id": message_id, "agency": person.agency, "user_id": person.user_id, "email": person.email,
+            "case_id": case_id, "subject": subject, "body": body, "created_at_ms": now_ms, "attempts": 0,
+            "next_attempt_at_ms": now_ms if person.email else None, "sent_at_ms": None, "last_error": None}
+
+
 def queue_activity(conn: Connection, records: list[dict[str, Any]], now_ms: int) -> None:
     if not records:
         return
-    present = set(conn.scalars(select(activity_outbox.c.activity_id).where(
-        activity_outbox.c.activity_id.in_([r["activity_id"] for r in records]))))
+    present: set[str] = set()
+    ids_ = [r["activity_id"] for r in records]
+    for i in range(0, len(ids_), 500):
+        present.update(conn.scalars(select(activity_outbox.c.activity_id)
+                                    .where(activity_outbox.c.activity_id.in_(ids_[i:i + 500]))))
     rows = [{"activity_id": r["activity_id"], "record": activity.to_json(r), "created_at_ms": now_ms}
             for r in records if r["activity_id"] not in present]
     if rows:

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from eahub.board import activity
 from eahub.board.db import at, dumps, write_tx
 from eahub.board.model import MANAGER, MEMBER, Directory, Person
-from eahub.board.outbox import case_message, notification_id, queue_activity, queue_notification
+from eahub.board.outbox import case_message, notification_id, notification_row, queue_activity, queue_notifications
 from eahub.board.sla import SlaRules
 from eahub.board.tables import ACTIVE_TIMER_STATES, cases, history, timers
 from eahub.core import ids
@@ -149,6 +149,7 @@ def _fire(conn: Connection, rows: list[Any], facts: dict[str, dict[str, Any]], s
     updates: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
     hist: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = []
     for r in rows:
         reesc = sla.reescalate_ms(r.agency)
         case = facts.get(r.case_id, {"case_id": r.case_id})
@@ -174,10 +175,9 @@ def _fire(conn: Connection, rows: list[Any], facts: dict[str, dict[str, Any]], s
         updates.append({"b_id": r.timer_id, "b_old_state": r.state, "b_old_level": r.escalation_level,
                         "b_state": state, "b_level": level, "b_next": nxt, "b_now": now_ms})
         subject, body = case_message(base_url, r.case_id, headline)
-        for person in people:
-            if queue_notification(conn, message_id=notification_id(r.timer_id, step, str(level), person.user_id),
-                                  person=person, case_id=r.case_id, subject=subject, body=body, now_ms=now_ms):
-                result.notifications += 1
+        notes += [notification_row(message_id=notification_id(r.timer_id, step, str(level), person.user_id),
+                                   person=person, case_id=r.case_id, subject=subject, body=body, now_ms=now_ms)
+                  for person in people]
         details = {"timer": r.kind, "level": str(level), "due_at": at(r.due_at_ms).isoformat(),
                    "notified": str(len(people))}
         records.append(activity.record(
@@ -197,4 +197,5 @@ def _fire(conn: Connection, rows: list[Any], facts: dict[str, dict[str, Any]], s
                     next_fire_at_ms=bindparam("b_next"), updated_at_ms=bindparam("b_now")))
     conn.execute(stmt, updates)
     conn.execute(insert(history), hist)
+    result.notifications += queue_notifications(conn, notes)
     queue_activity(conn, records, now_ms)
