@@ -11,9 +11,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
 
 from eahub.board.activity import InMemoryActivityPublisher
 from eahub.board.crypto import KeyRing
+from eahub.board.metrics import board_metrics
 from eahub.board.model import ROLES
 from eahub.board.service import Board
 from eahub.board.sla import load_sla
@@ -73,7 +75,9 @@ def make_web_rig(tmp_path: Path) -> WebRig:
     audit = InMemoryActivityPublisher()
     board = Board(engine, KeyRing(keys, os.urandom(32)), audit, AccountsDirectory(shell.accounts), load_sla(),
                   base_url="http://testserver", clock=clock, agency_names=agency_names(POLICIES_DIR))
-    app = create_board_app(shell, board, POLICIES_DIR)
+    registry = CollectorRegistry()
+    board_metrics(registry, board)
+    app = create_board_app(shell, board, POLICIES_DIR, registry)
     rig = WebRig(app, board, audit, clock)
     for agency in AGENCIES:
         for role in ROLES:

@@ -27,7 +27,7 @@ from tests.web.board_rig import AGENCIES, HTML, WebRig, csrf_of, make_web_rig, r
 pytestmark = pytest.mark.integration
 OWN = "lancashire-cc-adults"
 PERSONAL = ("Alex Example", "9434765919", "Caller worried about neighbour in crisis", "12 Example Street")
-PUBLIC = {"/signin", "/healthz", "/signin/oidc", "/signin/oidc/callback"}
+PUBLIC = {"/signin", "/healthz", "/metrics", "/signin/oidc", "/signin/oidc/callback"}
 MISSING = "ffffffff-ffff-ffff-ffff-ffffffffffff"
 KNOWN_PARAMS = {"case_id", "name", "action_id", "path"}
 

@@ -160,3 +160,12 @@ def test_manager_pages(rig: WebRig) -> None:
         assert m.get("/notifications", headers=HTML).status_code == 200
     with rig.client(ADULTS) as member:
         assert member.get("/workload", headers=HTML).status_code == 403
+
+
+def test_metrics_and_healthz(rig: WebRig) -> None:
+    store(rig)
+    with rig.client() as c:
+        metrics = c.get("/metrics")
+        assert c.get("/healthz").json() == {"status": "ok"}
+    assert metrics.status_code == 200 and "eahub_board_open_cases" in metrics.text
+    assert NAME not in metrics.text

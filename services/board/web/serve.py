@@ -14,8 +14,10 @@ from datetime import datetime
 import uvicorn
 from argon2 import PasswordHasher
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from eahub.board.bootstrap import BoardParts, board_url, build_board
+from eahub.board.metrics import board_metrics
 from eahub.board.settings import BoardSettings, SmtpSettings
 from eahub.board.web.accounts import AccountsDirectory, board_shell
 from eahub.board.web.app import create_board_app
@@ -62,13 +64,7 @@ class BoardWeb:
         return out
 
 
-def _metrics_registry(parts: BoardParts) -> object | None:
-    try:
-        from prometheus_client import CollectorRegistry
-
-        from eahub.board.metrics import board_metrics
-    except ImportError:  # board-core's metrics not present in this build
-        return None
+def _metrics_registry(parts: BoardParts) -> CollectorRegistry:
     registry = CollectorRegistry()
     board_metrics(registry, parts.board)
     return registry
