@@ -169,3 +169,29 @@ def test_metrics_and_healthz(rig: WebRig) -> None:
         assert c.get("/healthz").json() == {"status": "ok"}
     assert metrics.status_code == 200 and "eahub_board_open_cases" in metrics.text
     assert NAME not in metrics.text
+
+
+def test_every_unsafe_route_needs_the_csrf_token(rig: WebRig) -> None:
+    from fastapi.routing import APIRoute
+
+    case_id = store(rig)
+    with rig.client(ADULTS, "manager") as c:
+        unsafe = [(m, r.path) for r in rig.app.routes if isinstance(r, APIRoute) for m in r.methods
+                  if m in ("POST", "PUT", "PATCH", "DELETE")]
+        assert len(unsafe) >= 7
+        for method, path in unsafe:
+            url = path.replace("{case_id}", case_id).replace("{name}", "claim").replace("{action_id}", "x")
+            r = c.request(method, url, data={"purpose": "triage", "text": "t", "login": "x"}, headers=HTML)
+            assert r.status_code == 403 and "Form expired" in r.text, f"{method} {path}"
+    assert not rig.audit.records
+
+
+def test_demo_accounts(rig: WebRig) -> None:
+    from eahub.board.web.accounts import demo_accounts
+
+    accounts = rig.app.state.shell.accounts
+    first = demo_accounts(accounts, [ADULTS])
+    again = demo_accounts(accounts, [ADULTS])
+    assert [a[1] for a in first] == [a[1] for a in again] and first != again
+    for _agency, login, password in again:
+        assert accounts.authenticate(login, password) is not None

@@ -231,3 +231,34 @@ def test_account_rules(tmp_path: Path) -> None:
     assert acc.disable("bob") and not acc.by_login("bob").active  # type: ignore[union-attr]
     assert acc.authenticate("bob", PASSWORD) is None
     assert cheap_hasher().time_cost == 1
+
+
+def test_htmx_poll_after_expiry_is_told_to_sign_in(sa: ShellApp) -> None:
+    with TestClient(sa.app) as c:
+        r = c.get("/", headers={"hx-request": "true", "accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 401 and r.headers["hx-redirect"] == "/signin"
+
+
+@pytest.mark.postgres
+def test_shell_stores_on_postgres(postgres_url: str) -> None:
+    from eahub.core.database import make_engine
+    from eahub.core.web.compose import create_tables, make_shell
+    from eahub.core.web.settings import WebSettings
+    from tests.web.shell_app import FakeClock
+
+    clock = FakeClock()
+    shell = make_shell(WebSettings(), make_engine(postgres_url), "pgt", ("member",), "PG", hasher=cheap_hasher(),
+                       clock=clock)
+    create_tables(shell)
+    account = shell.accounts.add("pat", "a", "member", PASSWORD)
+    assert shell.accounts.authenticate("pat", PASSWORD) == account
+    assert [a.login for a in shell.accounts.of_agency("a", ["member"])] == ["pat"]
+    pre = shell.sessions.create()
+    s = shell.sessions.rotate(pre, account.user_id)
+    assert shell.sessions.load(pre.session_id) is None and shell.sessions.load(s.session_id) is not None
+    clock.now += 31 * 60
+    assert shell.sessions.load(s.session_id) is None
+    for _ in range(5):
+        shell.limiter.record_failure("pat", "127.0.0.1")
+    assert shell.limiter.retry_after("pat", "10.0.0.1") > 0
+    assert shell.accounts.disable("pat") and shell.accounts.authenticate("pat", PASSWORD) is None

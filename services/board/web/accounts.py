@@ -3,6 +3,7 @@ roles and the agencies of the policy registry; and the `Directory` port board-co
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Collection
 from pathlib import Path
@@ -51,3 +52,19 @@ class AccountsDirectory:
 
     def of_agency(self, agency: str, roles: Collection[str]) -> list[Person]:
         return [person(a) for a in self.accounts.of_agency(agency, roles)]
+
+
+def demo_accounts(accounts: Accounts, agencies: Collection[str]) -> list[tuple[str, str, str]]:
+    """For `eahub demo`: one member and one manager per agency, each with a fresh random password (printed by the
+    caller); returns (agency, login, password). Existing demo accounts get a new password."""
+    out = []
+    for agency in agencies:
+        for role in ("member", "manager"):
+            login = f"demo.{agency}.{role}"
+            password = secrets.token_urlsafe(9)
+            if accounts.by_login(login) is None:
+                accounts.add(login, agency, role, password)
+            else:
+                accounts.set_password(login, password)
+            out.append((agency, login, password))
+    return out

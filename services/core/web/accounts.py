@@ -129,6 +129,14 @@ class Accounts:
             result = conn.execute(update(self.table).where(self.table.c.login == login).values(active=False))
         return result.rowcount > 0
 
+    def set_password(self, login: str, password: str) -> bool:
+        if len(password) < 8:
+            raise AccountError("password: at least 8 characters")
+        with self.engine.begin() as conn:
+            result = conn.execute(update(self.table).where(self.table.c.login == login)
+                                  .values(password_hash=self.hasher.hash(password), active=True))
+        return result.rowcount > 0
+
     def authenticate(self, login: str, password: str) -> Account | None:
         """The active account whose password matches, else None; the same argon2 work either way."""
         with self.engine.connect() as conn:

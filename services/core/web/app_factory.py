@@ -44,6 +44,8 @@ def create_web_app(shell: Shell, title: str, oidc: OidcSignIn | None = None) -> 
     app.state.shell = shell
 
     def on_problem(request: Request, p: Problem) -> Response:
+        if p.status == 401 and request.headers.get("hx-request") == "true":
+            return Response(status_code=401, headers={"HX-Redirect": "/signin"})  # htmx polling after expiry
         if p.status == 401 and request.method == "GET" and wants_html(request):
             return RedirectResponse("/signin", status_code=303)
         return problem_response(request, p, shell.error_page)
