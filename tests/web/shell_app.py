@@ -59,5 +59,9 @@ def build(tmp_path: Path, base_url: str = "http://testserver", **settings: objec
         changes.append(account.login)
         return JSONResponse({"ok": True})
 
+    @app.get("/boom")
+    def boom() -> JSONResponse:
+        raise RuntimeError("secret detail Alex Example 9434765919")
+
     shell.accounts.add("alice", "a1", "member", PASSWORD)
     return ShellApp(app, shell, engine, clock, changes)

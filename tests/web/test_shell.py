@@ -265,3 +265,13 @@ def test_shell_stores_on_postgres(postgres_url: str) -> None:
         shell.limiter.record_failure("pat", "127.0.0.1")
     assert shell.limiter.retry_after("pat", "10.0.0.1") > 0
     assert shell.accounts.disable("pat") and shell.accounts.authenticate("pat", PASSWORD) is None
+
+
+def test_an_unhandled_error_is_a_plain_500_page_with_headers(sa: ShellApp) -> None:
+    with TestClient(sa.app, raise_server_exceptions=False) as c:
+        page = c.get("/boom", headers=HTML)
+        api = c.get("/boom")
+    assert page.status_code == 500 and "<h1>Something went wrong</h1>" in page.text
+    assert "Alex Example" not in page.text and "secret detail" not in page.text
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
+    assert api.status_code == 500 and api.json()["status"] == 500 and "Alex" not in api.text
