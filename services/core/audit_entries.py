@@ -32,11 +32,17 @@ def entry_id(kind: str, *facts: str) -> str:
 def audit_entry(kind: str, *, id_facts: Sequence[str], actor: str, occurred_at: datetime,
                 **fields: Any) -> dict[str, Any]:
     """An AuditEntry record: every optional field empty unless given; `details` values must be strings."""
+    return recorded_entry(entry_id(kind, *id_facts), kind, actor=actor, occurred_at=occurred_at, **fields)
+
+
+def recorded_entry(entry_id_: str, kind: str, *, actor: str, occurred_at: datetime, **fields: Any) -> dict[str, Any]:
+    """An AuditEntry record for an act whose id was already derived by `entry_id` where it happened (a board's
+    activity record carries it), so the ledger entry keeps that id."""
     unknown = set(fields) - set(_EMPTY)
     if unknown:
         raise TypeError(f"not AuditEntry fields: {', '.join(sorted(unknown))}")
     entry: dict[str, Any] = {
-        "entry_id": entry_id(kind, *id_facts), "kind": kind, "occurred_at": occurred_at, "actor": actor,
+        "entry_id": entry_id_, "kind": kind, "occurred_at": occurred_at, "actor": actor,
         **{k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v) for k, v in _EMPTY.items()},
     }
     entry.update(fields)
