@@ -14,6 +14,7 @@ from eahub.core.logging import configure_logging
 from eahub.core.settings import HubSettings
 
 if TYPE_CHECKING:
+    from eahub.board.settings import BoardSettings
     from eahub.hub.hub import RunningHub
 
 
@@ -23,12 +24,14 @@ def _settings(port: int | None, broker_port: int | None) -> HubSettings:
     return settings.model_copy(update=updates)
 
 
-def _start(settings: HubSettings, extra: dict[str, Callable[[threading.Event], None]] | None = None) -> RunningHub:
+def _start(settings: HubSettings, extra: dict[str, Callable[[threading.Event], None]] | None = None,
+           board_settings: BoardSettings | None = None) -> RunningHub:
+    from eahub.board.web.settings import BoardWebSettings
     from eahub.hub.hub import start_hub
 
     try:
-        return start_hub(settings, extra)
-    except BrokerError as exc:
+        return start_hub(settings, extra, board=BoardWebSettings(), board_settings=board_settings)
+    except (BrokerError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -95,7 +98,7 @@ broker_port_option = click.option("--broker-port", type=int, default=None,
 @port_option
 @broker_port_option
 def up(port: int | None, broker_port: int | None) -> None:
-    """Run broker, ingest, router and audit in the foreground until Ctrl-C or SIGTERM."""
+    """Run broker, ingest, router, audit and the Early Action boards in the foreground until Ctrl-C or SIGTERM."""
     settings = _settings(port, broker_port)
     configure_logging(settings.log_format, settings.log_level)
     hub = _start(settings)
@@ -110,8 +113,13 @@ def up(port: int | None, broker_port: int | None) -> None:
 @click.option("--seed", type=int, default=2026, show_default=True, help="seed of the synthetic feed")
 @click.option("--minutes-per-day", type=float, default=1.0, show_default=True,
               help="real minutes per simulated day")
-def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: float) -> None:
-    """`up` plus a synthetic feed, time-compressed, printing one line per decision (no personal data)."""
+@click.option("--sla-time-scale", type=click.FloatRange(min=1), default=60.0, show_default=True,
+              help="how much faster the boards' response clocks run (60: a Grade 2 hour passes in a minute)")
+def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: float, sla_time_scale: float) -> None:
+    """`up` plus a synthetic feed, time-compressed, printing one line per decision (no personal data), with a
+    demo account on every board (printed) and the boards' clocks compressed so that a breach escalates."""
+    from eahub.board.settings import BoardSettings
+    from eahub.board.web.accounts import demo_accounts
     from eahub.core.registry import agency_ids
     from eahub.hub.decision_tail import follow_decisions
     from eahub.hub.demo_feed import feed
@@ -129,9 +137,14 @@ def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: 
         "feed": feed(base_url, tokens, seed, 24 * 60 / minutes_per_day, lambda m: click.echo(f"! {m}", err=True)),
     }
     started = time.monotonic()
-    hub = _start(settings, extra)
-    click.echo(f"Early Action Hub demo ({minutes_per_day:g} real minute per simulated day, about 134 events a day):")
+    hub = _start(settings, extra, BoardSettings(time_scale=sla_time_scale))
+    click.echo(f"Early Action Hub demo ({minutes_per_day:g} real minute per simulated day, about 134 events a day; "
+               f"board clocks {sla_time_scale:g}x faster):")
     _describe(hub)
+    if hub.board is not None:
+        click.echo(f"  Sign in to a board at {hub.board.url} with one of these demo accounts (new passwords each run):")
+        for agency, login, password in demo_accounts(hub.board.shell.accounts, agencies):
+            click.echo(f"    {agency:<24} {login:<42} {password}")
     click.echo(f"  started in {time.monotonic() - started:.1f}s. Where to look while it runs:")
     click.echo(f"    a board topic:  kcat -b {settings.bootstrap_servers} -C -t eahub.board.lancashire-cc-adults -f "
                "'%k %h\\n'")

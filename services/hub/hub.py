@@ -12,6 +12,9 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy import make_url
 
 from eahub.audit.bootstrap import build_audit_service
+from eahub.board.settings import BoardSettings
+from eahub.board.web.serve import BoardWeb, build_board_web
+from eahub.board.web.settings import BoardWebSettings
 from eahub.core import topics
 from eahub.core.broker import EmbeddedBroker
 from eahub.core.logging import get_logger
@@ -34,6 +37,7 @@ class RunningHub:
     broker: EmbeddedBroker | None
     http: uvicorn.Server
     break_glass: BreakGlass
+    board: BoardWeb | None = None
     endpoints: dict[str, str] = field(default_factory=dict)
 
     def shutdown(self) -> None:
@@ -41,11 +45,16 @@ class RunningHub:
         self.http.should_exit = True
         self.services.join()
         self.break_glass.close()
+        if self.board is not None:
+            self.board.close()
         if self.broker is not None:
             self.broker.stop()
 
 
-def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event], None]] | None = None) -> RunningHub:
+def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event], None]] | None = None,
+              board: BoardWebSettings | None = None, board_settings: BoardSettings | None = None) -> RunningHub:
+    """The whole hub in threads. `board`: also run the Early Action boards (web app on its port, consumer, SLA
+    sweeper, mailer, audit relay), as `eahub up` and `eahub demo` do; tests that need no board leave it out."""
     broker = None
     if settings.embedded_broker:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -72,6 +81,11 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         services.start("router", run_router)
         services.start("audit", audit.run)
         services.start("ingest-http", lambda stop: http.run())
+        board_web = None
+        if board is not None:
+            board_web = build_board_web(settings, board, board_settings)
+            for name, target in board_web.runners().items():
+                services.start(name, target)
         for name, target in (extra or {}).items():
             services.start(name, target)
     except BaseException:
@@ -84,4 +98,6 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         "ledger": make_url(settings.ledger_url).render_as_string(hide_password=True),
         "policy": settings.opa_url or f"embedded regorus over {settings.policies_dir}",
     }
-    return RunningHub(settings, services, broker, http, break_glass, endpoints)
+    if board_web is not None:
+        endpoints["boards"] = f"{board_web.url}  (sign in with an account of `eahub board user add`; metrics: /metrics)"
+    return RunningHub(settings, services, broker, http, break_glass, board_web, endpoints)

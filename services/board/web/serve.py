@@ -57,6 +57,12 @@ class BoardWeb:
             server.run()
         return run
 
+    def close(self) -> None:
+        """Release the audit-activity producer once the runners have stopped."""
+        close = getattr(self.parts.board.activity, "close", None)
+        if callable(close):
+            close()
+
     def runners(self, with_workers: bool = True) -> dict[str, Runner]:
         out = {"board-web": self.web_runner()}
         if with_workers:
@@ -99,9 +105,7 @@ class RunningBoard:
         self.stop.set()
         for t in self.threads:
             t.join(timeout_s)
-        close = getattr(self.web.parts.board.activity, "close", None)
-        if callable(close):
-            close()  # the activity producer: no reconnect noise once the broker has gone
+        self.web.close()  # the activity producer: no reconnect noise once the broker has gone
 
 
 def start_board(settings: HubSettings, web_settings: BoardWebSettings | None = None,
