@@ -12,9 +12,9 @@ from typing import Any
 from eahub.core import avro_codec, schemas
 from eahub.core.errors import FieldError, SourceMismatch, ValidationFailed
 from eahub.core.event_json import from_json
+from eahub.core.time_window import DEFAULT_CLOCK_SKEW, time_errors
 from eahub.ingest import nhs_number
 
-DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -59,12 +59,7 @@ def check_source(obj: Any, agency: str) -> None:
 def semantic_errors(record: dict[str, Any], agency_ids: Collection[str], now: datetime,
                     clock_skew: timedelta = DEFAULT_CLOCK_SKEW) -> list[FieldError]:
     """Rules the schema cannot express. `record` is already schema-shaped (from_json succeeded)."""
-    errors: list[FieldError] = []
-    latest = now + clock_skew
-    for name in ("occurred_at", "reported_at"):
-        if record[name] > latest:
-            ahead = f"is in the future (more than {_minutes(clock_skew)} ahead of the hub clock)"
-            errors.append(FieldError(name, ahead))
+    errors: list[FieldError] = time_errors(record, now, clock_skew)
     if record["occurred_at"] > record["reported_at"] + clock_skew:
         errors.append(FieldError("occurred_at", "is after reported_at"))
     if record["source_agency"] not in agency_ids:
@@ -107,7 +102,3 @@ def advisories(record: dict[str, Any]) -> list[FieldError]:
         return [FieldError("source_reference", why)]
     return []
 
-
-def _minutes(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"

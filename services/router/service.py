@@ -21,9 +21,10 @@ from eahub.core.logging import get_logger
 from eahub.core.messages import DeliveryFailed, OutboundMessage, Publisher
 from eahub.core.metrics import MetricsRegistry
 from eahub.core.pseudonym import Pseudonymiser
-from eahub.core.retry import retry
+from eahub.core.retry import StopRequested, retry
 from eahub.policy.model import PolicyRequest, PolicyUnavailable
 from eahub.router.inbound import Rejected, read_inbound
+from eahub.router.isolation import check_event, failed
 from eahub.router.outputs import (
     ResponseTimes,
     outputs_for,
@@ -112,26 +113,31 @@ class Router:
         return ConsumeLoop(self.consumer, self.handle_batch, "router", self.batch_size)
 
     def handle_batch(self, msgs: list[Message], stop: threading.Event) -> None:
-        """Every message becomes a dead letter or a decision and its outputs; returns once all are acknowledged."""
+        """Every message becomes a dead letter or a decision and its outputs; returns once all are acknowledged.
+
+        Anything that goes wrong deciding or building the outputs of ONE event is a permanent failure of that
+        event (a dead letter naming the failure, then the offset moves on), never of the batch or the process:
+        only an unreachable broker (DeliveryFailed, retried) or a stop leaves the batch uncommitted."""
         outputs: list[OutboundMessage] = []
         decided: list[tuple[dict[str, Any], str, Message]] = []
+        now = self.clock()
         for msg in msgs:
             read = read_inbound(msg)
+            if not isinstance(read, Rejected):
+                read = check_event(read, now)
             if isinstance(read, Rejected):
-                outputs.append(dead_letter(msg, read.kind, read.error, "router"))
-                self.stats.dead_letters += 1
-                log.warning("inbound message dead-lettered", kind=read.kind, topic=msg.topic(),
-                            partition=msg.partition(), offset=msg.offset())
-            else:
+                self._dead_letter(outputs, msg, read)
+                continue
+            try:
                 decided.append((read, self.pseudonymiser.subject_ref(read), msg))
-        now = self.clock()
+            except Exception as exc:  # one event's failure must not stop the router
+                self._dead_letter(outputs, msg, failed("pseudonymising the subject", exc))
         if decided:
             decisions = self._decide([e for e, _, _ in decided], now.date(), stop)
             for (event, subject_ref, msg), decision in zip(decided, decisions, strict=True):
-                if decision is not None and decision.policy_revision != self.revision_in_force:
-                    outputs.append(policy_change_entry(self.revision_in_force, decision.policy_revision,
-                                                       event["event_id"], now))
-                    self.revision_in_force = decision.policy_revision
+                if isinstance(decision, Rejected):
+                    self._dead_letter(outputs, msg, decision)
+                    continue
                 if decision is None:
                     outputs.append(dead_letter(msg, "POLICY_UNAVAILABLE", "policy-unavailable", "router"))
                     outputs.append(unavailable_entry(event, subject_ref, now, "policy engine unavailable"))
@@ -139,7 +145,16 @@ class Router:
                     continue
                 origin = {"inbound_topic": msg.topic() or "", "inbound_partition": str(msg.partition()),
                           "inbound_offset": str(msg.offset())}
-                outputs.extend(outputs_for(event, decision, subject_ref, now, self.times, origin))
+                try:
+                    routed = outputs_for(event, decision, subject_ref, now, self.times, origin)
+                except Exception as exc:  # one event's failure must not stop the router
+                    self._dead_letter(outputs, msg, failed("building the outputs", exc))
+                    continue
+                if decision.policy_revision != self.revision_in_force:
+                    outputs.append(policy_change_entry(self.revision_in_force, decision.policy_revision,
+                                                       event["event_id"], now))
+                    self.revision_in_force = decision.policy_revision
+                outputs.extend(routed)
                 self.stats.events += 1
                 self.stats.shares += len(decision.shares)
                 self.stats.refusals += len(decision.refusals)
@@ -148,8 +163,34 @@ class Router:
         self._publish(outputs, stop)
         self.stats.batches += 1
 
+    def _dead_letter(self, outputs: list[OutboundMessage], msg: Message, why: Rejected) -> None:
+        outputs.append(dead_letter(msg, why.kind, why.error, "router"))
+        self.stats.dead_letters += 1
+        log.warning("inbound message dead-lettered", kind=why.kind, error=why.error, topic=msg.topic(),
+                    partition=msg.partition(), offset=msg.offset())
+
     def _decide(self, events: list[dict[str, Any]], today: date, stop: threading.Event) -> list[Any]:
-        """Fail closed: while the engine cannot answer nothing is shared; retry, then park (None per event)."""
+        """Fail closed: while the engine cannot answer nothing is shared; retry, then park (None per event).
+        Any other error of the engine on the batch is narrowed down to the events that cause it: each is
+        decided alone, and an event the engine fails on is a Rejected (a dead letter), the others decided."""
+        try:
+            return self._decide_all(events, today, stop)
+        except (PolicyUnavailable, StopRequested):
+            raise
+        except Exception as exc:  # narrowed down below, per event
+            log.error("policy engine failed on a batch; deciding its events one by one",
+                      error_type=type(exc).__name__, events=len(events))
+        out: list[Any] = []
+        for event in events:
+            try:
+                out.extend(self._decide_all([event], today, stop))
+            except (PolicyUnavailable, StopRequested):
+                raise
+            except Exception as exc:  # one event's failure must not stop the router
+                out.append(failed("deciding the event", exc))
+        return out
+
+    def _decide_all(self, events: list[dict[str, Any]], today: date, stop: threading.Event) -> list[Any]:
         requests = [PolicyRequest(event=e, today=today) for e in events]
 
         def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
