@@ -117,11 +117,11 @@ class KafkaPublisher:
         return self._reachable(self._current()[1], timeout_s)
 
     def close(self) -> None:
-        """Deliver what is queued (up to 10 s), then release the client so it stops reconnecting."""
+        """Deliver what is queued (up to 2 s, so a service stops promptly), then release the client."""
         self._closed.set()
         self._poller.join(5)
         producer = self._current()[1]
-        producer.flush(10)
+        producer.flush(2)  # unacknowledged batches were never committed: they are read and sent again
         producer.close()
 
     def _current(self) -> tuple[int, Producer]:
@@ -264,6 +264,12 @@ def usable(msgs: list[Message]) -> list[Message]:
 # produces the same outputs with the same ids, which every store dedupes. Not a reason to stop.
 _LOST_OWNERSHIP = (KafkaError.REBALANCE_IN_PROGRESS, KafkaError.ILLEGAL_GENERATION, KafkaError.UNKNOWN_MEMBER_ID,
                    KafkaError._NO_OFFSET)
+# A commit that could not be made while the group coordinator moves or the broker is away (a restart): the
+# outputs are already durable, a later commit covers these offsets, and a redelivery before it is deduped.
+_COORDINATOR_AWAY = (KafkaError._WAIT_COORD, KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError.NOT_COORDINATOR,
+                     KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError._TRANSPORT, KafkaError._TIMED_OUT,
+                     KafkaError.REQUEST_TIMED_OUT, KafkaError._ALL_BROKERS_DOWN, KafkaError.UNKNOWN_TOPIC_OR_PART,
+                     KafkaError._UNKNOWN_PARTITION, KafkaError._UNKNOWN_TOPIC, KafkaError._STATE)
 
 
 def commit_after(consumer: Consumer, msgs: list[Message]) -> None:
@@ -275,10 +281,16 @@ def commit_after(consumer: Consumer, msgs: list[Message]) -> None:
     try:
         consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()], asynchronous=False)
     except KafkaException as exc:
-        if exc.args[0].code() not in _LOST_OWNERSHIP:
+        code = exc.args[0].code()
+        if code in _LOST_OWNERSHIP:
+            get_logger("eahub.kafka").warning("commit refused after a rebalance; the new owner will redeliver",
+                                              error=exc.args[0].str())
+        elif code in _COORDINATOR_AWAY:
+            get_logger("eahub.kafka").warning("commit not made while the coordinator is away; a later commit "
+                                              "covers it, a redelivery before then is deduped",
+                                              error=exc.args[0].str())
+        else:
             raise
-        get_logger("eahub.kafka").warning("commit refused after a rebalance; the new owner will redeliver",
-                                          error=exc.args[0].str())
 
 
 def new_consumer(settings: HubSettings, group_id: str, topics: list[str], **overrides: Any) -> Consumer:

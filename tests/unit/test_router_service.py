@@ -172,6 +172,9 @@ def test_nothing_is_committed_until_the_broker_acknowledged_every_output() -> No
 
 @pytest.mark.parametrize(("code", "raises"), [(KafkaError.REBALANCE_IN_PROGRESS, False),
                                              (KafkaError.ILLEGAL_GENERATION, False),
+                                             (KafkaError._WAIT_COORD, False),
+                                             (KafkaError.NOT_COORDINATOR, False),
+                                             (KafkaError.COORDINATOR_NOT_AVAILABLE, False),
                                              (KafkaError._AUTHENTICATION, True)])
 def test_a_commit_lost_to_a_rebalance_is_not_fatal_but_other_errors_are(code: int, raises: bool) -> None:
     class RefusingConsumer:
