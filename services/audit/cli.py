@@ -419,12 +419,13 @@ def serve() -> None:
     from eahub.core.logging import configure_logging
     from eahub.core.runner import run_until_signalled
     from eahub.core.settings import HubSettings
+    from eahub.core.topic_guard import guarded
 
     settings = HubSettings()
     configure_logging(settings.log_format, settings.log_level)
     service = build_audit_service(settings)
     click.echo(f"audit consuming eahub.audit and eahub.board.* from {settings.bootstrap_servers}")
-    run_until_signalled(service.run)
+    run_until_signalled(guarded(settings, service.run))
 
 
 def format_entry(doc: dict[str, Any]) -> str:

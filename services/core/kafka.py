@@ -25,6 +25,7 @@ def producer_config(settings: HubSettings, **overrides: Any) -> dict[str, Any]:
         "linger.ms": 5,
         "compression.type": "none",
         "message.timeout.ms": 30000,
+        "allow.auto.create.topics": False,  # topics are created explicitly (see core.topic_guard)
     }
     config.update(overrides)
     return config
@@ -41,6 +42,7 @@ def consumer_config(settings: HubSettings, group_id: str, **overrides: Any) -> d
         "session.timeout.ms": 6000,
         "heartbeat.interval.ms": 1000,
         "partition.assignment.strategy": "range",
+        "allow.auto.create.topics": False,
     }
     config.update(overrides)
     return config

@@ -19,6 +19,7 @@ from eahub.core.metrics import CONTENT_TYPE, MetricsRegistry
 from eahub.core.registry import agency_ids
 from eahub.core.runner import ServiceThreads
 from eahub.core.settings import HubSettings
+from eahub.core.topic_guard import TopicGuard
 from eahub.hub.break_glass import BreakGlass
 from eahub.hub.init import initialise
 from eahub.ingest.bootstrap import build_app
@@ -72,6 +73,7 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         services.start("router", run_router)
         services.start("audit", audit.run)
         services.start("ingest-http", lambda stop: http.run())
+        services.start("topic-guard", TopicGuard(settings).run)  # recreates topics a restarted broker lost
         for name, target in (extra or {}).items():
             services.start(name, target)
     except BaseException:
