@@ -23,13 +23,13 @@ def broker(port: int | None) -> None:
         b.start()
     except BrokerError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"embedded broker listening on {b.bootstrap} (memory storage: topics are lost on restart)")
 
     def on_sigterm(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt  # unwinds the wait below; the broker is stopped in `finally`
 
     signal.signal(signal.SIGTERM, on_sigterm)
-    try:
+    try:  # announce inside: a SIGTERM right after the line is a clean stop
+        click.echo(f"embedded broker listening on {b.bootstrap} (memory storage: topics are lost on restart)")
         code = b.wait()
     except KeyboardInterrupt:
         code = 0
