@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from confluent_kafka import Consumer, Message
 
 from eahub.core.consume import ConsumeLoop
+from eahub.core.database import is_transient
 from eahub.core.deadletter import dead_letter
 from eahub.core.logging import get_logger
 from eahub.core.messages import DeliveryFailed, OutboundMessage, Publisher
@@ -23,8 +24,9 @@ from eahub.core.metrics import MetricsRegistry
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.retry import StopRequested, retry
 from eahub.policy.model import PolicyRequest, PolicyUnavailable
+from eahub.router.event_digests import EventDigests, content_digest
 from eahub.router.inbound import Rejected, read_inbound
-from eahub.router.isolation import check_event, failed
+from eahub.router.isolation import EVENT_ID_REUSED, check_event, failed, reuse_entry
 from eahub.router.outputs import (
     ResponseTimes,
     outputs_for,
@@ -72,6 +74,7 @@ class Router:
     on_decision: Callable[[dict[str, Any], Any], None] | None = None
     stats: RouterStats = field(default_factory=RouterStats)
     revision_in_force: str | None = None
+    digests: EventDigests | None = None  # durable event id -> content memory (None: not checked, unit tests)
 
     def register_metrics(self, registry: MetricsRegistry) -> None:
         s = self.stats
@@ -132,6 +135,7 @@ class Router:
                 decided.append((read, self.pseudonymiser.subject_ref(read), msg))
             except Exception as exc:  # one event's failure must not stop the router
                 self._dead_letter(outputs, msg, failed("pseudonymising the subject", exc))
+        decided = self._refuse_reused_ids(decided, outputs, now, stop)
         if decided:
             decisions = self._decide([e for e, _, _ in decided], now.date(), stop)
             for (event, subject_ref, msg), decision in zip(decided, decisions, strict=True):
@@ -162,6 +166,33 @@ class Router:
                     self.on_decision(event, decision)
         self._publish(outputs, stop)
         self.stats.batches += 1
+
+    def _refuse_reused_ids(self, decided: list[tuple[dict[str, Any], str, Message]], outputs: list[OutboundMessage],
+                           now: datetime, stop: threading.Event) -> list[tuple[dict[str, Any], str, Message]]:
+        """Drop (dead letter + audit entry) every event whose id was first seen with other content. The memory
+        is written before any output is published: a replay of the same message finds its own digest."""
+        if self.digests is None or not decided:
+            return decided
+        digests = [content_digest(event) for event, _, _ in decided]
+        wanted: dict[str, str] = {}
+        for (event, _, _), digest in zip(decided, digests, strict=True):
+            wanted.setdefault(event["event_id"], digest)
+        store = self.digests
+
+        def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
+            log.error("database unavailable; the event id memory cannot be read, waiting",
+                      error_type=type(exc).__name__, attempt=attempt, retry_in_s=round(delay, 3))
+
+        first = retry(lambda: store.first_seen(wanted), transient=is_transient, stop=stop,
+                      first_delay_s=self.retry.first_delay_s, max_delay_s=self.retry.max_delay_s, on_retry=on_retry)
+        kept = []
+        for (event, subject_ref, msg), digest in zip(decided, digests, strict=True):
+            if first.get(event["event_id"], digest) == digest:
+                kept.append((event, subject_ref, msg))
+                continue
+            self._dead_letter(outputs, msg, EVENT_ID_REUSED)
+            outputs.append(reuse_entry(event, digest, subject_ref, now))
+        return kept
 
     def _dead_letter(self, outputs: list[OutboundMessage], msg: Message, why: Rejected) -> None:
         outputs.append(dead_letter(msg, why.kind, why.error, "router"))

@@ -7,18 +7,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from confluent_kafka import TopicPartition
 
 from eahub.core import avro_codec, schemas, topics
+from eahub.core.database import make_engine
 from eahub.core.errors import ValidationFailed
 from eahub.core.event_json import to_json
 from eahub.ingest.validation import validate_event
 from eahub.policy.model import Decision, PolicyRequest
+from eahub.router.event_digests import EventDigests
+from eahub.router.event_digests import create_tables as create_router_tables
 from eahub.router.outputs import ResponseTimes
+from eahub.router.service import Router
 from tests.helpers import concern_event
-from tests.unit.test_router_service import ScriptedEngine, _msg, _router
+from tests.unit.test_router_service import RecordingConsumer, ScriptedEngine, _msg, _router
 
 pytestmark = pytest.mark.unit
 
@@ -101,3 +106,42 @@ def test_ingest_refuses_times_outside_the_window(field: str, delta: timedelta, m
     with pytest.raises(ValidationFailed) as caught:
         validate_event(to_json(event), {"lancashire-police", "lscft-mental-health", "nwas"}, now)
     assert any(e.field == field and message in e.message for e in caught.value.errors)
+
+
+def _with_memory(tmp_path: Path) -> tuple[Router, RecordingConsumer]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")  # a real SQLite database
+    create_router_tables(engine)
+    router, consumer = _router(ScriptedEngine())
+    router.digests = EventDigests(engine)
+    return router, consumer
+
+
+def test_an_event_id_reused_with_other_content_is_refused_and_audited(tmp_path: Path) -> None:
+    first = concern_event()
+    reused = {**first, "district": "Burnley", "category": "DOMESTIC_ABUSE"}
+    router, consumer = _with_memory(tmp_path)
+    original = avro_codec.encode(schemas.CONCERN_EVENT, first)
+    router.process_batch([_msg(original, offset=0)])
+    router.process_batch([_msg(original, offset=1)])  # a replay of the same content: decided again, same ids
+    value = avro_codec.encode(schemas.CONCERN_EVENT, reused)
+    router.process_batch([_msg(value, offset=2)])
+    [dl] = _dead_letters(router)
+    assert dl["error"].startswith("event-id-reused") and dl["original_value"] == value and dl["original_offset"] == 2
+    entries = [avro_codec.decode(m.value)[1] for m in router.publisher.sent  # type: ignore[attr-defined]
+               if m.topic == topics.AUDIT]
+    [action] = [e for e in entries if e["kind"] == "ACTION"]
+    assert action["details"]["action"] == "event-id-reused" and action["event_id"] == first["event_id"]
+    cases = [avro_codec.decode(m.value)[1] for m in router.publisher.sent  # type: ignore[attr-defined]
+             if m.topic.startswith(topics.BOARD_PREFIX)]
+    assert {c["concern"]["district"] for c in cases} == {first["district"]}, "no board got the reused content"
+    assert router.stats.events == 2
+    assert consumer.commits[-1] == [TopicPartition("eahub.inbound.lancashire-police", 0, 3)]
+
+
+def test_reuse_within_one_batch_keeps_the_first_content(tmp_path: Path) -> None:
+    first = concern_event()
+    router, _ = _with_memory(tmp_path)
+    router.process_batch([_msg(avro_codec.encode(schemas.CONCERN_EVENT, first), offset=0),
+                          _msg(avro_codec.encode(schemas.CONCERN_EVENT, {**first, "district": "Chorley"}), offset=1)])
+    [dl] = _dead_letters(router)
+    assert dl["original_offset"] == 1 and router.stats.events == 1
