@@ -81,6 +81,8 @@ class KafkaPublisher:
     def publish(self, messages: list[OutboundMessage]) -> None:
         if not messages:
             return
+        if self._closed.is_set():
+            raise DeliveryFailed("the publisher is closed")
         deadline = time.monotonic() + self._timeout_s
         unacked = dict(enumerate(messages))
         while True:
@@ -120,6 +122,8 @@ class KafkaPublisher:
 
     def close(self) -> None:
         """Deliver what is queued (up to 2 s, so a service stops promptly), then release the client."""
+        if self._closed.is_set():
+            return
         self._closed.set()
         self._poller.join(5)
         producer = self._current()[1]
