@@ -12,6 +12,7 @@ from typing import Any
 from eahub.core import avro_codec, schemas
 from eahub.core.errors import FieldError, SourceMismatch, ValidationFailed
 from eahub.core.event_json import from_json
+from eahub.core.surrogates import surrogate_errors
 from eahub.core.time_window import DEFAULT_CLOCK_SKEW, time_errors
 from eahub.ingest import nhs_number
 
@@ -25,6 +26,8 @@ def validate_event(obj: Any, agency_ids: Collection[str], now: datetime,
     if not isinstance(obj, dict):
         raise ValidationFailed([FieldError("", "the body must be a JSON object (one concern event)")])
     obj = dict(obj)
+    if surrogates := surrogate_errors(obj):
+        raise ValidationFailed(surrogates)
     errors: list[FieldError] = []
     if obj.get("event_id") is None:
         obj["event_id"] = str(uuid.uuid4())

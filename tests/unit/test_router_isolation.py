@@ -145,3 +145,12 @@ def test_reuse_within_one_batch_keeps_the_first_content(tmp_path: Path) -> None:
                           _msg(avro_codec.encode(schemas.CONCERN_EVENT, {**first, "district": "Chorley"}), offset=1)])
     [dl] = _dead_letters(router)
     assert dl["original_offset"] == 1 and router.stats.events == 1
+
+
+def test_a_producer_clients_python_strings_with_lone_surrogates_are_field_errors_not_crashes() -> None:
+    event = to_json(concern_event())
+    event["district"] = "\ud800"
+    event["subject"]["name"] = "a\udfff"
+    with pytest.raises(ValidationFailed) as caught:
+        validate_event(event, {"lancashire-police"}, datetime.now(UTC))
+    assert {e.field for e in caught.value.errors} == {"district", "subject.name"}
