@@ -12,7 +12,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
-from eahub.core.logging import get_logger
+from eahub.core.logging import get_logger, kafka_logger
 from eahub.core.messages import DeliveryFailed, OutboundMessage
 from eahub.core.settings import HubSettings
 
@@ -26,6 +26,7 @@ def producer_config(settings: HubSettings, **overrides: Any) -> dict[str, Any]:
         "compression.type": "none",
         "message.timeout.ms": 30000,
         "allow.auto.create.topics": False,  # topics are created explicitly (see core.topic_guard)
+        **kafka_logger(),
     }
     config.update(overrides)
     return config
@@ -43,6 +44,7 @@ def consumer_config(settings: HubSettings, group_id: str, **overrides: Any) -> d
         "heartbeat.interval.ms": 1000,
         "partition.assignment.strategy": "range",
         "allow.auto.create.topics": False,
+        **kafka_logger(),
     }
     config.update(overrides)
     return config
@@ -310,7 +312,7 @@ def reader(settings: HubSettings, purpose: str, **overrides: Any) -> Consumer:
     """A consumer outside any group, for reading chosen partitions from chosen offsets (`assign`): it never
     commits, so it disturbs no service's position."""
     return Consumer({**settings.kafka_config(), "group.id": f"eahub-{purpose}-{uuid.uuid4()}",
-                     "enable.auto.commit": False, **overrides})
+                     "enable.auto.commit": False, **kafka_logger(), **overrides})
 
 
 def read_at(consumer: Consumer, topic: str, partition: int, offset: int, timeout_s: float = 10.0) -> Message | None:

@@ -16,7 +16,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from eahub.core import topics
-from eahub.core.logging import get_logger
+from eahub.core.logging import get_logger, kafka_logger
 from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
 
@@ -33,7 +33,7 @@ class TopicGuard:
     def missing(self, timeout_s: float = 3.0) -> list[str]:
         """Hub topics the broker does not have. Raises KafkaException when the broker cannot be asked."""
         if self._admin is None:
-            self._admin = AdminClient(dict[str, str | int | float | bool](self.settings.kafka_config()))
+            self._admin = AdminClient({**self.settings.kafka_config(), **kafka_logger()})
         existing = set(self._admin.list_topics(timeout=timeout_s).topics)
         expected = [s.name for s in topics.all_topics(self.settings, agency_ids(self.settings.policies_dir))]
         return [name for name in expected if name not in existing]
