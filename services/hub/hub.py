@@ -18,6 +18,7 @@ from eahub.core.logging import get_logger
 from eahub.core.metrics import CONTENT_TYPE, MetricsRegistry
 from eahub.core.registry import agency_ids
 from eahub.core.runner import ServiceThreads
+from eahub.core.secrets import ensure_private_dir
 from eahub.core.settings import HubSettings
 from eahub.core.topic_guard import TopicGuard
 from eahub.hub.break_glass import BreakGlass
@@ -49,7 +50,7 @@ class RunningHub:
 def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event], None]] | None = None) -> RunningHub:
     broker = None
     if settings.embedded_broker:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(settings.data_dir)
         broker = EmbeddedBroker(settings.broker_port, log_path=settings.data_dir / "broker.log").start()
     try:
         topics.create_topics(settings, agency_ids(settings.policies_dir))

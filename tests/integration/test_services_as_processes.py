@@ -86,3 +86,30 @@ def test_services_log_only_json_lines_and_stop_within_10s_of_sigterm(tmp_path: P
             not_json.append((f, line[:160]))
     assert not not_json, f"{len(not_json)} line(s) not JSON, e.g. {not_json[:5]}"
     assert any("eahub.librdkafka" in line for _, _, line in lines), "librdkafka's logs came through as JSON"
+
+
+def _loose(root: Path) -> list[str]:
+    """Everything under `root` readable or writable by anyone but its owner."""
+    loose = []
+    for path in [root, *root.rglob("*")]:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077 or (path.is_dir() and mode != 0o700) or (path.is_file() and mode != 0o600):
+            loose.append(f"{path.relative_to(root)} {oct(mode)}")
+    return loose
+
+
+def test_everything_under_the_data_directory_is_owner_only(tmp_path: Path) -> None:
+    broker_port, http_port = free_port(), free_port()
+    data = tmp_path / "data"
+    env = hub_env(data, broker_port, http_port)
+    hub = Service("up", ["up"], env, tmp_path / "logs").start()  # the whole hub, embedded broker and SQLite
+    try:
+        wait_ready(f"http://127.0.0.1:{http_port}")
+        for args in (["token", "issue", "--agency", "nwas"], ["audit", "checkpoint"], ["audit", "verify"]):
+            done = run_command(args, env)
+            assert done.returncode == 0, done.stderr
+    finally:
+        hub.stop(timeout_s=15)
+    names = {p.name for p in data.rglob("*")}
+    assert {"ledger.db", "ledger.db-wal", "ledger.db-shm", "broker.log"} & names, sorted(names)
+    assert _loose(data) == []
