@@ -27,6 +27,7 @@ from eahub.core.messages import OutboundMessage
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
+from eahub.hub.init import initialise
 from eahub.ingest.generator import generate
 from eahub.router.bootstrap import build_router
 
@@ -93,6 +94,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker(free_port(), log_path=Path(tmp) / "b.log") as b:
         settings = HubSettings(data_dir=Path(tmp), broker_port=b.port)
+        initialise(settings)  # as `eahub init`: the router's event id memory lives in the hub database
         topics.create_topics(settings, agency_ids(settings.policies_dir))
         load_inbound(settings, args.events)
         raw = pass_through(settings, args.events, args.batch)

@@ -41,3 +41,6 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Early Action Hub: lawful, minimal, audited sharing of concern-for-safety events."""
+    from eahub.core.secrets import owner_only
+
+    owner_only()  # every file the hub creates is 0600, every directory 0700

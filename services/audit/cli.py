@@ -416,15 +416,16 @@ def grants(role: str) -> None:
 def serve() -> None:
     """Run the audit service: consume eahub.audit and eahub.board.* into the ledger and vault."""
     from eahub.audit.bootstrap import build_audit_service
-    from eahub.core.logging import configure_logging
+    from eahub.core.logging import announce, configure_logging
     from eahub.core.runner import run_until_signalled
     from eahub.core.settings import HubSettings
+    from eahub.core.topic_guard import guarded
 
     settings = HubSettings()
     configure_logging(settings.log_format, settings.log_level)
     service = build_audit_service(settings)
-    click.echo(f"audit consuming eahub.audit and eahub.board.* from {settings.bootstrap_servers}")
-    run_until_signalled(service.run)
+    announce(f"audit consuming eahub.audit and eahub.board.* from {settings.bootstrap_servers}")
+    run_until_signalled(guarded(settings, service.run))
 
 
 def format_entry(doc: dict[str, Any]) -> str:

@@ -71,12 +71,15 @@ class EmbeddedBroker:
         if port_open(self.host, self.port):
             raise BrokerError(f"port {self.port} is already in use; choose another with --port or EAHUB_BROKER_PORT")
         url = f"tcp://{self.host}:{self.port}"
-        out = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
+        out = (os.open(self._log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+               if self._log_path else subprocess.DEVNULL)
         self._proc = subprocess.Popen(
             [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
             stdout=out, stderr=out, start_new_session=True, preexec_fn=_die_with_parent,
         )
+        if out != subprocess.DEVNULL:
+            os.close(out)  # the broker holds its own copy
         deadline = time.monotonic() + timeout_s
         while not port_open(self.host, self.port):
             if self._proc.poll() is not None:

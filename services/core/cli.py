@@ -9,6 +9,7 @@ import click
 
 from eahub.core import topics as topic_names
 from eahub.core.broker import BrokerError, EmbeddedBroker
+from eahub.core.logging import announce, configure_logging
 from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
 
@@ -18,18 +19,20 @@ from eahub.core.settings import HubSettings
 def broker(port: int | None) -> None:
     """Run the embedded Kafka-compatible broker (Tansu, memory storage) in the foreground."""
     settings = HubSettings()
+    configure_logging(settings.log_format, settings.log_level)
     b = EmbeddedBroker(port or settings.broker_port)
     try:
         b.start()
     except BrokerError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"embedded broker listening on {b.bootstrap} (memory storage: topics are lost on restart)")
 
     def on_sigterm(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt  # unwinds the wait below; the broker is stopped in `finally`
 
     signal.signal(signal.SIGTERM, on_sigterm)
-    try:
+    try:  # announce inside: a SIGTERM right after the line is a clean stop
+        announce(f"embedded broker listening on {b.bootstrap} (memory storage: topics are lost on restart)",
+                 err=False)
         code = b.wait()
     except KeyboardInterrupt:
         code = 0

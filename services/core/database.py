@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from eahub.core.retry import StopRequested, retry
+from eahub.core.secrets import ensure_private_file
 
 T = TypeVar("T")
 
@@ -20,7 +21,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        database = url.removeprefix("sqlite:///").split("?")[0]
+        if database and database != ":memory:":
+            ensure_private_file(Path(database))  # 0600, and so its -wal and -shm files too
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")

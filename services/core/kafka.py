@@ -7,11 +7,12 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
-from eahub.core.logging import get_logger
+from eahub.core.logging import get_logger, kafka_logger
 from eahub.core.messages import DeliveryFailed, OutboundMessage
 from eahub.core.settings import HubSettings
 
@@ -24,6 +25,8 @@ def producer_config(settings: HubSettings, **overrides: Any) -> dict[str, Any]:
         "linger.ms": 5,
         "compression.type": "none",
         "message.timeout.ms": 30000,
+        "allow.auto.create.topics": False,  # topics are created explicitly (see core.topic_guard)
+        **kafka_logger(),
     }
     config.update(overrides)
     return config
@@ -40,63 +43,214 @@ def consumer_config(settings: HubSettings, group_id: str, **overrides: Any) -> d
         "session.timeout.ms": 6000,
         "heartbeat.interval.ms": 1000,
         "partition.assignment.strategy": "range",
+        "allow.auto.create.topics": False,
+        **kafka_logger(),
     }
     config.update(overrides)
     return config
 
 
 class KafkaPublisher:
-    """Publisher port over an idempotent confluent-kafka producer. `publish` blocks until every
-    message of the batch is acknowledged by the broker (acks=all), or raises DeliveryFailed."""
+    """Publisher port over an idempotent confluent-kafka producer. `publish` blocks until every message of
+    ITS batch is acknowledged by the broker (acks=all), or raises DeliveryFailed within `timeout_s`.
+
+    Concurrent `publish` calls each wait for their own acknowledgements only: delivery reports are served by
+    one background poller thread, never under a lock shared by the callers. A producer that hits a fatal
+    error (an idempotent producer whose producer id a restarted broker forgot: UNKNOWN_PRODUCER_ID,
+    OUT_OF_ORDER_SEQUENCE_NUMBER) cannot be used again — librdkafka's answer is a new instance — so it is
+    replaced by a new one and the unacknowledged messages of every waiting batch are re-sent, unchanged
+    (same keys, values, ids: every store dedupes). The embedded broker keeps producer ids in memory only:
+    after its restart librdkafka does not fail fatally but bumps its epoch for ever against a broker that
+    no longer knows the id. So the producer is also replaced when the broker is reachable again after all
+    brokers were down, and after any batch it could not deliver (before DeliveryFailed is raised)."""
 
     def __init__(self, config: dict[str, Any], timeout_s: float = 30.0) -> None:
-        self._producer = Producer(config)
+        self._config = dict(config)
         self._timeout_s = timeout_s
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the producer swap only, never held while waiting
+        self._generation = 0
+        self._fatal_generation = -1
+        self._fatal_reason = ""
+        self._down_generation = -1
+        self._producer = self._new_producer(0)
+        self._closed = threading.Event()
+        self.replacements = 0
+        self.last_success = 0.0
+        self.last_failure = 0.0
+        self._poller = threading.Thread(target=self._poll_loop, name="kafka-publisher-poll", daemon=True)
+        self._poller.start()
 
     def publish(self, messages: list[OutboundMessage]) -> None:
         if not messages:
             return
-        pending = len(messages)
-        errors: list[str] = []
-
-        fatal: list[KafkaError] = []
-
-        def on_delivery(err: KafkaError | None, _msg: Message) -> None:
-            nonlocal pending
-            pending -= 1
-            if err is not None:
-                errors.append(f"{err.name()}: {err.str()}")
-                if err.fatal():
-                    fatal.append(err)
-
-        with self._lock:
-            for m in messages:
-                while True:
-                    try:
-                        headers: list[tuple[str, str | bytes | None]] = list(m.headers)
-                        self._producer.produce(m.topic, m.value, m.key, headers=headers, on_delivery=on_delivery)
-                        break
-                    except BufferError:
-                        self._producer.poll(0.05)
-                    except KafkaException as exc:  # refused before sending (size, unknown topic...): not acked
-                        self._producer.poll(0)
-                        raise DeliveryFailed(f"message to {m.topic} refused: {exc.args[0].name()}") from None
-            deadline = time.monotonic() + self._timeout_s
-            while pending > 0:
+        if self._closed.is_set():
+            raise DeliveryFailed("the publisher is closed")
+        deadline = time.monotonic() + self._timeout_s
+        unacked = dict(enumerate(messages))
+        while True:
+            generation, producer = self._current()
+            attempt = _Attempt(unacked)
+            refused = self._produce_all(producer, generation, attempt, deadline)
+            if refused is not None:
+                self._failed()
+                raise DeliveryFailed(refused)
+            while not attempt.done.wait(0.05):
+                if self._fatal_generation == generation or self._generation != generation:
+                    break
                 if time.monotonic() > deadline:
+                    self._failed()
+                    self._replace(generation, f"no acknowledgement within {self._timeout_s}s")
                     raise DeliveryFailed(
-                        f"{pending} of {len(messages)} messages unacknowledged after {self._timeout_s}s")
-                self._producer.poll(0.05)
-        if fatal:
-            raise KafkaException(fatal[0])  # the producer cannot go on: stop loudly
-        if errors:
-            raise DeliveryFailed(f"{len(errors)} of {len(messages)} messages failed: {errors[0]}")
+                        f"{len(unacked)} of {len(messages)} messages unacknowledged after {self._timeout_s}s")
+            if not unacked:
+                self.last_success = time.monotonic()
+                return
+            if attempt.fatal or self._fatal_generation == generation or self._generation != generation:
+                self._replace(generation, attempt.fatal or self._fatal_reason)
+                if time.monotonic() < deadline:
+                    continue  # re-send what is still unacknowledged, on the new producer
+            self._failed()
+            self._replace(generation, "a batch could not be delivered")
+            errors = attempt.errors or ["no acknowledgement"]
+            raise DeliveryFailed(f"{len(unacked)} of {len(messages)} messages failed: {errors[0]}")
+
+    @property
+    def healthy(self) -> bool:
+        """False while the producer is broken or its latest publish failed."""
+        return self._fatal_generation != self._generation and self.last_failure <= self.last_success
+
+    def broker_reachable(self, timeout_s: float = 2.0) -> bool:
+        return self._reachable(self._current()[1], timeout_s)
 
     def close(self) -> None:
-        """Deliver what is queued (up to 10 s), then release the client so it stops reconnecting."""
-        self._producer.flush(10)
-        self._producer.close()
+        """Deliver what is queued (up to 2 s, so a service stops promptly), then release the client."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        self._poller.join(5)
+        producer = self._current()[1]
+        producer.flush(2)  # unacknowledged batches were never committed: they are read and sent again
+        producer.close()
+
+    def _current(self) -> tuple[int, Producer]:
+        with self._lock:
+            return self._generation, self._producer
+
+    def _failed(self) -> None:
+        self.last_failure = time.monotonic()
+
+    def _new_producer(self, generation: int) -> Producer:
+        def on_error(err: KafkaError) -> None:
+            if err.fatal():
+                self._fatal_reason = f"{err.name()}: {err.str()}"
+                self._fatal_generation = generation
+            elif err.code() == KafkaError._ALL_BROKERS_DOWN:
+                self._down_generation = generation
+        return Producer({**self._config, "error_cb": on_error})
+
+    def _produce_all(self, producer: Producer, generation: int, attempt: _Attempt, deadline: float) -> str | None:
+        """Queue every unacknowledged message; a refusal before sending (size...) is returned, not retried."""
+        for index, m in list(attempt.unacked.items()):
+            while True:
+                try:
+                    headers: list[tuple[str, str | bytes | None]] = list(m.headers)
+                    producer.produce(m.topic, m.value, m.key, headers=headers, on_delivery=attempt.callback(index))
+                    break
+                except BufferError:
+                    if time.monotonic() > deadline:
+                        return f"producer queue full for {self._timeout_s}s"
+                    time.sleep(0.02)
+                except KafkaException as exc:
+                    error: KafkaError = exc.args[0]
+                    if error.fatal() or error.code() == KafkaError._FATAL:
+                        attempt.abandon(f"{error.name()}: {error.str()}")
+                        return None
+                    attempt.abandon("")
+                    return f"message to {m.topic} refused: {error.name()}"
+        attempt.all_queued()
+        return None
+
+    def _replace(self, generation: int, reason: str) -> None:
+        with self._lock:
+            if self._generation != generation:
+                return  # another caller replaced it already
+            old = self._producer
+            self._generation += 1
+            self._producer = self._new_producer(self._generation)
+            self.replacements += 1
+        get_logger("eahub.kafka").error("producer replaced by a new one; unacknowledged messages are re-sent",
+                                        reason=reason, replacements=self.replacements)
+        try:
+            old.purge()
+            old.poll(0)
+            old.close()
+        except (KafkaException, RuntimeError):
+            pass
+
+    def _poll_loop(self) -> None:
+        while not self._closed.is_set():
+            generation, producer = self._current()
+            try:
+                producer.poll(0.05)
+            except (KafkaException, RuntimeError):
+                time.sleep(0.05)  # a producer closed by a replacement: take the new one
+            if self._fatal_generation == generation:
+                self._replace(generation, self._fatal_reason)
+            elif self._down_generation == generation and self._reachable(producer, 0.5):
+                self._replace(generation, "the broker is reachable again after all brokers were down")
+
+    @staticmethod
+    def _reachable(producer: Producer, timeout_s: float) -> bool:
+        try:
+            producer.list_topics(timeout=timeout_s)
+            return True
+        except (KafkaException, RuntimeError):
+            return False
+
+
+class _Attempt:
+    """One try at delivering a batch's unacknowledged messages on one producer. Delivery reports (on the
+    poller thread) remove acknowledged messages from `unacked`; `done` is set once every report is in."""
+
+    def __init__(self, unacked: dict[int, OutboundMessage]) -> None:
+        self.unacked = unacked
+        self.errors: list[str] = []
+        self.fatal = ""
+        self.done = threading.Event()
+        self._lock = threading.Lock()
+        self._queued = 0
+        self._reported = 0
+        self._complete = False
+
+    def callback(self, index: int) -> Callable[[KafkaError | None, Message], None]:
+        with self._lock:
+            self._queued += 1
+
+        def on_delivery(err: KafkaError | None, _msg: Message) -> None:
+            with self._lock:
+                self._reported += 1
+                if err is None:
+                    self.unacked.pop(index, None)
+                else:
+                    self.errors.append(f"{err.name()}: {err.str()}")
+                    if err.fatal() or err.code() == KafkaError._FATAL:
+                        self.fatal = f"{err.name()}: {err.str()}"
+                self._check()
+        return on_delivery
+
+    def all_queued(self) -> None:
+        with self._lock:
+            self._complete = True
+            self._check()
+
+    def abandon(self, fatal: str) -> None:
+        with self._lock:
+            self.fatal = fatal or self.fatal
+            self.done.set()
+
+    def _check(self) -> None:
+        if self._complete and self._reported >= self._queued:
+            self.done.set()
 
 
 def usable(msgs: list[Message]) -> list[Message]:
@@ -118,6 +272,12 @@ def usable(msgs: list[Message]) -> list[Message]:
 # produces the same outputs with the same ids, which every store dedupes. Not a reason to stop.
 _LOST_OWNERSHIP = (KafkaError.REBALANCE_IN_PROGRESS, KafkaError.ILLEGAL_GENERATION, KafkaError.UNKNOWN_MEMBER_ID,
                    KafkaError._NO_OFFSET)
+# A commit that could not be made while the group coordinator moves or the broker is away (a restart): the
+# outputs are already durable, a later commit covers these offsets, and a redelivery before it is deduped.
+_COORDINATOR_AWAY = (KafkaError._WAIT_COORD, KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError.NOT_COORDINATOR,
+                     KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError._TRANSPORT, KafkaError._TIMED_OUT,
+                     KafkaError.REQUEST_TIMED_OUT, KafkaError._ALL_BROKERS_DOWN, KafkaError.UNKNOWN_TOPIC_OR_PART,
+                     KafkaError._UNKNOWN_PARTITION, KafkaError._UNKNOWN_TOPIC, KafkaError._STATE)
 
 
 def commit_after(consumer: Consumer, msgs: list[Message]) -> None:
@@ -129,10 +289,16 @@ def commit_after(consumer: Consumer, msgs: list[Message]) -> None:
     try:
         consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()], asynchronous=False)
     except KafkaException as exc:
-        if exc.args[0].code() not in _LOST_OWNERSHIP:
+        code = exc.args[0].code()
+        if code in _LOST_OWNERSHIP:
+            get_logger("eahub.kafka").warning("commit refused after a rebalance; the new owner will redeliver",
+                                              error=exc.args[0].str())
+        elif code in _COORDINATOR_AWAY:
+            get_logger("eahub.kafka").warning("commit not made while the coordinator is away; a later commit "
+                                              "covers it, a redelivery before then is deduped",
+                                              error=exc.args[0].str())
+        else:
             raise
-        get_logger("eahub.kafka").warning("commit refused after a rebalance; the new owner will redeliver",
-                                          error=exc.args[0].str())
 
 
 def new_consumer(settings: HubSettings, group_id: str, topics: list[str], **overrides: Any) -> Consumer:
@@ -146,7 +312,7 @@ def reader(settings: HubSettings, purpose: str, **overrides: Any) -> Consumer:
     """A consumer outside any group, for reading chosen partitions from chosen offsets (`assign`): it never
     commits, so it disturbs no service's position."""
     return Consumer({**settings.kafka_config(), "group.id": f"eahub-{purpose}-{uuid.uuid4()}",
-                     "enable.auto.commit": False, **overrides})
+                     "enable.auto.commit": False, **kafka_logger(), **overrides})
 
 
 def read_at(consumer: Consumer, topic: str, partition: int, offset: int, timeout_s: float = 10.0) -> Message | None:

@@ -13,6 +13,21 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
+def ensure_private_file(path: Path) -> Path:
+    """Create `path` empty and owner-only (0600) when absent; tighten it when present. SQLite then creates its
+    -wal and -shm files with the database file's permissions."""
+    ensure_private_dir(path.parent)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+    return path
+
+
+def owner_only() -> None:
+    """From now on this process creates files 0600 and directories 0700 (umask 077): everything the hub writes
+    under its data directory (ledger files, logs, bundles) is its owner's only."""
+    os.umask(0o077)
+
+
 def read_or_create(path: Path, nbytes: int = 32) -> bytes:
     """Return the secret at `path`, creating it (0600) atomically when absent."""
     try:

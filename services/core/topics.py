@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from eahub.core.logging import kafka_logger
 from eahub.core.settings import HubSettings
 
 AUDIT = "eahub.audit"
@@ -52,7 +53,7 @@ def all_topics(settings: HubSettings, agencies: list[str]) -> list[TopicSpec]:
 
 def create_topics(settings: HubSettings, agencies: list[str], timeout_s: float = 15.0) -> dict[str, str]:
     """Create every hub topic; existing ones are left as they are. Returns topic -> 'created' | 'exists'."""
-    admin = AdminClient(dict[str, str | int | float | bool](settings.kafka_config()))
+    admin = AdminClient({**settings.kafka_config(), **kafka_logger()})
     specs = all_topics(settings, agencies)
     existing = set(admin.list_topics(timeout=timeout_s).topics)
     result = {s.name: "exists" for s in specs if s.name in existing}

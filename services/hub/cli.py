@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from eahub.core.broker import BrokerError
-from eahub.core.logging import configure_logging
+from eahub.core.logging import announce, configure_logging
 from eahub.core.settings import HubSettings
 
 if TYPE_CHECKING:
@@ -59,8 +59,8 @@ def ingest(port: int | None) -> None:
     if port is not None:
         settings = settings.model_copy(update={"http_port": port})
     configure_logging(settings.log_format, settings.log_level)
-    click.echo(f"ingest API on http://{settings.http_host}:{settings.http_port}/v1/events "
-               f"(docs at /docs), broker {settings.bootstrap_servers}", err=True)
+    announce(f"ingest API on http://{settings.http_host}:{settings.http_port}/v1/events "
+             f"(docs at /docs), broker {settings.bootstrap_servers}")
     break_glass = BreakGlass(settings)
     try:
         uvicorn.run(build_app(settings, overrides=break_glass), host=settings.http_host, port=settings.http_port,

@@ -21,7 +21,9 @@ from eahub.core.logging import get_logger
 from eahub.core.metrics import CONTENT_TYPE, MetricsRegistry
 from eahub.core.registry import agency_ids
 from eahub.core.runner import ServiceThreads
+from eahub.core.secrets import ensure_private_dir
 from eahub.core.settings import HubSettings
+from eahub.core.topic_guard import TopicGuard
 from eahub.hub.break_glass import BreakGlass
 from eahub.hub.init import initialise
 from eahub.ingest.bootstrap import build_app
@@ -57,7 +59,7 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
     sweeper, mailer, audit relay), as `eahub up` and `eahub demo` do; tests that need no board leave it out."""
     broker = None
     if settings.embedded_broker:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(settings.data_dir)
         broker = EmbeddedBroker(settings.broker_port, log_path=settings.data_dir / "broker.log").start()
     try:
         topics.create_topics(settings, agency_ids(settings.policies_dir))
@@ -86,6 +88,7 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
             board_web = build_board_web(settings, board, board_settings)
             for name, target in board_web.runners().items():
                 services.start(name, target)
+        services.start("topic-guard", TopicGuard(settings).run)  # recreates topics a restarted broker lost
         for name, target in (extra or {}).items():
             services.start(name, target)
     except BaseException:

@@ -7,6 +7,7 @@ from eahub.audit.bootstrap import init_audit
 from eahub.core.database import make_engine
 from eahub.core.settings import HubSettings
 from eahub.ingest.idempotency import create_tables as create_ingest_tables
+from eahub.router.event_digests import create_tables as create_router_tables
 
 
 def initialise(settings: HubSettings) -> None:
@@ -14,5 +15,6 @@ def initialise(settings: HubSettings) -> None:
     engine = make_engine(settings.ledger_url)
     try:
         create_ingest_tables(engine)
+        create_router_tables(engine)
     finally:
         engine.dispose()

@@ -20,6 +20,7 @@ from eahub.core.event_json import json_schema
 from eahub.core.json_reader import JsonRejected, strict_loads
 from eahub.core.logging import get_logger
 from eahub.core.problem_details import PROBLEM_SCHEMA, openapi_response, problem
+from eahub.core.readiness import Readiness, publisher_checks
 from eahub.ingest.accept import IdConflict, IngestPorts, PublishUnconfirmed, accept_event
 from eahub.ingest.examples import example_event
 from eahub.ingest.override_api import register_overrides
@@ -41,7 +42,9 @@ class _Problem(Exception):
 
 
 def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int = 64 * 1024,
-               overrides: BreakGlassPort | None = None) -> FastAPI:
+               overrides: BreakGlassPort | None = None, readiness: Readiness | None = None) -> FastAPI:
+    readiness = readiness or Readiness(publisher_checks(ports.publisher))
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -61,9 +64,22 @@ def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int =
         return problem(exc.status_code, "http", str(exc.detail), str(exc.detail),
                        headers=dict(exc.headers) if exc.headers else None)
 
-    @app.get("/healthz", summary="Liveness")
+    public: dict[str, Any] = {"security": []}  # no bearer token needed
+
+    @app.get("/healthz", summary="Liveness: the process serves HTTP", openapi_extra=public)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/readyz", summary="Readiness: broker reachable, producer healthy, database writable",
+             openapi_extra=public, responses={
+                 200: {"description": "every check passes"},
+                 503: openapi_response("a check fails (named in `checks`); retry later")})
+    def readyz() -> JSONResponse:
+        checks = readiness.report()
+        if all(v == "ok" for v in checks.values()):
+            return JSONResponse({"status": "ready", "checks": checks})
+        return problem(503, "not-ready", "Not ready", "a readiness check fails; see checks",
+                       headers={"Retry-After": "5"}, extra={"checks": checks})
 
     @app.post(
         "/v1/events", status_code=202, summary="Publish one concern event",

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from eahub.core.database import make_engine
 from eahub.core.pseudonym import Pseudonymiser
+from eahub.core.readiness import Readiness, database_check, publisher_checks
 from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
 from eahub.ingest.accept import IngestPorts
@@ -28,14 +29,15 @@ def build_app(settings: HubSettings, ingest: IngestSettings | None = None,
     """`overrides`: break-glass for `POST /v1/overrides`, composed by the hub (it needs the router and the
     ledger); without it the route is not offered."""
     ingest = ingest or IngestSettings()
+    engine = make_engine(settings.ledger_url)
     ports = IngestPorts(
         publisher=ingest_publisher(settings, ingest.publish_timeout_seconds),
-        idempotency=Idempotency(SqlIdempotencyRecords(make_engine(settings.ledger_url)),
-                                ingest.idempotency_lease_ms),
+        idempotency=Idempotency(SqlIdempotencyRecords(engine), ingest.idempotency_lease_ms),
         pseudonymiser=Pseudonymiser.from_data_dir(settings.data_dir),
         agency_ids=agency_ids(settings.policies_dir),
         clock=now,
         clock_skew=ingest.clock_skew,
     )
+    readiness = Readiness({**publisher_checks(ports.publisher), "database": database_check(engine)})
     return create_app(ports=ports, tokens=TokenStore.in_data_dir(settings.data_dir),
-                      max_body_bytes=ingest.max_body_bytes, overrides=overrides)
+                      max_body_bytes=ingest.max_body_bytes, overrides=overrides, readiness=readiness)

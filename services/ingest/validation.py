@@ -12,9 +12,10 @@ from typing import Any
 from eahub.core import avro_codec, risk_factors, schemas
 from eahub.core.errors import FieldError, SourceMismatch, ValidationFailed
 from eahub.core.event_json import from_json
+from eahub.core.surrogates import surrogate_errors
+from eahub.core.time_window import DEFAULT_CLOCK_SKEW, time_errors
 from eahub.ingest import nhs_number
 
-DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
 _CODE_SHAPE = re.compile(r"^[a-z0-9][a-z0-9 -]{0,39}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -33,6 +34,8 @@ def validate_and_encode(obj: Any, agency_ids: Collection[str], now: datetime,
     if not isinstance(obj, dict):
         raise ValidationFailed([FieldError("", "the body must be a JSON object (one concern event)")])
     obj = dict(obj)
+    if surrogates := surrogate_errors(obj):
+        raise ValidationFailed(surrogates)
     errors: list[FieldError] = []
     if obj.get("event_id") is None:
         obj["event_id"] = str(uuid.uuid4())
@@ -67,12 +70,7 @@ def check_source(obj: Any, agency: str) -> None:
 def semantic_errors(record: dict[str, Any], agency_ids: Collection[str], now: datetime,
                     clock_skew: timedelta = DEFAULT_CLOCK_SKEW) -> list[FieldError]:
     """Rules the schema cannot express. `record` is already schema-shaped (from_json succeeded)."""
-    errors: list[FieldError] = []
-    latest = now + clock_skew
-    for name in ("occurred_at", "reported_at"):
-        if record[name] > latest:
-            ahead = f"is in the future (more than {_minutes(clock_skew)} ahead of the hub clock)"
-            errors.append(FieldError(name, ahead))
+    errors: list[FieldError] = time_errors(record, now, clock_skew)
     if record["occurred_at"] > record["reported_at"] + clock_skew:
         errors.append(FieldError("occurred_at", "is after reported_at"))
     if record["source_agency"] not in agency_ids:
@@ -121,7 +119,3 @@ def advisories(record: dict[str, Any]) -> list[FieldError]:
         return [FieldError("source_reference", why)]
     return []
 
-
-def _minutes(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"

@@ -7,6 +7,7 @@ from eahub.core.kafka import KafkaPublisher, new_consumer, producer_config
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.settings import HubSettings
 from eahub.policy.bootstrap import build_engine
+from eahub.router.event_digests import open_event_digests
 from eahub.router.outputs import ResponseTimes
 from eahub.router.service import Router
 
@@ -21,4 +22,5 @@ def build_router(settings: HubSettings, group_id: str = GROUP_ID) -> Router:
         engine=build_engine(settings),
         pseudonymiser=Pseudonymiser.from_data_dir(settings.data_dir),
         times=ResponseTimes(settings.grade2_response_minutes, settings.grade3_response_minutes),
+        digests=open_event_digests(settings),
     )

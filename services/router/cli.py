@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from eahub.core.logging import configure_logging
+from eahub.core.logging import announce, configure_logging
 from eahub.core.runner import run_until_signalled
 from eahub.core.settings import HubSettings
+from eahub.core.topic_guard import guarded
 
 
 @click.command()
@@ -16,6 +17,6 @@ def router() -> None:
 
     settings = HubSettings()
     configure_logging(settings.log_format, settings.log_level)
-    click.echo(f"router consuming eahub.inbound.* from {settings.bootstrap_servers}")
+    announce(f"router consuming eahub.inbound.* from {settings.bootstrap_servers}")
     # Built inside the service thread: the embedded Rego engine may only be used from its own thread.
-    run_until_signalled(lambda stop: build_router(settings).run(stop))
+    run_until_signalled(guarded(settings, lambda stop: build_router(settings).run(stop)))

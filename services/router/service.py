@@ -17,15 +17,18 @@ from typing import TYPE_CHECKING, Any
 from confluent_kafka import Consumer, Message
 
 from eahub.core.consume import ConsumeLoop
+from eahub.core.database import is_transient
 from eahub.core.deadletter import dead_letter
 from eahub.core.logging import get_logger
 from eahub.core.messages import DeliveryFailed, OutboundMessage, Publisher
 from eahub.core.metrics import MetricsRegistry
 from eahub.core.pseudonym import Pseudonymiser
-from eahub.core.retry import retry
+from eahub.core.retry import StopRequested, retry
 from eahub.policy.model import PolicyRequest, PolicyUnavailable
+from eahub.router.event_digests import EventDigests, content_digest
 from eahub.router.facts_window import RecentDecisions
 from eahub.router.inbound import Rejected, read_inbound
+from eahub.router.isolation import EVENT_ID_REUSED, check_event, failed, reuse_entry
 from eahub.router.outputs import (
     ResponseTimes,
     outputs_for,
@@ -75,6 +78,7 @@ class Router:
     stats: RouterStats = field(default_factory=RouterStats)
     revision_in_force: str | None = None
     recent: RecentDecisions = field(default_factory=RecentDecisions)  # for the impact of a hot reload
+    digests: EventDigests | None = None  # durable event id -> content memory (None: not checked, unit tests)
 
     def register_metrics(self, registry: MetricsRegistry) -> None:
         s = self.stats
@@ -120,30 +124,35 @@ class Router:
         return ConsumeLoop(self.consumer, self.handle_batch, "router", self.batch_size)
 
     def handle_batch(self, msgs: list[Message], stop: threading.Event) -> None:
-        """Every message becomes a dead letter or a decision and its outputs; returns once all are acknowledged."""
+        """Every message becomes a dead letter or a decision and its outputs; returns once all are acknowledged.
+
+        Anything that goes wrong deciding or building the outputs of ONE event is a permanent failure of that
+        event (a dead letter naming the failure, then the offset moves on), never of the batch or the process:
+        only an unreachable broker (DeliveryFailed, retried) or a stop leaves the batch uncommitted."""
         outputs: list[OutboundMessage] = []
         decided: list[tuple[dict[str, Any], str, Message]] = []
+        now = self.clock()
         for msg in msgs:
             read = read_inbound(msg)
+            if not isinstance(read, Rejected):
+                read = check_event(read, now)
             if isinstance(read, Rejected):
-                outputs.append(dead_letter(msg, read.kind, read.error, "router"))
-                refused = refused_inbound_entry(msg, read, self.clock())
+                self._dead_letter(outputs, msg, read)
+                refused = refused_inbound_entry(msg, read, now)
                 if refused is not None:
                     outputs.append(refused)
-                self.stats.dead_letters += 1
-                log.warning("inbound message dead-lettered", kind=read.kind, topic=msg.topic(),
-                            partition=msg.partition(), offset=msg.offset())
-            else:
+                continue
+            try:
                 decided.append((read, self.pseudonymiser.subject_ref(read), msg))
-        now = self.clock()
+            except Exception as exc:  # one event's failure must not stop the router
+                self._dead_letter(outputs, msg, failed("pseudonymising the subject", exc))
+        decided = self._refuse_reused_ids(decided, outputs, now, stop)
         if decided:
             decisions = self._decide([e for e, _, _ in decided], now.date(), stop)
             for (event, subject_ref, msg), decision in zip(decided, decisions, strict=True):
-                if decision is not None and decision.policy_revision != self.revision_in_force:
-                    impact = self.recent.impact_counts(self.engine) if self.revision_in_force else None
-                    outputs.append(policy_change_entry(self.revision_in_force, decision.policy_revision,
-                                                       event["event_id"], now, impact=impact))
-                    self.revision_in_force = decision.policy_revision
+                if isinstance(decision, Rejected):
+                    self._dead_letter(outputs, msg, decision)
+                    continue
                 if decision is None:
                     outputs.append(dead_letter(msg, "POLICY_UNAVAILABLE", "policy-unavailable", "router"))
                     outputs.append(unavailable_entry(event, subject_ref, now, "policy engine unavailable"))
@@ -151,7 +160,17 @@ class Router:
                     continue
                 origin = {"inbound_topic": msg.topic() or "", "inbound_partition": str(msg.partition()),
                           "inbound_offset": str(msg.offset())}
-                outputs.extend(outputs_for(event, decision, subject_ref, now, self.times, origin))
+                try:
+                    routed = outputs_for(event, decision, subject_ref, now, self.times, origin)
+                except Exception as exc:  # one event's failure must not stop the router
+                    self._dead_letter(outputs, msg, failed("building the outputs", exc))
+                    continue
+                if decision.policy_revision != self.revision_in_force:
+                    impact = self.recent.impact_counts(self.engine) if self.revision_in_force else None
+                    outputs.append(policy_change_entry(self.revision_in_force, decision.policy_revision,
+                                                       event["event_id"], now, impact=impact))
+                    self.revision_in_force = decision.policy_revision
+                outputs.extend(routed)
                 self.recent.record(event, now.date(), decision)
                 self.stats.events += 1
                 self.stats.shares += len(decision.shares)
@@ -161,8 +180,61 @@ class Router:
         self._publish(outputs, stop)
         self.stats.batches += 1
 
+    def _refuse_reused_ids(self, decided: list[tuple[dict[str, Any], str, Message]], outputs: list[OutboundMessage],
+                           now: datetime, stop: threading.Event) -> list[tuple[dict[str, Any], str, Message]]:
+        """Drop (dead letter + audit entry) every event whose id was first seen with other content. The memory
+        is written before any output is published: a replay of the same message finds its own digest."""
+        if self.digests is None or not decided:
+            return decided
+        digests = [content_digest(event) for event, _, _ in decided]
+        wanted: dict[str, str] = {}
+        for (event, _, _), digest in zip(decided, digests, strict=True):
+            wanted.setdefault(event["event_id"], digest)
+        store = self.digests
+
+        def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
+            log.error("database unavailable; the event id memory cannot be read, waiting",
+                      error_type=type(exc).__name__, attempt=attempt, retry_in_s=round(delay, 3))
+
+        first = retry(lambda: store.first_seen(wanted), transient=is_transient, stop=stop,
+                      first_delay_s=self.retry.first_delay_s, max_delay_s=self.retry.max_delay_s, on_retry=on_retry)
+        kept = []
+        for (event, subject_ref, msg), digest in zip(decided, digests, strict=True):
+            if first.get(event["event_id"], digest) == digest:
+                kept.append((event, subject_ref, msg))
+                continue
+            self._dead_letter(outputs, msg, EVENT_ID_REUSED)
+            outputs.append(reuse_entry(event, digest, subject_ref, now))
+        return kept
+
+    def _dead_letter(self, outputs: list[OutboundMessage], msg: Message, why: Rejected) -> None:
+        outputs.append(dead_letter(msg, why.kind, why.error, "router"))
+        self.stats.dead_letters += 1
+        log.warning("inbound message dead-lettered", kind=why.kind, error=why.error, topic=msg.topic(),
+                    partition=msg.partition(), offset=msg.offset())
+
     def _decide(self, events: list[dict[str, Any]], today: date, stop: threading.Event) -> list[Any]:
-        """Fail closed: while the engine cannot answer nothing is shared; retry, then park (None per event)."""
+        """Fail closed: while the engine cannot answer nothing is shared; retry, then park (None per event).
+        Any other error of the engine on the batch is narrowed down to the events that cause it: each is
+        decided alone, and an event the engine fails on is a Rejected (a dead letter), the others decided."""
+        try:
+            return self._decide_all(events, today, stop)
+        except (PolicyUnavailable, StopRequested):
+            raise
+        except Exception as exc:  # narrowed down below, per event
+            log.error("policy engine failed on a batch; deciding its events one by one",
+                      error_type=type(exc).__name__, events=len(events))
+        out: list[Any] = []
+        for event in events:
+            try:
+                out.extend(self._decide_all([event], today, stop))
+            except (PolicyUnavailable, StopRequested):
+                raise
+            except Exception as exc:  # one event's failure must not stop the router
+                out.append(failed("deciding the event", exc))
+        return out
+
+    def _decide_all(self, events: list[dict[str, Any]], today: date, stop: threading.Event) -> list[Any]:
         requests = [PolicyRequest(event=e, today=today) for e in events]
 
         def on_retry(attempt: int, exc: BaseException, delay: float) -> None:

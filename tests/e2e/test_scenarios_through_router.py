@@ -19,6 +19,7 @@ from eahub.core.messages import OutboundMessage
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
+from eahub.hub.init import initialise
 from eahub.router.bootstrap import build_router
 from tests.e2e.board_reading import assert_projection, routed_cases
 from tests.helpers import read_all
@@ -41,6 +42,7 @@ def routed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         engine = "opa-embedded" if request.param == "embedded-opa" else "regorus"
         settings = HubSettings(data_dir=tmp / "data", broker_port=broker.port, opa_url=opa_url,
                                policy_engine=engine)
+        initialise(settings)  # as `eahub init`: the router's event id memory lives in the hub database
         topics.create_topics(settings, agency_ids(settings.policies_dir))
         pseudo = Pseudonymiser.from_data_dir(settings.data_dir)
         publisher = KafkaPublisher(producer_config(settings))

@@ -67,6 +67,7 @@ def test_publish_to_an_unreachable_broker_fails_loudly(hub_settings: HubSettings
     publisher = KafkaPublisher(producer_config(settings, **{"message.timeout.ms": 1500}), timeout_s=5)
     with pytest.raises(DeliveryFailed):
         publisher.publish([OutboundMessage("eahub.deadletter", None, b"x")])
+    publisher.close()
 
 
 def test_broker_refuses_a_port_in_use(broker: EmbeddedBroker) -> None:

@@ -21,6 +21,7 @@ from eahub.router.service import RetryPolicy, Router
 from tests.helpers import concern_event
 
 pytestmark = pytest.mark.unit
+CLOCK = datetime.now(UTC).replace(microsecond=0)  # the events of tests.helpers are times just before now
 ENVELOPE = ("event_id", "occurred_at", "reported_at", "source_agency", "category", "grade",
             "security_marking", "district", "consent.status")
 
@@ -63,7 +64,7 @@ def _router(engine: ScriptedEngine, publisher: InMemoryPublisher | None = None) 
     consumer = RecordingConsumer()
     router = Router(consumer=consumer, publisher=publisher or InMemoryPublisher(), engine=engine,  # type: ignore[arg-type]
                     pseudonymiser=Pseudonymiser(b"k" * 32), retry=RetryPolicy(attempts=2, first_delay_s=0.01),
-                    clock=lambda: datetime(2026, 11, 22, 18, 0, tzinfo=UTC))
+                    clock=lambda: CLOCK)
     return router, consumer
 
 
@@ -172,6 +173,9 @@ def test_nothing_is_committed_until_the_broker_acknowledged_every_output() -> No
 
 @pytest.mark.parametrize(("code", "raises"), [(KafkaError.REBALANCE_IN_PROGRESS, False),
                                              (KafkaError.ILLEGAL_GENERATION, False),
+                                             (KafkaError._WAIT_COORD, False),
+                                             (KafkaError.NOT_COORDINATOR, False),
+                                             (KafkaError.COORDINATOR_NOT_AVAILABLE, False),
                                              (KafkaError._AUTHENTICATION, True)])
 def test_a_commit_lost_to_a_rebalance_is_not_fatal_but_other_errors_are(code: int, raises: bool) -> None:
     class RefusingConsumer:
