@@ -81,7 +81,9 @@ def test_an_erasure_reaches_every_board_and_the_ledger_still_verifies(hub_with_b
 
     def erasures() -> list[dict]:
         shown = CliRunner().invoke(main, ["audit", "sar", "--subject", subject_ref, "--json"])
-        return [e for e in json.loads(shown.output)["entries"] if e["kind"] == "ERASURE"] if shown.exit_code == 0 else []
+        if shown.exit_code != 0:
+            return []
+        return [e for e in json.loads(shown.output)["entries"] if e["kind"] == "ERASURE"]
 
     _eventually(lambda: len(erasures()) >= 1 + len(SHARED.expected_shared))
     assert {e["recipient"] for e in erasures() if e["recipient"]} == set(SHARED.expected_shared)  # each board's
