@@ -327,15 +327,34 @@ def verify_bundle(file: Path, public_key_file: Path) -> None:
 @click.option("--subject", "subject_ref", required=True)
 @click.option("--actor", default="ig-officer", show_default=True, help="who requested the erasure")
 @click.option("--reason", default="erasure request", show_default=True, help="no personal data")
-def erase(subject_ref: str, actor: str, reason: str) -> None:
-    """Crypto-shred a subject's vault payloads and record the erasure; the ledger still verifies."""
+@click.option("--vault-only", is_flag=True, help="do not tell the boards (only when no board runs)")
+def erase(subject_ref: str, actor: str, reason: str, vault_only: bool) -> None:
+    """Crypto-shred a subject's vault payloads and record the erasure; the ledger still verifies. An erasure
+    request goes to the boards first (`eahub.erasure`): they delete or crypto-shred the subject's personal
+    fields and notes and record their own ERASURE. If the broker cannot take it, nothing is erased (exit 2)."""
+    import uuid
+
     from eahub.audit.erasure import erase_subject
+    from eahub.core.erasure import erasure_message
+    from eahub.core.kafka import KafkaPublisher, producer_config
+    from eahub.core.messages import DeliveryFailed
+    from eahub.core.settings import HubSettings
 
     parts = _parts()
-    result = erase_subject(parts.vault, parts.checkpointer, subject_ref, actor, reason)
+    request_id = str(uuid.uuid4())
+    if not vault_only:
+        publisher = KafkaPublisher(producer_config(HubSettings(), **{"message.timeout.ms": 10000}), timeout_s=15)
+        try:
+            publisher.publish([erasure_message(subject_ref, request_id, actor)])
+        except DeliveryFailed as exc:
+            click.echo(f"nothing erased: the boards could not be told ({exc}); retry, or use --vault-only", err=True)
+            sys.exit(2)
+        finally:
+            publisher.close()
+    result = erase_subject(parts.vault, parts.checkpointer, subject_ref, actor, reason, request_id)
     click.echo(
         f"erased {subject_ref}: {result.payloads_unreadable} vault payloads now unreadable; "
-        f"recorded as entry {result.entry_id}"
+        f"recorded as entry {result.entry_id}" + ("" if vault_only else "; erasure request sent to the boards")
     )
 
 

@@ -145,7 +145,7 @@ def test_export_then_verify_bundle_offline(hub: AuditParts, tmp_path: Path) -> N
 
 def test_erase_keeps_the_ledger_verifiable(hub: AuditParts) -> None:
     subject = audit_entry(3)["subject_ref"]
-    result = run("erase", "--subject", subject, "--reason", "erasure request 2026/17")
+    result = run("erase", "--subject", subject, "--reason", "erasure request 2026/17", "--vault-only")
     assert result.exit_code == 0 and "recorded as entry" in result.output
     assert json.loads(run("sar", "--subject", subject, "--json").output)["erased"] is True
     verdict = run("verify")
