@@ -502,7 +502,7 @@ class Board:
 
     def _log_access(self, actor: Actor, row: Row[Any], now: datetime, purpose: str, relationship: str, part: str,
                     access_id: str) -> None:
-        with self.engine.begin() as conn:
+        with write_tx(self.engine) as conn:
             if conn.scalar(select(access_log.c.access_id).where(access_log.c.access_id == access_id)) is None:
                 conn.execute(insert(access_log).values(
                     access_id=access_id, case_id=row.case_id, agency=actor.agency, user_id=actor.user_id,
