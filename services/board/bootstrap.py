@@ -41,6 +41,12 @@ class BoardParts:
     relay: Runner
     settings: BoardSettings = field(default_factory=BoardSettings)
 
+    def close(self) -> None:
+        """Release the broker client of the audit trail (after the runners have stopped)."""
+        close = getattr(self.board.activity, "close", None)
+        if close is not None:
+            close()
+
     @property
     def runners(self) -> dict[str, Runner]:
         """Every background worker of the board, by name (what `eahub board serve-workers` runs)."""
