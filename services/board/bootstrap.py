@@ -53,6 +53,16 @@ class BoardParts:
         return {"consumer": self.consumer, "sweeper": self.sweeper, "mailer": self.mailer, "relay": self.relay}
 
 
+def start_workers(parts: BoardParts, stop: threading.Event) -> list[threading.Thread]:
+    """Start every board worker in its own daemon thread (for `eahub up` and `eahub board serve-workers`);
+    they end when `stop` is set. Join them, then call `parts.close()`."""
+    threads = [threading.Thread(target=run, args=(stop,), name=f"board-{name}", daemon=True)
+               for name, run in parts.runners.items()]
+    for t in threads:
+        t.start()
+    return threads
+
+
 def board_url(settings: HubSettings, board_settings: BoardSettings) -> str:
     return board_settings.database_url or f"sqlite:///{(settings.data_dir / 'board.db').resolve()}"
 
