@@ -67,6 +67,8 @@ def test_board_activity_becomes_ledger_entries(hub_settings: HubSettings, tmp_pa
     assert consultation["reasons"] == ["viewed concern for triage"]
     assert {d["details"].get("action") for d in docs if d["kind"] == "ACTION"} == {"claim", "acknowledge"}
     assert "Alex" not in shown.output and "crisis" not in shown.output
+    sar = CliRunner().invoke(main, ["audit", "sar", "--subject", rc["subject_ref"]], catch_exceptions=False)
+    assert sar.exit_code == 0 and "CONSULTATION" in sar.output and "ACTION" in sar.output, sar.output
     verified = CliRunner().invoke(main, ["audit", "verify"], catch_exceptions=False)
     assert verified.exit_code == 0, verified.output
 
