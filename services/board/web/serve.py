@@ -58,10 +58,8 @@ class BoardWeb:
         return run
 
     def close(self) -> None:
-        """Release the audit-activity producer once the runners have stopped."""
-        close = getattr(self.parts.board.activity, "close", None)
-        if callable(close):
-            close()
+        """Release the board's broker clients once the runners have stopped."""
+        self.parts.close()
 
     def runners(self, with_workers: bool = True) -> dict[str, Runner]:
         out = {"board-web": self.web_runner()}
