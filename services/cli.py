@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "audit": "eahub.audit.cli:audit",
     "policy": "eahub.hub.policy_cli:policy",
     "init": "eahub.hub.cli:init",
+    "board": "eahub.board.cli:board",
     "up": "eahub.hub.cli:up",
     "demo": "eahub.hub.cli:demo",
 }

@@ -18,6 +18,7 @@ from typing import Any
 from confluent_kafka import Consumer, Message
 
 from eahub.audit import entry_format
+from eahub.audit.board_activity import to_ledger_entry
 from eahub.audit.checkpoints import Checkpointer
 from eahub.audit.settings import AuditSettings
 from eahub.audit.signing import TreeHead
@@ -34,7 +35,7 @@ from eahub.core.retry import retry
 log = get_logger("eahub.audit")
 
 BOARD_PATTERN = r"^eahub\.board\..+"
-SUBSCRIPTION = [topics.AUDIT, BOARD_PATTERN]
+SUBSCRIPTION = [topics.AUDIT, BOARD_PATTERN, topics.BOARD_ACTIVITY]
 COMPONENT = "audit"
 
 
@@ -92,6 +93,8 @@ class AuditService:
                     entry = avro_codec.decode(msg.value(), expected=schemas.AUDIT_ENTRY)[1]
                     entry_format.canonical_document(entry, 0, now)  # rejects what the ledger cannot hold
                     entries.append(entry)
+                elif msg.topic() == topics.BOARD_ACTIVITY:
+                    entries.append(to_ledger_entry(avro_codec.decode(msg.value(), expected=schemas.BOARD_ACTIVITY)[1]))
                 else:
                     cases.append(avro_codec.decode(msg.value(), expected=schemas.ROUTED_CASE)[1])
             except avro_codec.UndecodableMessage as exc:

@@ -21,6 +21,8 @@ ROUTED_CASE = "eahub.RoutedCase"
 AUDIT_ENTRY = "eahub.AuditEntry"
 DEAD_LETTER = "eahub.DeadLetter"
 SIGNED_TREE_HEAD = "eahub.SignedTreeHead"
+BOARD_ACTIVITY = "eahub.BoardActivity"
+ERASURE_REQUEST = "eahub.ErasureRequest"
 
 PII_PROPERTY = "eahub.pii"
 PII_KINDS = ("direct-identifier", "special-category", "protected-identity", "none")

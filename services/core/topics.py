@@ -13,6 +13,7 @@ AUDIT = "eahub.audit"
 AUDIT_CHECKPOINTS = "eahub.audit.checkpoints"
 BOARD_ACTIVITY = "eahub.board-activity"
 DEADLETTER = "eahub.deadletter"
+ERASURE = "eahub.erasure"
 INBOUND_PREFIX = "eahub.inbound."
 BOARD_PREFIX = "eahub.board."
 INBOUND_PATTERN = r"^eahub\.inbound\..+"
@@ -44,6 +45,7 @@ def all_topics(settings: HubSettings, agencies: list[str]) -> list[TopicSpec]:
         TopicSpec(AUDIT_CHECKPOINTS, 1),
         TopicSpec(BOARD_ACTIVITY, settings.board_partitions),
         TopicSpec(DEADLETTER, 1),
+        TopicSpec(ERASURE, 1),
     ]
     return specs
 

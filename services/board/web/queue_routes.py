@@ -1,0 +1,35 @@
+"""The queue: the signed-in user's board only, open cases by due time, filters in the query string (no personal
+data), and a fragment that htmx polls so new cases appear without a reload."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse
+
+from eahub.board.model import STATES, Actor, BoardError
+from eahub.board.service import Board
+from eahub.board.web import forms
+from eahub.board.web.actor import actor_of
+from eahub.board.web.errors import to_problem
+from eahub.core.web.shell import Shell
+
+
+def add_queue_routes(app: FastAPI, shell: Shell, board: Board, refresh_seconds: int) -> None:
+    def rows(actor: Actor, request: Request) -> dict[str, object]:
+        flt = forms.queue_filter(request.query_params)
+        try:
+            queue = board.queue(actor, flt)
+        except BoardError as exc:
+            raise to_problem(exc) from None
+        return {"rows": queue, "flt": flt, "query": str(request.query_params), "refresh_seconds": refresh_seconds}
+
+    @app.get("/", response_class=HTMLResponse)
+    def queue_page(request: Request, actor: Annotated[Actor, Depends(actor_of)]) -> HTMLResponse:
+        return shell.page(request, "queue.html", states=STATES, grades=forms.grades(),
+                          categories=forms.categories(), **rows(actor, request))
+
+    @app.get("/queue/rows", response_class=HTMLResponse)
+    def queue_rows(request: Request, actor: Annotated[Actor, Depends(actor_of)]) -> HTMLResponse:
+        return shell.page(request, "queue_rows.html", **rows(actor, request))
