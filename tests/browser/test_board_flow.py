@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from eahub.cli import main
-from eahub.ingest.event_json import to_json
+from eahub.core.event_json import to_json
 from tests.browser.conftest import PASSWORD, Stack
 from tests.e2e.conftest import issue_token
 from tests.scenarios.cases import CASES

@@ -19,8 +19,8 @@ from eahub.board.model import AuditUnavailable, InMemoryDirectory
 from eahub.board.settings import BoardSettings
 from eahub.cli import main
 from eahub.core import topics
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
-from eahub.policy.registry import agency_ids
 from tests.board_support import ADULTS, actor, people, routed_case
 from tests.integration.test_board_consumer import wait_for
 

@@ -20,8 +20,8 @@ from eahub.core import avro_codec, schemas, topics
 from eahub.core.database import make_engine
 from eahub.core.kafka import KafkaPublisher, producer_config
 from eahub.core.messages import OutboundMessage
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
-from eahub.policy.registry import agency_ids
 from tests.board_support import routed_case
 
 pytestmark = pytest.mark.integration

@@ -22,8 +22,8 @@ from eahub.board.tables import cases
 from eahub.core import avro_codec, schemas, topics
 from eahub.core.kafka import KafkaPublisher, consumer_config, producer_config
 from eahub.core.messages import OutboundMessage
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
-from eahub.policy.registry import agency_ids
 from tests.board_support import ADULTS, CHILDREN, actor, people, routed_case
 from tests.helpers import read_all
 

@@ -21,8 +21,8 @@ from eahub.core import topics
 from eahub.core.database import make_engine
 from eahub.core.erasure import erasure_message
 from eahub.core.kafka import KafkaPublisher, consumer_config, producer_config
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
-from eahub.policy.registry import agency_ids
 from tests.board_support import ADULTS, CHILDREN, POLICE, T0, BoardRig, make_rig, routed_case
 from tests.integration.test_board_consumer import wait_for
 

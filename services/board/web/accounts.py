@@ -12,13 +12,13 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
 from eahub.board.model import ROLES, Person
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
 from eahub.core.web.accounts import Account, Accounts
 from eahub.core.web.compose import make_shell
 from eahub.core.web.sessions import Clock
 from eahub.core.web.settings import WebSettings
 from eahub.core.web.shell import NavItem, Shell
-from eahub.policy.registry import agency_ids
 
 PREFIX = "board"
 TEMPLATES = Path(__file__).parent / "templates"
