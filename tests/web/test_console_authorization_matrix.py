@@ -45,7 +45,7 @@ def _routes(rig: ConsoleRig) -> list[tuple[str, str]]:
         if isinstance(route, Mount):
             continue
         assert isinstance(route, APIRoute), f"unexpected route type {route!r}"
-        out += [(m, route.path) for m in sorted(route.methods)]
+        out += [(m, route.path) for m in sorted(route.methods or ())]
     return out
 
 
