@@ -20,11 +20,11 @@ from eahub.board.web.serve import start_board
 from eahub.board.web.settings import BoardWebSettings
 from eahub.core.broker import free_port
 from eahub.core.logging import configure_logging
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
 from eahub.hub.demo_feed import feed
 from eahub.hub.hub import start_hub
 from eahub.ingest.tokens import TokenStore
-from eahub.policy.registry import agency_ids
 
 AGENCY = "lancashire-cc-adults"
 LOGIN, PASSWORD = "demo.adults", "demo password"

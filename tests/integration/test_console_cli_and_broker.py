@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from eahub.audit.console import erase
 from eahub.audit.console.bootstrap import kafka_publish
 from eahub.audit.console.integrity import Integrity
+from eahub.audit.console.web.accounts import demo_ig_account
 from eahub.cli import main
 from eahub.core import avro_codec, schemas, topics
 from eahub.core.settings import HubSettings
@@ -69,3 +70,17 @@ def test_console_erasure_reaches_the_boards_topic(tmp_path: Path, hub_settings: 
     assert len(msgs) == 1
     record = avro_codec.decode(msgs[0].value(), expected=schemas.ERASURE_REQUEST)[1]
     assert record["subject_ref"] == s.subject_ref and record["requested_by"] == "ig:ig.one"
+
+
+def test_demo_ig_account_signs_in_and_a_rerun_gives_a_new_password(tmp_path: Path) -> None:
+    from eahub.audit.console.web.accounts import IG_OFFICER, console_accounts
+    from eahub.core.web.accounts import cheap_hasher
+
+    s = seed(tmp_path)
+    accounts = console_accounts(s.parts.engine, cheap_hasher())
+    login, first = demo_ig_account(accounts)
+    account = accounts.authenticate(login, first)
+    assert account is not None and account.role == IG_OFFICER
+    _, second = demo_ig_account(accounts)
+    assert second != first and accounts.authenticate(login, first) is None
+    assert accounts.authenticate(login, second) is not None
