@@ -156,3 +156,16 @@ def test_erasure_preview_names_what_goes_then_the_ledger_still_verifies(s: Seede
     assert erase.preview(s.parts, s.subject_ref).payloads == []
     assert [e.document()["actor"] for e in s.parts.store.find(EntryFilter(kinds=("ERASURE",)))] == ["ig:ig.one"]
     assert s.parts.vault.payloads(s.other_ref)[0].record is not None  # nobody else's
+
+
+def test_a_justification_that_does_not_match_the_ledgers_hash_is_flagged(s: Seeded) -> None:
+    from eahub.audit.console.reviews import justification_of
+
+    override = s.parts.store.get(s.override_entry_id)
+    assert override is not None
+    doc = override.document()
+    assert justification_of(s.parts.vault, doc) == (JUSTIFICATION, True)
+    forged = {**doc, "details": {**doc["details"], "justification_sha256": "0" * 64}}
+    assert justification_of(s.parts.vault, forged) == (JUSTIFICATION, False)
+    s.parts.vault.erase(s.subject_ref)
+    assert justification_of(s.parts.vault, doc) == (None, None)
