@@ -34,8 +34,10 @@ def _require_chromium() -> None:
         pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Per module: Playwright's sync API runs an event loop in this thread while it is open, and later tests
+    in the session (asyncio.run) need it gone."""
     _require_chromium()
     from playwright.sync_api import sync_playwright
 

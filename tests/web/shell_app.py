@@ -42,7 +42,7 @@ class ShellApp:
 def build(tmp_path: Path, base_url: str = "http://testserver", **settings: object) -> ShellApp:
     engine = make_engine(f"sqlite:///{tmp_path / 'web.db'}")
     clock = FakeClock()
-    ws = WebSettings(base_url=base_url, **settings)  # type: ignore[arg-type]
+    ws = WebSettings(base_url=base_url, **settings)
     shell = make_shell(ws, engine, "t", ("member", "manager"), "Test app", agencies=("a1", "a2"),
                        hasher=cheap_hasher(), clock=clock)
     create_tables(shell)
@@ -58,6 +58,10 @@ def build(tmp_path: Path, base_url: str = "http://testserver", **settings: objec
     def change(account: Annotated[Account, Depends(require_account)]) -> JSONResponse:
         changes.append(account.login)
         return JSONResponse({"ok": True})
+
+    @app.get("/boom")
+    def boom() -> JSONResponse:
+        raise RuntimeError("secret detail Alex Example 9434765919")
 
     shell.accounts.add("alice", "a1", "member", PASSWORD)
     return ShellApp(app, shell, engine, clock, changes)

@@ -72,7 +72,7 @@ def _requests(rig: WebRig, ids: dict[str, str]) -> list[tuple[str, str, str]]:
         assert isinstance(route, APIRoute), f"unexpected route type {route!r}"
         params = set(re.findall(r"{(\w+)}", route.path))
         assert params <= KNOWN_PARAMS, f"route {route.path} has a path parameter the matrix does not know"
-        for method in sorted(route.methods):
+        for method in sorted(route.methods or ()):
             for case in (["new", "closed"] if "case_id" in params else [""]):
                 names = list(COMMANDS) if "name" in params else [""]
                 for name in names:

@@ -176,7 +176,7 @@ def test_every_unsafe_route_needs_the_csrf_token(rig: WebRig) -> None:
 
     case_id = store(rig)
     with rig.client(ADULTS, "manager") as c:
-        unsafe = [(m, r.path) for r in rig.app.routes if isinstance(r, APIRoute) for m in r.methods
+        unsafe = [(m, r.path) for r in rig.app.routes if isinstance(r, APIRoute) for m in (r.methods or set())
                   if m in ("POST", "PUT", "PATCH", "DELETE")]
         assert len(unsafe) >= 7
         for method, path in unsafe:
@@ -195,3 +195,15 @@ def test_demo_accounts(rig: WebRig) -> None:
     assert [a[1] for a in first] == [a[1] for a in again] and first != again
     for _agency, login, password in again:
         assert accounts.authenticate(login, password) is not None
+
+
+def test_queue_shows_the_soonest_due_first_and_says_how_many_more(rig: WebRig, monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    from eahub.board.web import queue_routes
+
+    monkeypatch.setattr(queue_routes, "MAX_ROWS", 2)
+    for i in range(3):
+        store(rig, subject_ref=f"s-{i}")
+    with rig.client(ADULTS) as c:
+        page = c.get("/", headers=HTML).text
+    assert page.count('data-case-id="') == 2 and "3 open cases" in page and "showing the first 2" in page

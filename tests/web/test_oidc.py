@@ -94,3 +94,4 @@ def test_oidc_rejects_a_token_for_another_client(tmp_path: Path, provider: str) 
         back = urlparse(granted.headers["location"])
         r = c.get(f"{back.path}?{back.query}", headers=HTML, follow_redirects=False)
         assert r.status_code == 403
+

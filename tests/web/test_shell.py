@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -188,7 +189,7 @@ def test_unknown_login_costs_a_verify_and_wrong_password_fails(tmp_path: Path) -
     calls: list[str] = []
 
     class Counting(PasswordHasher):
-        def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
             calls.append(str(hash))
             return super().verify(hash, password)
 
@@ -228,7 +229,9 @@ def test_account_rules(tmp_path: Path) -> None:
     acc.add("bob", "a2", "manager", PASSWORD, email="bob@example.org")
     assert [a.login for a in acc.list()] == ["alice", "bob"]
     assert [a.login for a in acc.of_agency("a2", ["manager"])] == ["bob"]
-    assert acc.disable("bob") and not acc.by_login("bob").active  # type: ignore[union-attr]
+    assert acc.disable("bob")
+    bob = acc.by_login("bob")
+    assert bob is not None and not bob.active
     assert acc.authenticate("bob", PASSWORD) is None
     assert cheap_hasher().time_cost == 1
 
@@ -262,3 +265,13 @@ def test_shell_stores_on_postgres(postgres_url: str) -> None:
         shell.limiter.record_failure("pat", "127.0.0.1")
     assert shell.limiter.retry_after("pat", "10.0.0.1") > 0
     assert shell.accounts.disable("pat") and shell.accounts.authenticate("pat", PASSWORD) is None
+
+
+def test_an_unhandled_error_is_a_plain_500_page_with_headers(sa: ShellApp) -> None:
+    with TestClient(sa.app, raise_server_exceptions=False) as c:
+        page = c.get("/boom", headers=HTML)
+        api = c.get("/boom")
+    assert page.status_code == 500 and "<h1>Something went wrong</h1>" in page.text
+    assert "Alex Example" not in page.text and "secret detail" not in page.text
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
+    assert api.status_code == 500 and api.json()["status"] == 500 and "Alex" not in api.text

@@ -24,8 +24,9 @@ def agency_names(policies_dir: Path) -> dict[str, str]:
 def create_board_app(shell: Shell, board: Board, policies_dir: Path, metrics_registry: object | None = None,
                      refresh_seconds: int = 5, oidc: OidcSignIn | None = None) -> FastAPI:
     app = create_web_app(shell, "Early Action board", oidc=oidc)
-    add_queue_routes(app, shell, board, refresh_seconds)
-    add_case_routes(app, shell, board, agency_names(policies_dir))
+    names = agency_names(policies_dir)
+    add_queue_routes(app, shell, board, refresh_seconds, names)
+    add_case_routes(app, shell, board, names)
     add_other_routes(app, shell, board)
     if metrics_registry is not None:
         add_metrics_route(app, metrics_registry)

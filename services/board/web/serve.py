@@ -99,6 +99,9 @@ class RunningBoard:
         self.stop.set()
         for t in self.threads:
             t.join(timeout_s)
+        close = getattr(self.web.parts.board.activity, "close", None)
+        if callable(close):
+            close()  # the activity producer: no reconnect noise once the broker has gone
 
 
 def start_board(settings: HubSettings, web_settings: BoardWebSettings | None = None,

@@ -55,6 +55,7 @@ def add_auth_routes(app: FastAPI, shell: Shell) -> None:
             return shell.page(request, "signin.html", status=401, login=login,
                               error="The login or password is not right, or the account is disabled.")
         shell.limiter.reset_login(login)
+        shell.sessions.purge_expired()  # housekeeping: expired rows go at each sign-in
         session = shell.sessions.rotate(request.state.session, account.user_id)
         log.info("web.signin", user_id=account.user_id, agency=account.agency)
         response = RedirectResponse(shell.home_path, status_code=303)

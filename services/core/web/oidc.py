@@ -50,7 +50,10 @@ class OidcSignIn:
         if self._metadata is None:
             r = self.http.get(self.issuer.rstrip("/") + "/.well-known/openid-configuration")
             r.raise_for_status()
-            self._metadata = r.json()
+            metadata = r.json()
+            if str(metadata.get("issuer", "")).rstrip("/") != self.issuer.rstrip("/"):
+                raise ValueError("the provider's metadata names another issuer")
+            self._metadata = metadata
         return self._metadata
 
     def keys(self, refresh: bool = False) -> KeySet:
@@ -86,7 +89,7 @@ class OidcSignIn:
         claims = dict(token.claims)
         registry = jwt.JWTClaimsRegistry(
             now=int(time.time()), leeway=60,
-            iss={"essential": True, "value": self.metadata().get("issuer", self.issuer)},
+            iss={"essential": True, "value": self.metadata()["issuer"]},
             aud={"essential": True, "value": self.client_id},
             sub={"essential": True}, exp={"essential": True}, nonce={"essential": True, "value": nonce})
         registry.validate(claims)
@@ -103,7 +106,7 @@ def add_oidc_routes(app: FastAPI, shell: Shell, oidc: OidcSignIn) -> None:
         pre = shell.sessions.create(None, oidc_state=state, oidc_nonce=nonce, oidc_verifier=verifier)
         try:
             url = oidc.authorization_url(state, nonce, verifier)
-        except httpx.HTTPError:
+        except (httpx.HTTPError, ValueError):
             log.warning("web.oidc_discovery_failed")
             raise Problem(503, "oidc-unavailable", FAILED) from None
         response = RedirectResponse(url, status_code=303)
