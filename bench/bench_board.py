@@ -40,8 +40,8 @@ from eahub.core.broker import EmbeddedBroker, free_port
 from eahub.core.database import make_engine
 from eahub.core.kafka import KafkaPublisher, consumer_config, producer_config
 from eahub.core.messages import OutboundMessage
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
-from eahub.policy.registry import agency_ids
 
 AGENCY = "lancashire-cc-adults"
 T0 = datetime.now(UTC).replace(microsecond=0)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from eahub.audit.bootstrap import build_audit_service, open_audit
+from eahub.audit.bootstrap import build_audit_service, init_audit, open_audit
 from eahub.audit.settings import AuditSettings
 from eahub.board.bootstrap import build_board
 from eahub.board.model import AuditUnavailable, InMemoryDirectory
@@ -40,6 +40,7 @@ def test_board_activity_becomes_ledger_entries(hub_settings: HubSettings, tmp_pa
     parts.board.command(m1, rc["case_id"], "claim", {})
     parts.board.command(m1, rc["case_id"], "acknowledge", {})
 
+    init_audit(hub_settings)  # services run no DDL since the restructure: the owner's step first
     service = build_audit_service(hub_settings, AuditSettings(checkpoint_every_entries=1, checkpoint_every_seconds=1),
                                   group_id=f"audit-board-{uuid.uuid4().hex[:8]}")
     audit = open_audit(hub_settings)

@@ -3,7 +3,7 @@ data), and a fragment that htmx polls so new cases appear without a reload."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
@@ -20,7 +20,7 @@ MAX_ROWS = 200  # the soonest due; the page says how many more there are (narrow
 
 def add_queue_routes(app: FastAPI, shell: Shell, board: Board, refresh_seconds: int,
                      agency_names: dict[str, str]) -> None:
-    def rows(actor: Actor, request: Request) -> dict[str, object]:
+    def rows(actor: Actor, request: Request) -> dict[str, Any]:
         flt = forms.queue_filter(request.query_params)
         try:
             queue = board.queue(actor, flt)
