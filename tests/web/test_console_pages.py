@@ -1,6 +1,7 @@
 """The IG console's pages over a real seeded audit database: find a subject by POST (no identifier in a URL),
 the SAR page, the HTML/PDF reports and the evidence bundle (verified offline), flows with charts and CSV,
-reviews, integrity (verify, proof), records of processing, erasure with confirmation; every view on the trail."""
+reviews, integrity (verify, proof), records of processing, erasure with confirmation; every view on the trail.
+On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ NHS = "9434765919"
 
 
 @pytest.fixture
-def rig(tmp_path: Path) -> ConsoleRig:
-    return make_console_rig(tmp_path)
+def rig(tmp_path: Path, database_url: str) -> ConsoleRig:
+    return make_console_rig(tmp_path, database_url)
 
 
 def _ig_entries(rig: ConsoleRig, login: str) -> list[dict[str, object]]:
