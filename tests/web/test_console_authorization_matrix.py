@@ -31,6 +31,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/integrity/proof.json"): ALL,
     ("GET", "/records"): ALL,
     ("GET", "/erasure"): MAY_ERASE, ("POST", "/erasure/preview"): MAY_ERASE, ("POST", "/erasure/confirm"): MAY_ERASE,
+    ("POST", "/erasure/retention/preview"): MAY_ERASE, ("POST", "/erasure/retention/confirm"): MAY_ERASE,
 }
 
 
@@ -57,7 +58,7 @@ def _form(rig: ConsoleRig, path: str, token: str) -> dict[str, str]:
     s = rig.seeded
     return {"csrf_token": token, "subject_ref": s.subject_ref, "entry_id": s.override_entry_id,
             "outcome": "upheld", "note": "matrix", "reason": "SUBJECT_REQUEST",
-            **({"confirm": "no"} if path == "/erasure/confirm" else {})}  # never actually erase in the matrix
+            "cutoff_ms": "1", **({"confirm": "no"} if "/confirm" in path else {})}  # never erase in the matrix
 
 
 def _call(rig: ConsoleRig, c: TestClient, method: str, path: str, token: str) -> int:

@@ -6,13 +6,16 @@ On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from eahub.audit.bundle import verify_bundle
 from eahub.audit.store import EntryFilter
+from eahub.audit.tables import vault_payloads
 from tests.console_support import ADULTS, ISA, JUSTIFICATION, THIRD_PARTY
 from tests.web.console_rig import HTML, ConsoleRig, make_console_rig
 
@@ -121,3 +124,24 @@ def test_erasure_needs_confirmation_then_the_ledger_still_verifies(rig: ConsoleR
     assert all(p.erased for p in rig.seeded.parts.vault.payloads(rig.seeded.subject_ref))
     erasures = rig.seeded.parts.store.find(EntryFilter(kinds=("ERASURE",)))
     assert [r.document()["actor"] for r in erasures] == ["ig:ig.dpo"]
+
+
+def test_retention_previews_then_deletes_expired_payloads_and_the_ledger_verifies(rig: ConsoleRig) -> None:
+    parts = rig.seeded.parts
+    with parts.engine.begin() as conn:  # the adults' payload reached the end of its retention
+        conn.execute(update(vault_payloads).where(vault_payloads.c.case_id == rig.seeded.case_adults)
+                     .values(expires_at_ms=1))
+    c = rig.client("ig-officer")
+    preview = c.post("/erasure/retention/preview", data={"csrf_token": rig.csrf(c)}, headers=HTML).text
+    assert "1 disclosed payloads in the vault are past their retention" in preview
+    assert rig.seeded.case_adults[:8] in preview
+    cutoff = re.search(r'name="cutoff_ms" value="(\d+)"', preview)
+    assert cutoff
+    form = {"cutoff_ms": cutoff.group(1), "csrf_token": rig.csrf(c)}
+    assert c.post("/erasure/retention/confirm", data=form, headers=HTML).status_code == 422  # not confirmed
+    done = c.post("/erasure/retention/confirm", data={**form, "confirm": "delete"}, headers=HTML).text
+    assert "1 payloads past their retention were deleted" in done and "still verifies" in done
+    assert rig.seeded.case_adults not in {p.case_id for p in parts.vault.payloads(rig.seeded.subject_ref)}
+    assert len(parts.vault.payloads(rig.seeded.subject_ref)) == 1  # the break-glass payload is kept
+    erasures = [r.document() for r in parts.store.find(EntryFilter(kinds=("ERASURE",)))]
+    assert [(e["actor"], e["details"]["vault_payloads_deleted"]) for e in erasures] == [("ig:ig.ig-officer", "1")]

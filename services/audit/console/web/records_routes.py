@@ -49,6 +49,26 @@ def add_records_routes(app: FastAPI, shell: Shell, c: Console) -> None:
         return shell.page(request, "erasure.html", page_title="Erasure", preview=p, done=None, error=None,
                           reasons=REASONS)
 
+    @app.post("/erasure/retention/preview", response_class=HTMLResponse)
+    def retention_preview(request: Request,
+                          account: Annotated[Account, Depends(roles(*MAY_ERASE))]) -> HTMLResponse:
+        p = erase.retention_preview(c.parts)
+        trail.record(store, "CONSULTATION", account.login, "retention-preview",
+                     "IG officer previewed retention", details={"payloads": str(len(p.payloads))})
+        return shell.page(request, "erasure.html", page_title="Erasure", preview=None, done=None, error=None,
+                          reasons=REASONS, retention=p)
+
+    @app.post("/erasure/retention/confirm", response_class=HTMLResponse)
+    def retention_confirm(request: Request, account: Annotated[Account, Depends(roles(*MAY_ERASE))],
+                          cutoff_ms: Annotated[int, Form()] = 0, confirm: Field = "") -> HTMLResponse:
+        if confirm != "delete":
+            raise Problem(422, "not-confirmed", "Tick the box to confirm the deletion.", field="confirm")
+        if not 0 < cutoff_ms <= erase.retention_preview(c.parts).now_ms:
+            raise Problem(422, "invalid-cutoff", "The preview's time is not valid; preview again.", field="cutoff_ms")
+        removed, verification = erase.apply_retention(c.parts, c.integrity, account.login, cutoff_ms)
+        return shell.page(request, "erasure.html", page_title="Erasure", preview=None, done=None, error=None,
+                          reasons=REASONS, retention_done=(removed, verification))
+
     @app.post("/erasure/confirm", response_class=HTMLResponse)
     def erasure_confirm(request: Request, account: Annotated[Account, Depends(roles(*MAY_ERASE))],
                         subject_ref: Field = "", reason: Field = "", confirm: Field = "") -> HTMLResponse:
