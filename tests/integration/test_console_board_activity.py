@@ -61,5 +61,5 @@ def test_findings_and_sla_from_real_board_activity(tmp_path: Path) -> None:
     assert ("after-closure", other.user_id) in kinds
     assert ("unallocated-views", owner.user_id) not in kinds  # the owner's own views are allocated
 
-    sla = {r[0]: r for r in flows.sla_by_board(s.parts.store).rows}
+    sla = {r[0]: r for r in flows.sla_by_board(flows.load(s.parts.store)).rows}
     assert sla[ADULTS][1] >= 1  # the acknowledgement, timed from the router's disclosure

@@ -75,15 +75,16 @@ def test_reports_say_what_was_shared_with_whom_and_why_without_third_parties(s: 
 
 
 def test_flows_count_shares_refusals_sla_and_spoofs(s: Seeded) -> None:
-    by_isa = flows.shares_by_isa(s.parts.store)
+    docs = flows.load(s.parts.store)
+    by_isa = flows.shares_by_isa(docs)
     assert by_isa.rows == [(ISA, 3, 1)]
-    pairs = dict((r[0], r[1:]) for r in flows.shares_by_pair(s.parts.store).rows)
+    pairs = dict((r[0], r[1:]) for r in flows.shares_by_pair(docs).rows)
     assert pairs[f"lancashire-police -> {CHILDREN}"] == (0, 1)
-    assert flows.shares_by_week(s.parts.store).rows == [("2026-W19", 3, 1)]
-    assert flows.refusal_reasons(s.parts.store).rows == [("recipient is not a party for this category", 1)]
-    assert flows.sla_by_board(s.parts.store).rows == [(ADULTS, 1, 12.0, 12.0, 1)]
-    assert flows.problems_by_source(s.parts.store).rows == [("nwas", 0, 1)]
-    csv = flows.shares_by_isa(s.parts.store).to_csv()
+    assert flows.shares_by_week(docs).rows == [("2026-W19", 3, 1)]
+    assert flows.refusal_reasons(docs).rows == [("recipient is not a party for this category", 1)]
+    assert flows.sla_by_board(docs).rows == [(ADULTS, 1, 12.0, 12.0, 1)]
+    assert flows.problems_by_source(docs).rows == [("nwas", 0, 1)]
+    csv = by_isa.to_csv()
     assert csv.splitlines() == ["ISA,shared,refused", f"{ISA},3,1"]
 
 

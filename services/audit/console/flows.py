@@ -2,7 +2,8 @@
 reasons grouped; SLA performance per board (time to acknowledge and breaches, from board ACTION entries:
 `details.action` = `acknowledge` or `sla_breach`, timed from the case's DISCLOSURE); dead letters and spoof
 attempts by source (router entries whose `details.action`/`refusal`/reasons name a spoof or a dead letter).
-Each result is a `Table` (columns + rows) that renders as HTML, SVG and CSV."""
+Each result is a `Table` (columns + rows) that renders as HTML, SVG and CSV; the entries are read once per page
+(`load`) and every table is computed from them."""
 
 from __future__ import annotations
 
@@ -32,8 +33,17 @@ class Table:
         return buf.getvalue()
 
 
-def _docs(store: LedgerStore, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
-    return [r.document() for r in store.find(EntryFilter(kinds=kinds))]
+Docs = list[dict[str, Any]]
+LOADED_KINDS = ("DISCLOSURE", "REFUSAL", "ACTION")
+
+
+def load(store: LedgerStore) -> Docs:
+    """The entries every table is computed from, read once per page."""
+    return [r.document() for r in store.find(EntryFilter(kinds=LOADED_KINDS))]
+
+
+def _docs(docs: Docs, kinds: tuple[str, ...]) -> Docs:
+    return [d for d in docs if d["kind"] in kinds]
 
 
 def _week(doc: dict[str, Any]) -> str:
@@ -48,39 +58,39 @@ def _shares_by(docs: list[dict[str, Any]], key: Any) -> list[tuple[Any, ...]]:
     return [(k, c["DISCLOSURE"], c["REFUSAL"]) for k, c in sorted(counts.items())]
 
 
-def shares_by_isa(store: LedgerStore) -> Table:
-    docs = _docs(store, ("DISCLOSURE", "REFUSAL"))
+def shares_by_isa(docs: Docs) -> Table:
+    shares = _docs(docs, ("DISCLOSURE", "REFUSAL"))
     return Table("by-isa", "Shares and refusals by agreement", ("ISA", "shared", "refused"),
-                 _shares_by([d for d in docs if not d["actor"].startswith("board:")],
+                 _shares_by([d for d in shares if not d["actor"].startswith("board:")],
                             lambda d: d.get("isa_id") or "(no agreement)"))
 
 
-def shares_by_pair(store: LedgerStore) -> Table:
-    docs = [d for d in _docs(store, ("DISCLOSURE", "REFUSAL")) if not d["actor"].startswith("board:")]
+def shares_by_pair(docs: Docs) -> Table:
+    shares = [d for d in _docs(docs, ("DISCLOSURE", "REFUSAL")) if not d["actor"].startswith("board:")]
     return Table("by-pair", "Shares and refusals by source and recipient", ("source -> recipient", "shared",
-                 "refused"), _shares_by(docs, lambda d: f"{d.get('source_agency')} -> {d.get('recipient')}"))
+                 "refused"), _shares_by(shares, lambda d: f"{d.get('source_agency')} -> {d.get('recipient')}"))
 
 
-def shares_by_week(store: LedgerStore) -> Table:
-    docs = [d for d in _docs(store, ("DISCLOSURE", "REFUSAL")) if not d["actor"].startswith("board:")]
-    return Table("by-week", "Shares and refusals by week", ("week", "shared", "refused"), _shares_by(docs, _week))
+def shares_by_week(docs: Docs) -> Table:
+    shares = [d for d in _docs(docs, ("DISCLOSURE", "REFUSAL")) if not d["actor"].startswith("board:")]
+    return Table("by-week", "Shares and refusals by week", ("week", "shared", "refused"), _shares_by(shares, _week))
 
 
-def refusal_reasons(store: LedgerStore) -> Table:
+def refusal_reasons(docs: Docs) -> Table:
     counts: Counter[str] = Counter()
-    for d in _docs(store, ("REFUSAL",)):
+    for d in _docs(docs, ("REFUSAL",)):
         for reason in d.get("reasons") or ["(no reason recorded)"]:
             counts[reason] += 1
     return Table("refusal-reasons", "Refusal reasons", ("reason", "refusals"), sorted(counts.items(),
                  key=lambda kv: (-kv[1], kv[0])))
 
 
-def sla_by_board(store: LedgerStore) -> Table:
+def sla_by_board(docs: Docs) -> Table:
     shared_at = {d["case_id"]: entry_format.parse_iso(d["occurred_at"])
-                 for d in _docs(store, ("DISCLOSURE",)) if d.get("case_id") and not d["actor"].startswith("board:")}
+                 for d in _docs(docs, ("DISCLOSURE",)) if d.get("case_id") and not d["actor"].startswith("board:")}
     acks: dict[str, list[float]] = defaultdict(list)
     breaches: Counter[str] = Counter()
-    for d in _docs(store, ("ACTION",)):
+    for d in _docs(docs, ("ACTION",)):
         if not d["actor"].startswith("board:"):
             continue
         board = d["details"].get("board") or d.get("recipient") or "?"
@@ -108,9 +118,9 @@ def _problem_kind(d: dict[str, Any]) -> str | None:
     return None
 
 
-def problems_by_source(store: LedgerStore) -> Table:
+def problems_by_source(docs: Docs) -> Table:
     counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for d in _docs(store, ("ACTION", "REFUSAL")):
+    for d in _docs(docs, ("ACTION", "REFUSAL")):
         if d["actor"].startswith(("board:", "ig:")):
             continue
         kind = _problem_kind(d)
@@ -125,4 +135,10 @@ TABLES = {"by-isa": shares_by_isa, "by-pair": shares_by_pair, "by-week": shares_
 
 
 def all_tables(store: LedgerStore) -> list[Table]:
-    return [f(store) for f in TABLES.values()]
+    docs = load(store)
+    return [f(docs) for f in TABLES.values()]
+
+
+def table(store: LedgerStore, name: str) -> Table | None:
+    make = TABLES.get(name)
+    return None if make is None else make(load(store))

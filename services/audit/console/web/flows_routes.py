@@ -29,10 +29,9 @@ def add_flows_routes(app: FastAPI, shell: Shell, c: Console) -> None:
 
     @app.get("/flows/{name}.csv")
     def flows_csv(name: str, account: Annotated[Account, Depends(roles(*ROLES))]) -> Response:
-        make = flows.TABLES.get(name)
-        if make is None:
+        table = flows.table(store, name)
+        if table is None:
             raise Problem(404, "not-found", "There is no such table.")
-        table = make(store)
         trail.record(store, "DISCLOSURE", account.login, f"flows-{name}-csv", "flow statistics exported (CSV)",
                      details={"table": name, "rows": str(len(table.rows))})
         return Response(table.to_csv(), media_type="text/csv; charset=utf-8",
