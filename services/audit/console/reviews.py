@@ -52,9 +52,8 @@ class QueueItem:
     entries: list[str] = field(default_factory=list)
 
 
-def _reviewed(store: LedgerStore) -> set[str]:
-    actions = (r.document() for r in store.find(EntryFilter(kinds=("ACTION",))))
-    return {a["details"].get(REVIEWED_ENTRY) for a in actions}
+def _of_kind(store: LedgerStore, kind: str) -> list[dict[str, Any]]:
+    return [r.document() for r in store.find(EntryFilter(kinds=(kind,)))]
 
 
 def justification_of(vault: Vault | None, override: dict[str, Any]) -> tuple[str | None, bool | None]:
@@ -72,13 +71,10 @@ def justification_of(vault: Vault | None, override: dict[str, Any]) -> tuple[str
     return None, None
 
 
-def _board_views(store: LedgerStore) -> list[dict[str, Any]]:
-    docs = (r.document() for r in store.find(EntryFilter(kinds=("CONSULTATION",))))
-    return [d for d in docs if d["actor"].startswith("board:")]
-
-
-def findings(store: LedgerStore, settings: ConsoleSettings) -> list[QueueItem]:
-    views = _board_views(store)
+def findings(store: LedgerStore, settings: ConsoleSettings,
+             actions: list[dict[str, Any]] | None = None) -> list[QueueItem]:
+    views = [d for d in _of_kind(store, "CONSULTATION") if d["actor"].startswith("board:")]
+    actions = _of_kind(store, "ACTION") if actions is None else actions
     out: list[QueueItem] = []
     for v in views:
         d = v["details"]
@@ -107,8 +103,7 @@ def findings(store: LedgerStore, settings: ConsoleSettings) -> list[QueueItem]:
                                  v.get("subject_ref"), v.get("event_id"), v.get("case_id"), v.get("recipient"),
                                  entries=[v["entry_id"]]))
     closed_at: dict[str, str] = {}
-    for r in store.find(EntryFilter(kinds=("ACTION",))):
-        a = r.document()
+    for a in actions:
         if a["actor"].startswith("board:") and a.get("case_id"):
             if a["details"].get("to") == "CLOSED":
                 closed_at[a["case_id"]] = a["occurred_at"]
@@ -124,7 +119,8 @@ def findings(store: LedgerStore, settings: ConsoleSettings) -> list[QueueItem]:
 
 
 def review_queue(store: LedgerStore, vault: Vault | None, settings: ConsoleSettings) -> list[QueueItem]:
-    reviewed = _reviewed(store)
+    actions = _of_kind(store, "ACTION")
+    reviewed = {a["details"].get(REVIEWED_ENTRY) for a in actions}
     items = []
     for o in overrides_pending(store, EntryFilter()):
         text, ok = justification_of(vault, o)
@@ -132,7 +128,7 @@ def review_queue(store: LedgerStore, vault: Vault | None, settings: ConsoleSetti
                                f"break-glass share to {o.get('recipient')}", o.get("subject_ref"), o.get("event_id"),
                                o.get("case_id"), o.get("recipient"), list(o.get("fields_shared") or []), text, ok,
                                [o["entry_id"]]))
-    items += [f for f in findings(store, settings) if f.item_id not in reviewed]
+    items += [f for f in findings(store, settings, actions) if f.item_id not in reviewed]
     return sorted(items, key=lambda i: i.when)
 
 
