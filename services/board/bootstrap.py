@@ -41,10 +41,26 @@ class BoardParts:
     relay: Runner
     settings: BoardSettings = field(default_factory=BoardSettings)
 
+    def close(self) -> None:
+        """Release the broker client of the audit trail (after the runners have stopped)."""
+        close = getattr(self.board.activity, "close", None)
+        if close is not None:
+            close()
+
     @property
     def runners(self) -> dict[str, Runner]:
         """Every background worker of the board, by name (what `eahub board serve-workers` runs)."""
         return {"consumer": self.consumer, "sweeper": self.sweeper, "mailer": self.mailer, "relay": self.relay}
+
+
+def start_workers(parts: BoardParts, stop: threading.Event) -> list[threading.Thread]:
+    """Start every board worker in its own daemon thread (for `eahub up` and `eahub board serve-workers`);
+    they end when `stop` is set. Join them, then call `parts.close()`."""
+    threads = [threading.Thread(target=run, args=(stop,), name=f"board-{name}", daemon=True)
+               for name, run in parts.runners.items()]
+    for t in threads:
+        t.start()
+    return threads
 
 
 def board_url(settings: HubSettings, board_settings: BoardSettings) -> str:

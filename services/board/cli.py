@@ -53,7 +53,7 @@ def backup(out: Path) -> None:
 @board.command("serve-workers")
 def serve_workers() -> None:
     """Run the board's workers (consumer, SLA sweeper, mailer, audit relay) until interrupted; no web."""
-    from eahub.board.bootstrap import build_board
+    from eahub.board.bootstrap import build_board, start_workers
     from eahub.core.logging import configure_logging, get_logger
     from eahub.core.settings import HubSettings
 
@@ -67,10 +67,7 @@ def serve_workers() -> None:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    threads = [threading.Thread(target=run, args=(stop,), name=f"board-{name}", daemon=True)
-               for name, run in parts.runners.items()]
-    for t in threads:
-        t.start()
+    threads = start_workers(parts, stop)
     get_logger("eahub.board").info("board workers running", workers=sorted(parts.runners))
     while not stop.wait(0.5):
         if not all(t.is_alive() for t in threads):
@@ -80,6 +77,7 @@ def serve_workers() -> None:
             raise click.ClickException("a board worker stopped; see the log")
     for t in threads:
         t.join(20)
+    parts.close()
 
 
 def _safe(url: str) -> str:

@@ -15,6 +15,7 @@ from email.message import EmailMessage
 import aiosmtplib
 from sqlalchemy import Engine, select, update
 
+from eahub.board.db import write_tx
 from eahub.board.settings import SmtpSettings
 from eahub.board.tables import notifications
 from eahub.core.logging import get_logger
@@ -48,7 +49,7 @@ def _email(smtp: SmtpSettings, message_id: str, to: str, subject: str, body: str
 
 def _claim(engine: Engine, smtp: SmtpSettings, now_ms: int, batch: int) -> list[tuple[str, str, str, str, int]]:
     """Take a lease on due rows so that a second mailer does not send them at the same moment."""
-    with engine.begin() as conn:
+    with write_tx(engine) as conn:
         rows = conn.execute(select(notifications.c.message_id, notifications.c.email, notifications.c.subject,
                                    notifications.c.body, notifications.c.attempts, notifications.c.next_attempt_at_ms)
                             .where(notifications.c.sent_at_ms.is_(None), notifications.c.email.is_not(None),
@@ -68,7 +69,7 @@ def _claim(engine: Engine, smtp: SmtpSettings, now_ms: int, batch: int) -> list[
 async def send_due(engine: Engine, smtp: SmtpSettings, now_ms: int, batch: int = 50) -> MailResult:
     result = MailResult()
     if not smtp.host:
-        with engine.begin() as conn:
+        with write_tx(engine) as conn:
             ids = conn.scalars(select(notifications.c.message_id).where(
                 notifications.c.sent_at_ms.is_(None), notifications.c.next_attempt_at_ms <= now_ms)).all()
             if ids:

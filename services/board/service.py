@@ -47,7 +47,8 @@ from eahub.board.model import (
 )
 from eahub.board.outbox import case_message, notification_id, queue_notification
 from eahub.board.sla import SlaRules
-from eahub.board.tables import access_log, actions, cases, feedback, notes, notifications, visits
+from eahub.board.tables import ACTIVE_TIMER_STATES, access_log, actions, cases, feedback, notes, notifications, visits
+from eahub.board.tables import timers as timers_table
 from eahub.core import ids
 
 PARTS = ("summary", "concern", "narrative", "notes", "chronology", "actions", "visits", "print", "export")
@@ -129,16 +130,21 @@ class Board:
             cond &= cases.c.owner_user_id == actor.user_id
         if flt.unallocated:
             cond &= cases.c.owner_user_id.is_(None)
+        running_due = (select(timers_table.c.case_id, func.min(timers_table.c.due_at_ms).label("due"))
+                       .where(timers_table.c.agency == actor.agency,
+                              timers_table.c.state.in_(list(ACTIVE_TIMER_STATES)))
+                       .group_by(timers_table.c.case_id).subquery())
         with self.engine.connect() as conn:
             rows = conn.execute(select(cases.c.case_id, cases.c.category, cases.c.grade, cases.c.district,
-                                       cases.c.state, cases.c.owner_user_id, cases.c.due_by_ms).where(cond)).all()
-            due = views.current_due_ms(conn, [r.case_id for r in rows])
+                                       cases.c.state, cases.c.owner_user_id, cases.c.due_by_ms, running_due.c.due)
+                                .select_from(cases.outerjoin(running_due, running_due.c.case_id == cases.c.case_id))
+                                .where(cond)).all()
         logins = views.Logins(self.directory)
         out = []
         for r in rows:
-            due_ms = due.get(r.case_id, r.due_by_ms)
+            running = r.due is not None
+            due_ms = int(r.due) if running else r.due_by_ms
             left = (due_ms - now_ms) // 1000
-            running = r.case_id in due
             out.append(QueueRow(r.case_id, case_ref(r.case_id), r.category, r.grade, r.district, at(due_ms), r.state,
                                 logins(r.owner_user_id), running and left < 0, running and 0 <= left < 3600,
                                 int(left)))
@@ -502,7 +508,7 @@ class Board:
 
     def _log_access(self, actor: Actor, row: Row[Any], now: datetime, purpose: str, relationship: str, part: str,
                     access_id: str) -> None:
-        with self.engine.begin() as conn:
+        with write_tx(self.engine) as conn:
             if conn.scalar(select(access_log.c.access_id).where(access_log.c.access_id == access_id)) is None:
                 conn.execute(insert(access_log).values(
                     access_id=access_id, case_id=row.case_id, agency=actor.agency, user_id=actor.user_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, select
 from sqlalchemy.engine import Row
 
 from eahub.board import lifecycle
@@ -24,7 +24,7 @@ from eahub.board.model import (
     VisitView,
     case_ref,
 )
-from eahub.board.tables import ACTIVE_TIMER_STATES, actions, case_links, cases, history, notes, timers, visits
+from eahub.board.tables import actions, case_links, cases, history, notes, timers, visits
 
 
 class Logins:
@@ -72,18 +72,6 @@ def header(conn: Connection, row: Row[Any], actor: Actor, logins: Logins) -> Cas
         closed_at=at(row.closed_at_ms) if row.closed_at_ms is not None else None,
         outcome=row.outcome, erased=row.erased_at_ms is not None,
     )
-
-
-def current_due_ms(conn: Connection, case_ids: list[str]) -> dict[str, int]:
-    """The earliest running timer's due time per case (the clock the queue shows)."""
-    out: dict[str, int] = {}
-    for i in range(0, len(case_ids), 900):
-        chunk = case_ids[i:i + 900]
-        for r in conn.execute(select(timers.c.case_id, timers.c.due_at_ms).where(
-                and_(timers.c.case_id.in_(chunk), timers.c.state.in_(ACTIVE_TIMER_STATES)))):
-            if r.case_id not in out or r.due_at_ms < out[r.case_id]:
-                out[r.case_id] = r.due_at_ms
-    return out
 
 
 def content(conn: Connection, row: Row[Any], keyring: KeyRing, logins: Logins

@@ -23,12 +23,12 @@ def broker(port: int | None) -> None:
         b.start()
     except BrokerError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"embedded broker listening on {b.bootstrap} (memory storage: topics are lost on restart)")
 
     def on_sigterm(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt  # unwinds the wait below; the broker is stopped in `finally`
 
-    signal.signal(signal.SIGTERM, on_sigterm)
+    signal.signal(signal.SIGTERM, on_sigterm)  # before the line that tells a supervisor the broker is up
+    click.echo(f"embedded broker listening on {b.bootstrap} (memory storage: topics are lost on restart)")
     try:
         code = b.wait()
     except KeyboardInterrupt:

@@ -5,6 +5,7 @@ With the broker unreachable, the board shows no content and changes nothing."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import uuid
 from pathlib import Path
@@ -39,6 +40,7 @@ def test_board_activity_becomes_ledger_entries(hub_settings: HubSettings, tmp_pa
     assert content.concern["subject"]["name"] == "Alex Example"
     parts.board.command(m1, rc["case_id"], "claim", {})
     parts.board.command(m1, rc["case_id"], "acknowledge", {})
+    parts.close()
 
     init_audit(hub_settings)  # services run no DDL since the restructure: the owner's step first
     service = build_audit_service(hub_settings, AuditSettings(checkpoint_every_entries=1, checkpoint_every_seconds=1),
@@ -66,23 +68,30 @@ def test_board_activity_becomes_ledger_entries(hub_settings: HubSettings, tmp_pa
     assert consultation["reasons"] == ["viewed concern for triage"]
     assert {d["details"].get("action") for d in docs if d["kind"] == "ACTION"} == {"claim", "acknowledge"}
     assert "Alex" not in shown.output and "crisis" not in shown.output
+    sar = CliRunner().invoke(main, ["audit", "sar", "--subject", rc["subject_ref"]], catch_exceptions=False)
+    assert sar.exit_code == 0 and "CONSULTATION" in sar.output and "ACTION" in sar.output, sar.output
     verified = CliRunner().invoke(main, ["audit", "verify"], catch_exceptions=False)
     assert verified.exit_code == 0, verified.output
 
 
 def test_broker_down_means_no_content_and_no_change(hub_settings: HubSettings, tmp_path: Path) -> None:
-    from eahub.core.broker import free_port
-
-    down = hub_settings.model_copy(update={"broker_port": free_port()})  # nothing listens there
-    staff = people(ADULTS)
-    parts = build_board(down, BoardSettings(), directory=InMemoryDirectory(staff))
-    parts.board.activity._publisher._timeout_s = 2.0  # type: ignore[attr-defined]  # keep the test short
-    rc = routed_case()
-    parts.board.store_case(rc)
-    m1 = actor(staff[0])
-    with pytest.raises(AuditUnavailable):
-        parts.board.open_case(m1, rc["case_id"], "triage")
-    with pytest.raises(AuditUnavailable):
-        parts.board.command(m1, rc["case_id"], "claim", {})
-    head = parts.board.header(m1, rc["case_id"])
-    assert (head.state, head.version, head.owner_user_id) == ("NEW", 1, None)
+    with socket.socket() as held:  # bound, never listening: nothing answers there, and no later test reuses it
+        held.bind(("127.0.0.1", 0))
+        down = hub_settings.model_copy(update={"broker_port": held.getsockname()[1]})
+        staff = people(ADULTS)
+        parts = build_board(down, BoardSettings(), directory=InMemoryDirectory(staff))
+        publisher = parts.board.activity._publisher  # type: ignore[attr-defined]
+        publisher._timeout_s = 2.0  # keep the test short
+        try:
+            rc = routed_case()
+            parts.board.store_case(rc)
+            m1 = actor(staff[0])
+            with pytest.raises(AuditUnavailable):
+                parts.board.open_case(m1, rc["case_id"], "triage")
+            with pytest.raises(AuditUnavailable):
+                parts.board.command(m1, rc["case_id"], "claim", {})
+            head = parts.board.header(m1, rc["case_id"])
+            assert (head.state, head.version, head.owner_user_id) == ("NEW", 1, None)
+        finally:
+            publisher._producer.purge()  # drop the records that were never acknowledged, then let go
+            parts.close()

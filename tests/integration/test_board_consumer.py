@@ -117,5 +117,6 @@ def test_cases_arrive_by_themselves_and_a_replay_stores_nothing_twice(
         stop.set()
         thread.join(20)
     assert stored() == len(mine)
+    parts.close()
     with parts.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(cases).where(cases.c.case_id.in_(ids))) == len(mine)
