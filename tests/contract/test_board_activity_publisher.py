@@ -17,8 +17,8 @@ from eahub.board.activity import InMemoryActivityPublisher, KafkaActivityPublish
 from eahub.board.model import AuditUnavailable
 from eahub.core import avro_codec, schemas, topics
 from eahub.core.kafka import KafkaPublisher, producer_config
+from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
-from eahub.policy.registry import agency_ids
 from tests.helpers import read_all
 
 pytestmark = pytest.mark.contract
