@@ -32,11 +32,14 @@ class AuditParts:
 
 def init_audit(settings: HubSettings) -> None:
     """Create the audit tables and their append-only triggers (idempotent): the owner's one-time step."""
+    from eahub.audit.console.bootstrap import init_console  # the IG console's tables live in the audit DB too
+
     engine = make_engine(settings.ledger_url)
     try:
         ensure_schema(engine)
     finally:
         engine.dispose()
+    init_console(settings)
 
 
 def open_ledger(settings: HubSettings) -> SqlLedgerStore:

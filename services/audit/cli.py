@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from eahub.audit.console.cli import console as console_group
+
 EXIT_NOT_INTACT = 1
 EXIT_NOT_FOUND = 3
 
@@ -64,6 +66,9 @@ def _kinds(_ctx: click.Context, param: click.Parameter, values: tuple[str, ...])
 @click.group()
 def audit() -> None:
     """The tamper-evident audit trail: verify, query, prove, export, erase."""
+
+
+audit.add_command(console_group)  # eahub audit console init|serve|user ...
 
 
 @audit.command()

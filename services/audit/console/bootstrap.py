@@ -1,0 +1,136 @@
+"""The console's composition root: settings in, the app and its runners out. `init_console` is the owner's
+one-time DDL (console tables and the shell's `ig_*` tables in the audit database), for `eahub init` /
+`eahub audit init` and `eahub audit console init`; `start_console` runs the web app and the scheduled
+verification in threads (for `eahub up`, `eahub demo` and the browser tests)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import uvicorn
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+
+from eahub.audit.bootstrap import AuditParts, open_audit
+from eahub.audit.console.erase import Publish
+from eahub.audit.console.integrity import Integrity
+from eahub.audit.console.settings import ConsoleSettings
+from eahub.audit.console.tables import create_console_tables
+from eahub.audit.console.web.accounts import console_shell
+from eahub.audit.console.web.app import create_console_app
+from eahub.audit.console.web.context import Console
+from eahub.audit.settings import AuditSettings
+from eahub.core.database import make_engine
+from eahub.core.logging import get_logger
+from eahub.core.pseudonym import Pseudonymiser
+from eahub.core.settings import HubSettings
+from eahub.core.web.compose import create_tables
+from eahub.core.web.shell import Shell
+
+log = get_logger("eahub.audit.console")
+
+
+def init_console(settings: HubSettings) -> None:
+    """Create the console's tables and the IG accounts/sessions tables in the audit database (idempotent)."""
+    engine = make_engine(settings.ledger_url)
+    try:
+        create_console_tables(engine)
+        create_tables(console_shell(ConsoleSettings(), engine))
+    finally:
+        engine.dispose()
+
+
+def kafka_publish(settings: HubSettings) -> Publish:
+    from eahub.core.kafka import KafkaPublisher, producer_config
+
+    publisher = KafkaPublisher(producer_config(settings))
+    return publisher.publish
+
+
+@dataclass
+class ConsoleApp:
+    app: FastAPI
+    shell: Shell
+    console: Console
+
+    @property
+    def settings(self) -> ConsoleSettings:
+        return self.console.settings
+
+    @property
+    def url(self) -> str:
+        return self.settings.public_url
+
+
+def build_console(settings: HubSettings, console_settings: ConsoleSettings | None = None,
+                  audit_settings: AuditSettings | None = None, hasher: PasswordHasher | None = None,
+                  publish: Publish | None = None, parts: AuditParts | None = None) -> ConsoleApp:
+    console_settings = console_settings or ConsoleSettings()
+    parts = parts or open_audit(settings, audit_settings)
+    shell = console_shell(console_settings, parts.engine, hasher)
+    integrity = Integrity(parts.engine, parts.checkpointer)
+    console = Console(parts, Pseudonymiser.from_data_dir(settings.data_dir), integrity, console_settings,
+                      settings.policies_dir, publish)
+    return ConsoleApp(create_console_app(shell, console), shell, console)
+
+
+@dataclass
+class RunningConsole:
+    web: ConsoleApp
+    stop: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return self.web.url
+
+    def shutdown(self, timeout_s: float = 10) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout_s)
+
+
+def _serve(app: FastAPI, host: str, port: int, stop: threading.Event) -> None:
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+
+    def stopper() -> None:
+        stop.wait()
+        server.should_exit = True
+
+    threading.Thread(target=stopper, name="console-web-stop", daemon=True).start()
+    server.run()
+
+
+def start_console(settings: HubSettings, console_settings: ConsoleSettings | None = None,
+                  audit_settings: AuditSettings | None = None, hasher: PasswordHasher | None = None,
+                  publish: Publish | None = None, scheduled_verification: bool = True) -> RunningConsole:
+    """Run the console web app (and the scheduled verification) in threads; returns once the server accepts
+    connections. Call `.shutdown()` to stop. Tables must exist (`init_console`)."""
+    web = build_console(settings, console_settings, audit_settings, hasher, publish)
+    running = RunningConsole(web)
+    s = web.settings
+    runners = {"console-web": lambda stop: _serve(web.app, s.http_host, s.http_port, stop)}
+    if scheduled_verification:
+        runners["console-verify"] = web.console.integrity.runner(s.verify_interval_seconds)
+    for name, runner in runners.items():
+        t = threading.Thread(target=runner, args=(running.stop,), name=name, daemon=True)
+        t.start()
+        running.threads.append(t)
+    _wait_listening(s.http_host, s.http_port)
+    log.info("console.started", url=web.url)
+    return running
+
+
+def _wait_listening(host: str, port: int, timeout_s: float = 15) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            sock.settimeout(0.2)
+            if sock.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"the IG console did not start on {host}:{port}")
