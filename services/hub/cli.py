@@ -26,11 +26,13 @@ def _settings(port: int | None, broker_port: int | None) -> HubSettings:
 
 def _start(settings: HubSettings, extra: dict[str, Callable[[threading.Event], None]] | None = None,
            board_settings: BoardSettings | None = None) -> RunningHub:
+    from eahub.audit.console.settings import ConsoleSettings
     from eahub.board.web.settings import BoardWebSettings
     from eahub.hub.hub import start_hub
 
     try:
-        return start_hub(settings, extra, board=BoardWebSettings(), board_settings=board_settings)
+        return start_hub(settings, extra, board=BoardWebSettings(), board_settings=board_settings,
+                         console=ConsoleSettings())
     except (BrokerError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -98,7 +100,8 @@ broker_port_option = click.option("--broker-port", type=int, default=None,
 @port_option
 @broker_port_option
 def up(port: int | None, broker_port: int | None) -> None:
-    """Run broker, ingest, router, audit and the Early Action boards in the foreground until Ctrl-C or SIGTERM."""
+    """Run broker, ingest, router, audit, the Early Action boards and the IG console in the foreground until Ctrl-C
+    or SIGTERM."""
     settings = _settings(port, broker_port)
     configure_logging(settings.log_format, settings.log_level)
     hub = _start(settings)
@@ -118,6 +121,7 @@ def up(port: int | None, broker_port: int | None) -> None:
 def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: float, sla_time_scale: float) -> None:
     """`up` plus a synthetic feed, time-compressed, printing one line per decision (no personal data), with a
     demo account on every board (printed) and the boards' clocks compressed so that a breach escalates."""
+    from eahub.audit.console.web.accounts import demo_ig_account
     from eahub.board.settings import BoardSettings
     from eahub.board.web.accounts import demo_accounts
     from eahub.core.registry import agency_ids
@@ -145,6 +149,9 @@ def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: 
         click.echo(f"  Sign in to a board at {hub.board.url} with one of these demo accounts (new passwords each run):")
         for agency, login, password in demo_accounts(hub.board.shell.accounts, agencies):
             click.echo(f"    {agency:<24} {login:<42} {password}")
+    if hub.console is not None:
+        login, password = demo_ig_account(hub.console.shell.accounts)
+        click.echo(f"  Sign in to the IG console at {hub.console.url} as {login} with password {password}")
     click.echo(f"  started in {time.monotonic() - started:.1f}s. Where to look while it runs:")
     click.echo(f"    a board topic:  kcat -b {settings.bootstrap_servers} -C -t eahub.board.lancashire-cc-adults -f "
                "'%k %h\\n'")

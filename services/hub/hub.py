@@ -12,11 +12,14 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy import make_url
 
 from eahub.audit.bootstrap import build_audit_service
+from eahub.audit.console.bootstrap import ConsoleApp, build_console
+from eahub.audit.console.settings import ConsoleSettings
 from eahub.board.settings import BoardSettings
 from eahub.board.web.serve import BoardWeb, build_board_web
 from eahub.board.web.settings import BoardWebSettings
 from eahub.core import topics
 from eahub.core.broker import EmbeddedBroker
+from eahub.core.kafka import KafkaPublisher, producer_config
 from eahub.core.logging import get_logger
 from eahub.core.metrics import CONTENT_TYPE, MetricsRegistry
 from eahub.core.registry import agency_ids
@@ -40,6 +43,8 @@ class RunningHub:
     http: uvicorn.Server
     break_glass: BreakGlass
     board: BoardWeb | None = None
+    console: ConsoleApp | None = None
+    console_publisher: KafkaPublisher | None = None
     endpoints: dict[str, str] = field(default_factory=dict)
 
     def shutdown(self) -> None:
@@ -49,14 +54,18 @@ class RunningHub:
         self.break_glass.close()
         if self.board is not None:
             self.board.close()
+        if self.console_publisher is not None:
+            self.console_publisher.close()
         if self.broker is not None:
             self.broker.stop()
 
 
 def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event], None]] | None = None,
-              board: BoardWebSettings | None = None, board_settings: BoardSettings | None = None) -> RunningHub:
+              board: BoardWebSettings | None = None, board_settings: BoardSettings | None = None,
+              console: ConsoleSettings | None = None) -> RunningHub:
     """The whole hub in threads. `board`: also run the Early Action boards (web app on its port, consumer, SLA
-    sweeper, mailer, audit relay), as `eahub up` and `eahub demo` do; tests that need no board leave it out."""
+    sweeper, mailer, audit relay); `console`: also run the IG console (web app, scheduled verification) — as
+    `eahub up` and `eahub demo` do; tests that need neither leave them out."""
     broker = None
     if settings.embedded_broker:
         ensure_private_dir(settings.data_dir)
@@ -89,6 +98,12 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
             for name, target in board_web.runners().items():
                 services.start(name, target)
         services.start("topic-guard", TopicGuard(settings).run)  # recreates topics a restarted broker lost
+        console_app, console_publisher = None, None
+        if console is not None:
+            console_publisher = KafkaPublisher(producer_config(settings))  # erasure requests to the boards
+            console_app = build_console(settings, console, publish=console_publisher.publish)
+            for name, target in console_app.runners().items():
+                services.start(name, target)
         for name, target in (extra or {}).items():
             services.start(name, target)
     except BaseException:
@@ -103,4 +118,7 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
     }
     if board_web is not None:
         endpoints["boards"] = f"{board_web.url}  (sign in with an account of `eahub board user add`; metrics: /metrics)"
-    return RunningHub(settings, services, broker, http, break_glass, board_web, endpoints)
+    if console_app is not None:
+        endpoints["console"] = f"{console_app.url}  (IG officers: `eahub audit console user add`)"
+    return RunningHub(settings, services, broker, http, break_glass, board_web, console_app, console_publisher,
+                      endpoints)

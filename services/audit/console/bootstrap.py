@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -63,6 +64,15 @@ class ConsoleApp:
     def url(self) -> str:
         return self.settings.public_url
 
+    def runners(self, scheduled_verification: bool = True) -> dict[str, Callable[[threading.Event], None]]:
+        """The web app and the scheduled verification, each until the stop event is set."""
+        s = self.settings
+        runners: dict[str, Callable[[threading.Event], None]] = {
+            "console-web": lambda stop: _serve(self.app, s.http_host, s.http_port, stop)}
+        if scheduled_verification:
+            runners["console-verify"] = self.console.integrity.runner(s.verify_interval_seconds)
+        return runners
+
 
 def build_console(settings: HubSettings, console_settings: ConsoleSettings | None = None,
                   audit_settings: AuditSettings | None = None, hasher: PasswordHasher | None = None,
@@ -111,10 +121,7 @@ def start_console(settings: HubSettings, console_settings: ConsoleSettings | Non
     web = build_console(settings, console_settings, audit_settings, hasher, publish)
     running = RunningConsole(web)
     s = web.settings
-    runners = {"console-web": lambda stop: _serve(web.app, s.http_host, s.http_port, stop)}
-    if scheduled_verification:
-        runners["console-verify"] = web.console.integrity.runner(s.verify_interval_seconds)
-    for name, runner in runners.items():
+    for name, runner in web.runners(scheduled_verification).items():
         t = threading.Thread(target=runner, args=(running.stop,), name=name, daemon=True)
         t.start()
         running.threads.append(t)
