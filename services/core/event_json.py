@@ -94,7 +94,11 @@ def parse_time(value: str) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         return None
-    return parsed.astimezone(UTC).replace(microsecond=parsed.microsecond // 1000 * 1000)
+    try:
+        as_utc = parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+00:01, before the first representable instant
+        return None
+    return as_utc.replace(microsecond=parsed.microsecond // 1000 * 1000)
 
 
 def _field_name(name: str) -> str:

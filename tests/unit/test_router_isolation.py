@@ -154,3 +154,12 @@ def test_a_producer_clients_python_strings_with_lone_surrogates_are_field_errors
     with pytest.raises(ValidationFailed) as caught:
         validate_event(event, {"lancashire-police"}, datetime.now(UTC))
     assert {e.field for e in caught.value.errors} == {"district", "subject.name"}
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01"])
+def test_a_time_that_overflows_when_converted_to_utc_is_a_field_error(value: str) -> None:
+    event = to_json(concern_event())
+    event["reported_at"] = value
+    with pytest.raises(ValidationFailed) as caught:
+        validate_event(event, {"lancashire-police"}, datetime.now(UTC))
+    assert "reported_at" in {e.field for e in caught.value.errors}
