@@ -109,9 +109,7 @@ def seed(tmp_path: Path, database_url: str | None = None) -> Seeded:
                       details={"justification_sha256": sha}),
         override,
         _router_entry("DISCLOSURE", other_case, T0),
-        audit_entry("ACTION", id_facts=("spoof", "1"), actor="router", occurred_at=T0, source_agency="nwas",
-                    reasons=["spoofed publish: token agency differs from source_agency"],
-                    details={"action": "spoofed-publish"}),
+        _spoof_entry(),  # the router's own record of a spoofed publish (nwas's topic, claiming to be the police)
     ]
     board = [
         _board("CONSULTATION", 1, adults, T0 + timedelta(minutes=10), relationship="allocated",
@@ -131,3 +129,16 @@ def seed(tmp_path: Path, database_url: str | None = None) -> Seeded:
     parts.checkpointer.checkpoint()
     return Seeded(parts, pseudo, settings, subject, other, event, adults["case_id"], override["entry_id"],
                   board[3]["entry_id"])
+
+
+def _spoof_entry() -> dict[str, Any]:
+    from confluent_kafka import Message
+
+    from eahub.core import avro_codec, schemas
+    from eahub.router.inbound import Rejected
+    from eahub.router.refusal_audit import refused_inbound_entry
+
+    msg = Message(topic="eahub.inbound.nwas", partition=0, offset=7, value=b"")
+    why = Rejected("SOURCE_MISMATCH", "source_agency does not match the publishing agency of topic eahub.inbound.nwas",
+                   {"event_id": "5c3a0000-0000-4000-8000-00000000a001", "claimed_source_agency": "lancashire-police"})
+    return avro_codec.decode(refused_inbound_entry(msg, why, T0).value, expected=schemas.AUDIT_ENTRY)[1]

@@ -15,8 +15,8 @@ from eahub.core import avro_codec, risk_factors, schemas, topics
 class Rejected:
     kind: str  # DeadLetter kind
     error: str
-    # A refused publish of a readable event (a spoof, an uncoded risk factor) is audited as well as
-    # dead-lettered; these are its non-personal facts (claimed source, event id, category).
+    # Every refused message is audited as well as dead-lettered; for a readable event (a spoof, an uncoded risk
+    # factor) these are its non-personal facts (claimed source, event id, category).
     audited_facts: dict[str, str] | None = None
 
 

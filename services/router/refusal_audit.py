@@ -1,7 +1,9 @@
-"""The audit entry of an inbound publish the router refused (a spoof: an event on another agency's inbound
-topic; an event with an uncoded risk factor): an ACTION `inbound-refused`, beside its dead letter, so that
-`eahub audit query --kind action` shows every such attempt. No personal data: who (the agency whose topic
-carried it, and the source it claimed), what (event id, category, where it was read) and why refused."""
+"""The audit entry of an inbound message the router refused and dead-lettered — a spoof (an event on another
+agency's inbound topic), an uncoded risk factor, an undecodable or schema-invalid message, an event it could not
+decide: an ACTION `inbound-refused`, beside its dead letter, so that `eahub audit query --kind action` and the IG
+console show every such attempt and every poison message. No personal data: who (the agency whose topic carried
+it, and the source it claimed when it could be read), what (event id and category when known, where it was read)
+and why refused."""
 
 from __future__ import annotations
 
@@ -18,10 +20,8 @@ from eahub.router.outputs import ROUTER_SOURCE
 ACTION = "inbound-refused"
 
 
-def refused_inbound_entry(msg: Message, rejected: Rejected, now: datetime) -> OutboundMessage | None:
-    if rejected.audited_facts is None:
-        return None
-    facts = rejected.audited_facts
+def refused_inbound_entry(msg: Message, rejected: Rejected, now: datetime) -> OutboundMessage:
+    facts = rejected.audited_facts or {}
     topic = msg.topic() or ""
     where = {"inbound_topic": topic, "inbound_partition": str(msg.partition()), "inbound_offset": str(msg.offset())}
     entry = audit_entry(

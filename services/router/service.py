@@ -137,21 +137,18 @@ class Router:
             if not isinstance(read, Rejected):
                 read = check_event(read, now)
             if isinstance(read, Rejected):
-                self._dead_letter(outputs, msg, read)
-                refused = refused_inbound_entry(msg, read, now)
-                if refused is not None:
-                    outputs.append(refused)
+                self._dead_letter(outputs, msg, read, now)
                 continue
             try:
                 decided.append((read, self.pseudonymiser.subject_ref(read), msg))
             except Exception as exc:  # one event's failure must not stop the router
-                self._dead_letter(outputs, msg, failed("pseudonymising the subject", exc))
+                self._dead_letter(outputs, msg, failed("pseudonymising the subject", exc), now)
         decided = self._refuse_reused_ids(decided, outputs, now, stop)
         if decided:
             decisions = self._decide([e for e, _, _ in decided], now.date(), stop)
             for (event, subject_ref, msg), decision in zip(decided, decisions, strict=True):
                 if isinstance(decision, Rejected):
-                    self._dead_letter(outputs, msg, decision)
+                    self._dead_letter(outputs, msg, decision, now)
                     continue
                 if decision is None:
                     outputs.append(dead_letter(msg, "POLICY_UNAVAILABLE", "policy-unavailable", "router"))
@@ -163,7 +160,7 @@ class Router:
                 try:
                     routed = outputs_for(event, decision, subject_ref, now, self.times, origin)
                 except Exception as exc:  # one event's failure must not stop the router
-                    self._dead_letter(outputs, msg, failed("building the outputs", exc))
+                    self._dead_letter(outputs, msg, failed("building the outputs", exc), now)
                     continue
                 if decision.policy_revision != self.revision_in_force:
                     impact = self.recent.impact_counts(self.engine) if self.revision_in_force else None
@@ -203,12 +200,16 @@ class Router:
             if first.get(event["event_id"], digest) == digest:
                 kept.append((event, subject_ref, msg))
                 continue
-            self._dead_letter(outputs, msg, EVENT_ID_REUSED)
+            self._dead_letter(outputs, msg, EVENT_ID_REUSED, now, audited=False)  # reuse_entry says more
             outputs.append(reuse_entry(event, digest, subject_ref, now))
         return kept
 
-    def _dead_letter(self, outputs: list[OutboundMessage], msg: Message, why: Rejected) -> None:
+    def _dead_letter(self, outputs: list[OutboundMessage], msg: Message, why: Rejected, now: datetime,
+                     audited: bool = True) -> None:
+        """Park the message on the dead-letter topic, with an audit entry saying what was refused and why."""
         outputs.append(dead_letter(msg, why.kind, why.error, "router"))
+        if audited:
+            outputs.append(refused_inbound_entry(msg, why, now))
         self.stats.dead_letters += 1
         log.warning("inbound message dead-lettered", kind=why.kind, error=why.error, topic=msg.topic(),
                     partition=msg.partition(), offset=msg.offset())

@@ -140,7 +140,7 @@ def test_records_of_processing_per_isa_with_live_counts(s: Seeded) -> None:
     assert adult["shares"] == 3 and adult["refusals"] == 1
     assert adult["purposes"] and adult["lawful_bases"] and adult["art9_conditions"] and adult["retention"]
     assert "Lancashire Constabulary" in adult["controllers"]
-    assert rows[("isa-lancs-child-safeguarding", "3.0")]["shares"] == 0
+    assert rows[("isa-lancs-child-safeguarding", "4.0")]["shares"] == 0
 
 
 def test_erasure_preview_names_what_goes_then_the_ledger_still_verifies(s: Seeded) -> None:

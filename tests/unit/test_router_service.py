@@ -126,8 +126,9 @@ def test_bad_input_goes_to_the_dead_letter_topic_with_original_bytes(value: byte
     router, consumer = _router(ScriptedEngine())
     router.process_batch([_msg(value, topic=topic, offset=3)])
     sent = router.publisher.sent  # type: ignore[attr-defined]
-    audited = [topics.AUDIT] if kind == "SOURCE_MISMATCH" else []  # a spoof is audited too
-    assert [m.topic for m in sent] == [topics.DEADLETTER, *audited]
+    assert [m.topic for m in sent] == [topics.DEADLETTER, topics.AUDIT]  # every refused message is audited too
+    _, entry = avro_codec.decode(sent[1].value)
+    assert entry["details"]["action"] == "inbound-refused" and entry["details"]["dead_letter_kind"] == kind
     _, dl = avro_codec.decode(sent[0].value)
     assert dl["error_kind"] == kind and dl["original_value"] == value and dl["original_offset"] == 3
     headers = dict(sent[0].headers)
@@ -193,7 +194,9 @@ def test_a_commit_lost_to_a_rebalance_is_not_fatal_but_other_errors_are(code: in
 def test_an_oversized_message_is_dead_lettered_by_reference_not_copied() -> None:
     router, consumer = _router(ScriptedEngine())
     router.process_batch([_msg(b"\xc3\x01" + b"x" * (600 * 1024), offset=9)])
-    [dl_msg] = router.publisher.sent  # type: ignore[attr-defined]
+    [dl_msg] = router.publisher.on_topic(topics.DEADLETTER)  # type: ignore[attr-defined]
+    [refused] = router.publisher.on_topic(topics.AUDIT)  # type: ignore[attr-defined]
+    assert avro_codec.decode(refused.value)[1]["details"]["inbound_offset"] == "9"
     _, dl = avro_codec.decode(dl_msg.value)
     assert dl["error_kind"] == "UNROUTABLE" and "over the" in dl["error"]
     assert dl["original_value"] is None and "not copied" in dl["error"] and dl["original_offset"] == 9

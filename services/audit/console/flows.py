@@ -1,7 +1,7 @@
 """Flows over the ledger: shares and refusals by ISA, by source -> recipient pair and by ISO week; refusal
 reasons grouped; SLA performance per board (time to acknowledge and breaches, from board ACTION entries:
 `details.action` = `acknowledge` or `sla_breach`, timed from the case's DISCLOSURE); dead letters and spoof
-attempts by source (router entries whose `details.action`/`refusal`/reasons name a spoof or a dead letter).
+attempts by source (the router's `inbound-refused` and `event-id-reused` entries, by the inbound topic's agency).
 Each result is a `Table` (columns + rows) that renders as HTML, SVG and CSV; the entries are read once per page
 (`load`) and every table is computed from them."""
 
@@ -109,11 +109,12 @@ def sla_by_board(docs: Docs) -> Table:
 
 
 def _problem_kind(d: dict[str, Any]) -> str | None:
-    text = " ".join([d["details"].get("action", ""), d["details"].get("refusal", ""), *(d.get("reasons") or [])])
-    text = text.lower()
-    if "spoof" in text or "source-mismatch" in text or "source mismatch" in text:
-        return "spoof attempt"
-    if "dead-letter" in text or "dead letter" in text:
+    """The router records every message it dead-letters as an ACTION `inbound-refused` (naming the dead-letter
+    kind; SOURCE_MISMATCH is a spoof) and an event id reused with other content as `event-id-reused`."""
+    action = d["details"].get("action", "")
+    if action == "inbound-refused":
+        return "spoof attempt" if d["details"].get("dead_letter_kind") == "SOURCE_MISMATCH" else "dead letter"
+    if action == "event-id-reused":
         return "dead letter"
     return None
 
@@ -125,7 +126,7 @@ def problems_by_source(docs: Docs) -> Table:
             continue
         kind = _problem_kind(d)
         if kind:
-            counts[d.get("source_agency") or d["details"].get("claimed_source") or "(unknown)"][kind] += 1
+            counts[d.get("source_agency") or "(unknown)"][kind] += 1
     return Table("problems", "Dead letters and spoof attempts by source", ("source", "dead letters",
                  "spoof attempts"), [(s, c["dead letter"], c["spoof attempt"]) for s, c in sorted(counts.items())])
 
