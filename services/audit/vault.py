@@ -61,7 +61,7 @@ class Vault:
                 return False
             key_id, key = self._subject_key(conn, subject, now_ms)
             nonce = os.urandom(12)
-            sealed = AESGCM(key).encrypt(nonce, avro_codec.encode(schemas.ROUTED_CASE, routed_case), case_id.encode())
+            sealed = AESGCM(key).encrypt(nonce, avro_codec.encode(schemas.ROUTED_CASE, routed_case, check=False), case_id.encode())
             try:
                 conn.execute(
                     insert(vault_payloads).values(
