@@ -54,7 +54,7 @@ class Observer:
         self.entries: dict[str, list[float]] = defaultdict(list)
         self.stop = threading.Event()
         self.consumer = Consumer(consumer_config(settings, f"bench-observer-{uuid.uuid4().hex[:6]}",
-                                                 **{"topic.metadata.refresh.interval.ms": 1000,
+                                                 **{"topic.metadata.refresh.interval.ms": 1000, "fetch.wait.max.ms": 10,
                                                     "auto.offset.reset": "latest"}))
         self.assigned = threading.Event()
         self.consumer.subscribe([r"^eahub\.board\..+"], on_assign=lambda _c, _p: self.assigned.set())
