@@ -161,8 +161,9 @@ def new_consumer(settings: HubSettings, group_id: str, topics: list[str], **over
 def reader(settings: HubSettings, purpose: str, **overrides: Any) -> Consumer:
     """A consumer outside any group, for reading chosen partitions from chosen offsets (`assign`): it never
     commits, so it disturbs no service's position."""
+    fetch = {"fetch.wait.max.ms": EMBEDDED_BROKER_CONSUMER["fetch.wait.max.ms"]} if settings.embedded_broker else {}
     return Consumer({**settings.kafka_config(), "group.id": f"eahub-{purpose}-{uuid.uuid4()}",
-                     "enable.auto.commit": False, **overrides})
+                     "enable.auto.commit": False, **fetch, **overrides})
 
 
 def read_at(consumer: Consumer, topic: str, partition: int, offset: int, timeout_s: float = 10.0) -> Message | None:
