@@ -5,7 +5,10 @@ in one run. Prints events/s of both and their ratio.
   router:       consume inbound, decode, decide (embedded regorus, real policies), project per recipient,
                 produce routed cases + audit entries, commit after acks
 
-Usage: .venv/bin/python bench/bench_router.py [--events 5000] [--batch 500] [--no-cache]
+  in-process:   (--in-process) the router's own batch handler without a broker: decode, decide, project,
+                encode into a publisher that only collects, so policy and encoding costs show without broker noise
+
+Usage: .venv/bin/python bench/bench_router.py [--events 5000] [--batch 500] [--in-process] [--no-cache]
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from eahub.core import avro_codec, schemas, topics
 from eahub.core.broker import EmbeddedBroker, free_port
@@ -68,9 +71,11 @@ def pass_through(settings: HubSettings, n: int, batch: int) -> float:
     return done / elapsed
 
 
-def full_router(settings: HubSettings, n: int, batch: int) -> tuple[float, str]:
+def full_router(settings: HubSettings, n: int, batch: int, cache: bool = True) -> tuple[float, str]:
     router = build_router(settings, group_id="bench-router")
     router.batch_size = batch
+    if not cache:
+        router.engine = router.engine.inner  # type: ignore[attr-defined]
     stop = threading.Event()
     started = None
     while router.stats.events + router.stats.dead_letters < n:
@@ -87,18 +92,69 @@ def full_router(settings: HubSettings, n: int, batch: int) -> tuple[float, str]:
     return router.stats.events / elapsed, extra
 
 
+class CollectingPublisher:
+    """Stands in for Kafka in the in-process mode: keeps the encoded outputs, acknowledges at once."""
+
+    def __init__(self) -> None:
+        self.messages = 0
+
+    def publish(self, messages: list[OutboundMessage]) -> None:
+        self.messages += len(messages)
+
+    def close(self) -> None:
+        pass
+
+
+def in_process(settings: HubSettings, n: int, batch: int, cache: bool) -> tuple[float, str]:
+    from eahub.policy.bootstrap import build_engine
+    from eahub.router.service import Router
+
+    pseudo = Pseudonymiser.from_data_dir(settings.data_dir)
+    start = datetime.now(UTC) - timedelta(days=max(1, n // 134 + 1))
+    msgs = []
+    for i, obj in enumerate(generate(count=n, seed=7, start=start)):
+        record = from_json(obj)
+        msgs.append(Message(topic=topics.inbound(record["source_agency"]), partition=0, offset=i,
+                            key=pseudo.subject_ref(record).encode(),
+                            value=avro_codec.encode(schemas.CONCERN_EVENT, record)))
+    engine = build_engine(settings)
+    publisher = CollectingPublisher()
+    router = Router(consumer=None, publisher=publisher, engine=engine if cache else engine.inner,  # type: ignore[arg-type]
+                    pseudonymiser=pseudo)
+    stop = threading.Event()
+    router.handle_batch(msgs[:batch], stop)  # warm up: the engine's first evaluation compiles the policies
+    router.stats.events = 0
+    start_t = time.perf_counter()
+    for i in range(0, n, batch):
+        router.handle_batch(msgs[i:i + batch], stop)
+    elapsed = time.perf_counter() - start_t
+    extra = f"{publisher.messages / max(1, router.stats.events + batch):.1f} outputs per event"
+    if cache:
+        extra += f", decision cache hit ratio {engine.hit_ratio:.2f}"
+    return router.stats.events / elapsed, extra
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--in-process", action="store_true", help="no broker: decode, decide, project, encode")
+    parser.add_argument("--no-cache", action="store_true", help="every event decided by the engine")
     args = parser.parse_args()
+    if args.in_process:
+        with tempfile.TemporaryDirectory() as tmp:
+            rate, extra = in_process(HubSettings(data_dir=Path(tmp)), args.events, args.batch, not args.no_cache)
+        print(f"events: {args.events}, batch: {args.batch}, in process (no broker), "
+              f"cache {'off' if args.no_cache else 'on'}")
+        print(f"router (decode, decide, project, encode): {rate:10.0f} events/s   ({extra})")
+        return
     with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker(free_port(), log_path=Path(tmp) / "b.log") as b:
         settings = HubSettings(data_dir=Path(tmp), broker_port=b.port)
         initialise(settings)  # as `eahub init`: the router's event id memory lives in the hub database
         topics.create_topics(settings, agency_ids(settings.policies_dir))
         load_inbound(settings, args.events)
         raw = pass_through(settings, args.events, args.batch)
-        routed, extra = full_router(settings, args.events, args.batch)
+        routed, extra = full_router(settings, args.events, args.batch, not args.no_cache)
     print(f"events: {args.events}, batch: {args.batch}, broker: embedded Tansu 0.6.0 (memory)")
     print(f"pass-through : {raw:10.0f} events/s")
     print(f"router       : {routed:10.0f} events/s   ({extra})")

@@ -102,7 +102,7 @@ class AuditService:
             except ValueError as exc:
                 dead.append(dead_letter(msg, "SCHEMA_INVALID", str(exc), COMPONENT))
         appended = self._with_db_retry(lambda: self.store.append(entries, now), stop) if entries else []
-        stored = self._with_db_retry(lambda: sum(self.vault.store(c) for c in cases), stop) if cases else 0
+        stored = self._with_db_retry(lambda: self.vault.store_many(cases), stop) if cases else 0  # one transaction
         if dead:
             self._publish(dead, stop)
             for d in dead:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,34 +53,53 @@ class Vault:
 
     def store(self, routed_case: dict[str, Any], now_ms: int | None = None) -> bool:
         """Seal one RoutedCase under its subject's key. False if that case is already stored."""
+        return self.store_many([routed_case], now_ms) == 1
+
+    def store_many(self, routed_cases: Sequence[dict[str, Any]], now_ms: int | None = None) -> int:
+        """Seal a batch of RoutedCases, each under its subject's key, in one transaction. Cases already stored
+        (or repeated in the batch) are skipped; returns how many were stored. Should a concurrent writer store
+        one of them first, the batch is rolled back and sealed case by case."""
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-        case_id = routed_case["case_id"]
-        subject = routed_case.get("subject_ref") or f"case:{case_id}"
-        kind = "OVERRIDE" if routed_case.get("override") else "DISCLOSURE"
-        with self.engine.begin() as conn:
-            if conn.scalar(select(vault_payloads.c.case_id).where(vault_payloads.c.case_id == case_id)):
-                return False
-            key_id, key = self._subject_key(conn, subject, now_ms)
+        if not routed_cases:
+            return 0
+        try:
+            with self.engine.begin() as conn:
+                return self._store_batch(conn, routed_cases, now_ms)
+        except IntegrityError:
+            if len(routed_cases) == 1:
+                return 0
+            return sum(self.store_many([c], now_ms) for c in routed_cases)
+
+    def _store_batch(self, conn: Any, routed_cases: Sequence[dict[str, Any]], now_ms: int) -> int:
+        present: set[str] = set()
+        case_ids = [c["case_id"] for c in routed_cases]
+        for i in range(0, len(case_ids), 500):
+            chunk = case_ids[i : i + 500]
+            present.update(conn.scalars(select(vault_payloads.c.case_id).where(vault_payloads.c.case_id.in_(chunk))))
+        todo: list[tuple[dict[str, Any], str]] = []
+        for case in routed_cases:
+            if case["case_id"] not in present:
+                present.add(case["case_id"])
+                todo.append((case, case.get("subject_ref") or f"case:{case['case_id']}"))
+        if not todo:
+            return 0
+        keys = self._subject_keys(conn, sorted({subject for _, subject in todo}), now_ms)
+        rows = []
+        for case, subject in todo:
+            case_id = case["case_id"]
+            kind = "OVERRIDE" if case.get("override") else "DISCLOSURE"
+            key_id, key = keys[subject]
             nonce = os.urandom(12)
-            sealed = AESGCM(key).encrypt(nonce, avro_codec.encode(schemas.ROUTED_CASE, routed_case), case_id.encode())
-            try:
-                conn.execute(
-                    insert(vault_payloads).values(
-                        case_id=case_id,
-                        subject_ref=subject,
-                        key_id=key_id,
-                        kind=kind,
-                        event_id=routed_case["event_id"],
-                        recipient=routed_case["recipient"],
-                        stored_at_ms=now_ms,
-                        expires_at_ms=now_ms + self.settings.retention_ms(kind),
-                        nonce=nonce,
-                        ciphertext=sealed,
-                    )
-                )
-            except IntegrityError:
-                return False
-        return True
+            # Decoded from the board topic, so valid already: re-encoded without a second schema check.
+            plain = avro_codec.encode(schemas.ROUTED_CASE, case, check=False)
+            rows.append({
+                "case_id": case_id, "subject_ref": subject, "key_id": key_id, "kind": kind,
+                "event_id": case["event_id"], "recipient": case["recipient"], "stored_at_ms": now_ms,
+                "expires_at_ms": now_ms + self.settings.retention_ms(kind), "nonce": nonce,
+                "ciphertext": AESGCM(key).encrypt(nonce, plain, case_id.encode()),
+            })
+        conn.execute(insert(vault_payloads), rows)
+        return len(rows)
 
     def payloads(self, subject_ref: str) -> list[VaultPayload]:
         with self.engine.connect() as conn:
@@ -148,22 +168,32 @@ class Vault:
             ).first()
         return (bytes(r.nonce), bytes(r.ciphertext)) if r else None
 
-    def _subject_key(self, conn: Any, subject_ref: str, now_ms: int) -> tuple[str, bytes]:
-        r = conn.execute(
-            select(vault_keys.c.key_id, vault_keys.c.wrapped_key).where(
-                and_(vault_keys.c.subject_ref == subject_ref, vault_keys.c.wrapped_key.is_not(None))
-            )
-        ).first()
-        if r is not None:
-            return r.key_id, self._unwrap(r.key_id, subject_ref, bytes(r.wrapped_key))
-        key = AESGCM.generate_key(bit_length=256)
-        key_id = ids.derive("vault-key", subject_ref, str(now_ms), os.urandom(8).hex())
-        nonce = os.urandom(12)
-        wrapped = nonce + self._master.encrypt(nonce, key, _key_aad(key_id, subject_ref))
-        conn.execute(
-            insert(vault_keys).values(key_id=key_id, subject_ref=subject_ref, wrapped_key=wrapped, created_at_ms=now_ms)
-        )
-        return key_id, key
+    def _subject_keys(self, conn: Any, subjects: Sequence[str], now_ms: int) -> dict[str, tuple[str, bytes]]:
+        """(key id, key) of each subject's live key, creating the keys that do not exist yet."""
+        out: dict[str, tuple[str, bytes]] = {}
+        for i in range(0, len(subjects), 500):
+            rows = conn.execute(
+                select(vault_keys.c.key_id, vault_keys.c.subject_ref, vault_keys.c.wrapped_key).where(
+                    and_(vault_keys.c.subject_ref.in_(subjects[i : i + 500]), vault_keys.c.wrapped_key.is_not(None))
+                )
+            ).all()
+            for r in rows:
+                if r.subject_ref not in out:
+                    out[r.subject_ref] = (r.key_id, self._unwrap(r.key_id, r.subject_ref, bytes(r.wrapped_key)))
+        new_keys = []
+        for subject in subjects:
+            if subject in out:
+                continue
+            key = AESGCM.generate_key(bit_length=256)
+            key_id = ids.derive("vault-key", subject, str(now_ms), os.urandom(8).hex())
+            nonce = os.urandom(12)
+            wrapped = nonce + self._master.encrypt(nonce, key, _key_aad(key_id, subject))
+            new_keys.append({"key_id": key_id, "subject_ref": subject, "wrapped_key": wrapped,
+                             "created_at_ms": now_ms})
+            out[subject] = (key_id, key)
+        if new_keys:
+            conn.execute(insert(vault_keys), new_keys)
+        return out
 
     def _unwrap(self, key_id: str, subject_ref: str, wrapped: bytes) -> bytes:
         try:

@@ -34,7 +34,7 @@ class ConsumeLoop:
         log.info("consuming", service=self.name)
         try:
             while not stop.is_set():
-                msgs = self.consumer.consume(num_messages=self.batch_size, timeout=self.poll_timeout_s)
+                msgs = self.next_batch()
                 if msgs:
                     self.process_batch(msgs, stop)
                 if self.between_batches is not None:
@@ -42,6 +42,18 @@ class ConsumeLoop:
         except StopRequested:
             log.info("stopping mid-batch; its offsets stay uncommitted and the batch will be read again",
                      service=self.name)
+
+    def next_batch(self) -> list[Message]:
+        """Wait up to `poll_timeout_s` for the first message only, then take whatever else is already fetched,
+        up to `batch_size`, without waiting: a lone message is handled as soon as it arrives (not when the
+        timeout ends, as `consume(n, timeout)` would), an idle loop sleeps in librdkafka, and under load the
+        batches grow by themselves with what arrived while the previous one was handled."""
+        first = self.consumer.poll(self.poll_timeout_s)
+        if first is None:
+            return []
+        if self.batch_size <= 1:
+            return [first]
+        return [first, *self.consumer.consume(num_messages=self.batch_size - 1, timeout=0)]
 
     def process_batch(self, msgs: list[Message], stop: threading.Event | None = None) -> None:
         """Handle one consumed batch, then commit it."""

@@ -32,6 +32,20 @@ def producer_config(settings: HubSettings, **overrides: Any) -> dict[str, Any]:
     return config
 
 
+# The embedded broker (Tansu) differs from Kafka in two ways that cost latency. It answers a fetch only when
+# fetch.wait.max.ms has passed, even when data arrived meanwhile (Kafka answers at once): 10 ms instead of
+# librdkafka's 500 puts a message on its way within 10 ms, for about 100 empty fetches a second per idle
+# consumer (see bench/bench_latency.py for the idle CPU this costs). And it completes a group join after
+# half the session timeout, rounded up to a second: 2 s instead of 6 s joins in 1 s instead of 3 s (a real
+# Kafka refuses sessions under its group.min.session.timeout.ms, 6 s by default, hence embedded only).
+# Heartbeats come from librdkafka's own thread, so a busy interpreter does not miss them.
+EMBEDDED_BROKER_CONSUMER: dict[str, Any] = {
+    "fetch.wait.max.ms": 10,
+    "session.timeout.ms": 2000,
+    "heartbeat.interval.ms": 500,
+}
+
+
 def consumer_config(settings: HubSettings, group_id: str, **overrides: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
         **settings.kafka_config(),
@@ -46,6 +60,8 @@ def consumer_config(settings: HubSettings, group_id: str, **overrides: Any) -> d
         "allow.auto.create.topics": False,
         **kafka_logger(),
     }
+    if settings.embedded_broker:
+        config.update(EMBEDDED_BROKER_CONSUMER)
     config.update(overrides)
     return config
 
@@ -311,8 +327,9 @@ def new_consumer(settings: HubSettings, group_id: str, topics: list[str], **over
 def reader(settings: HubSettings, purpose: str, **overrides: Any) -> Consumer:
     """A consumer outside any group, for reading chosen partitions from chosen offsets (`assign`): it never
     commits, so it disturbs no service's position."""
+    fetch = {"fetch.wait.max.ms": EMBEDDED_BROKER_CONSUMER["fetch.wait.max.ms"]} if settings.embedded_broker else {}
     return Consumer({**settings.kafka_config(), "group.id": f"eahub-{purpose}-{uuid.uuid4()}",
-                     "enable.auto.commit": False, **kafka_logger(), **overrides})
+                     "enable.auto.commit": False, **kafka_logger(), **fetch, **overrides})
 
 
 def read_at(consumer: Consumer, topic: str, partition: int, offset: int, timeout_s: float = 10.0) -> Message | None:

@@ -139,7 +139,7 @@ def _routed_case(event: dict[str, Any], decision: Decision, r: RecipientDecision
     headers += [("eahub_decision_id", decision.decision_id.encode()),
                 ("eahub_policy_revision", decision.policy_revision.encode())]
     return OutboundMessage(topics.board(r.agency), subject_ref.encode(),
-                           avro_codec.encode(schemas.ROUTED_CASE, record), headers)
+                           avro_codec.encode(schemas.ROUTED_CASE, record, check=False), headers)
 
 
 def _event_fields(event: dict[str, Any], decision_id: str, subject_ref: str) -> dict[str, Any]:

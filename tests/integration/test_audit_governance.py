@@ -228,3 +228,23 @@ def test_erased_key_bytes_are_gone_from_the_sqlite_files(tmp_path: Path) -> None
     parts.vault.erase(SUBJECT)
     parts.engine.dispose()
     assert wrapped not in on_disk()
+
+
+def test_a_batch_of_cases_is_sealed_in_one_go_once_each_under_each_subjects_key(parts: AuditParts) -> None:
+    other_subject = audit_entry(4)["subject_ref"]
+    first = routed_case(SUBJECT)
+    assert parts.vault.store(first)
+    batch = [routed_case(SUBJECT, recipient="nwas"), first, routed_case(other_subject),
+             routed_case(other_subject, recipient="nwas", override=True)]
+    batch.append(batch[0])  # repeated within the batch (a redelivery)
+    assert parts.vault.store_many(batch) == 3
+    assert parts.vault.store_many(batch) == 0
+    mine, theirs = parts.vault.payloads(SUBJECT), parts.vault.payloads(other_subject)
+    assert sorted(p.case_id for p in mine) == sorted({first["case_id"], batch[0]["case_id"]})
+    assert [p.record for p in mine if p.case_id == batch[0]["case_id"]] == [batch[0]]
+    assert sorted(p.kind for p in theirs) == ["DISCLOSURE", "OVERRIDE"] and all(p.record for p in theirs)
+    from eahub.audit.tables import vault_keys
+
+    with parts.engine.connect() as conn:
+        subjects = [k.subject_ref for k in conn.execute(vault_keys.select())]
+    assert sorted(subjects) == sorted([SUBJECT, other_subject])  # one key per subject, reused by the batch

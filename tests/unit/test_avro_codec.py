@@ -89,3 +89,19 @@ def test_every_concern_field_declares_its_personal_data_kind() -> None:
     assert kinds["health_details"] == "special-category"
     assert kinds["referrer.name"] == "protected-identity"
     assert kinds["district"] == "none"
+
+
+def test_unchecked_encode_writes_the_same_bytes_and_still_refuses_what_it_cannot_write() -> None:
+    event = concern_event()
+    assert avro_codec.encode(schemas.CONCERN_EVENT, event, check=False) == avro_codec.encode(
+        schemas.CONCERN_EVENT, event)
+    for bad in (concern_event(category="NOT_A_CATEGORY"), {**concern_event(), "event_id": None}):
+        with pytest.raises(avro_codec.SchemaInvalid) as info:
+            avro_codec.encode(schemas.CONCERN_EVENT, bad, check=False)
+        assert "NOT_A_CATEGORY" not in str(info.value)
+
+
+def test_schemas_are_parsed_once_and_marked_parsed_for_fastavro() -> None:
+    schema = schemas.load(schemas.ROUTED_CASE)
+    assert schema.parsed.get("__fastavro_parsed") is True  # fastavro skips parse_schema on every call
+    assert schemas.load(schemas.ROUTED_CASE) is schema

@@ -1,0 +1,278 @@
+"""End-to-end latency of a running hub (`start_hub` on the embedded default: Tansu, SQLite, regorus).
+
+Publishes generated events at fixed rates over Kafka (a producer client on the inbound topics) and over HTTP
+(the ingest API, several client threads), and prints, per rate, the p50/p95/p99 of
+  publish -> first routed case   (a bench consumer on every eahub.board.* topic)
+  publish -> every routed case   (the event's last case to arrive)
+  publish -> ledger              (the event's first and last entry seen in the ledger, polled every 10 ms)
+plus the CPU each service thread, librdkafka's threads and the broker used (% of one core), measured from
+/proc per thread, and the same while idle. The bench's own threads share the process (and the GIL) with the
+hub, as `eahub up` does. Run by hand; keep runs short on a shared machine:
+
+    .venv/bin/python bench/bench_latency.py [--seconds 10] [--rates 10,100,300] [--transports kafka,http]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from confluent_kafka import Consumer, Producer
+from sqlalchemy import text
+
+from eahub.core import avro_codec, schemas, topics
+from eahub.core.broker import free_port
+from eahub.core.database import make_engine
+from eahub.core.event_json import from_json
+from eahub.core.kafka import consumer_config, producer_config
+from eahub.core.logging import configure_logging
+from eahub.core.pseudonym import Pseudonymiser
+from eahub.core.registry import agency_ids
+from eahub.core.settings import HubSettings
+from eahub.hub.hub import RunningHub, start_hub
+from eahub.ingest.generator import generate
+from eahub.ingest.tokens import TokenStore
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+class Observer:
+    """Arrival times of routed cases (bench consumer) and ledger entries (ledger poller), by event id."""
+
+    def __init__(self, settings: HubSettings) -> None:
+        self.cases: dict[str, list[float]] = defaultdict(list)
+        self.entries: dict[str, list[float]] = defaultdict(list)
+        self.stop = threading.Event()
+        self.consumer = Consumer(consumer_config(settings, f"bench-observer-{uuid.uuid4().hex[:6]}",
+                                                 **{"topic.metadata.refresh.interval.ms": 1000, "fetch.wait.max.ms": 10,
+                                                    "auto.offset.reset": "latest"}))
+        self.assigned = threading.Event()
+        self.consumer.subscribe([r"^eahub\.board\..+"], on_assign=lambda _c, _p: self.assigned.set())
+        self.engine = make_engine(settings.ledger_url)
+        with self.engine.connect() as conn:
+            self.last_seq = int(conn.scalar(text("SELECT coalesce(max(seq), -1) FROM audit_ledger")))
+        self.threads = [threading.Thread(target=self._cases, name="bench-cases", daemon=True),
+                        threading.Thread(target=self._ledger, name="bench-ledger", daemon=True)]
+        for t in self.threads:
+            t.start()
+
+    def _cases(self) -> None:
+        while not self.stop.is_set():
+            first = self.consumer.poll(0.1)
+            if first is None:
+                continue
+            now = time.perf_counter()
+            for m in [first, *self.consumer.consume(500, timeout=0)]:
+                if m.error() is None and m.value():
+                    self.cases[avro_codec.decode(m.value(), schemas.ROUTED_CASE)[1]["event_id"]].append(now)
+        self.consumer.close()
+
+    def _ledger(self) -> None:
+        query = text("SELECT seq, event_id FROM audit_ledger WHERE seq > :s ORDER BY seq")
+        while not self.stop.wait(0.01):
+            with self.engine.connect() as conn:
+                rows = conn.execute(query, {"s": self.last_seq}).all()
+            now = time.perf_counter()
+            for seq, event_id in rows:
+                self.last_seq = seq
+                if event_id:
+                    self.entries[event_id].append(now)
+
+    def ready(self, timeout_s: float = 15.0) -> None:
+        if not self.assigned.wait(timeout_s):
+            raise SystemExit("the bench consumer was not assigned the board topics")
+
+    def close(self) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(5)
+
+
+def cpu_times(hub: RunningHub) -> dict[str, float]:
+    """CPU seconds per named Python thread, per group of native threads (librdkafka), and of the broker."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = defaultdict(float)
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = names.get(int(tid))
+        group = name if name else "librdkafka+native"
+        if group.startswith("bench-") or group == "MainThread":
+            group = "bench (publish+observe)"
+        out[group] += (int(fields[11]) + int(fields[12])) / TICK
+    if hub.broker is not None and hub.broker._proc is not None:
+        fields = Path(f"/proc/{hub.broker._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        out["broker (tansu)"] = (int(fields[11]) + int(fields[12])) / TICK
+    return out
+
+
+def cpu_share(before: dict[str, float], after: dict[str, float], seconds: float) -> str:
+    parts = [f"{k} {100 * (after[k] - before.get(k, 0.0)) / seconds:.0f}%" for k in sorted(after)]
+    return ", ".join(parts)
+
+
+def fresh_events(n: int, seed: int) -> list[dict[str, Any]]:
+    start = datetime.now(UTC) - timedelta(days=max(1, n // 134 + 1))
+    events = []
+    for obj in generate(count=n, seed=seed, start=start):
+        obj["event_id"] = str(uuid.uuid4())
+        events.append(obj)
+    return events
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] * 1000
+
+
+def summary(label: str, values: list[float]) -> str:
+    return (f"  {label:<26} n={len(values):<6} p50 {pct(values, 0.5):7.1f}  p95 {pct(values, 0.95):7.1f}  "
+            f"p99 {pct(values, 0.99):7.1f} ms")
+
+
+def run_rate(hub: RunningHub, transport: str, rate: int, seconds: float, seed: int,
+             tokens: dict[str, str]) -> None:
+    settings = hub.settings
+    n = int(rate * seconds)
+    events = fresh_events(n, seed)
+    pseudo = Pseudonymiser.from_data_dir(settings.data_dir)
+    observer = Observer(settings)
+    observer.ready()
+    sent: dict[str, float] = {}
+    errors = 0
+    producer = Producer(producer_config(settings)) if transport == "kafka" else None
+    client = httpx.Client(base_url=f"http://{settings.http_host}:{settings.http_port}", timeout=10,
+                          limits=httpx.Limits(max_connections=16)) if transport == "http" else None
+    pool = ThreadPoolExecutor(16, thread_name_prefix="bench-http") if client else None
+    payloads = []
+    for obj in events:
+        if producer:
+            record = from_json(obj)
+            payloads.append((topics.inbound(record["source_agency"]), pseudo.subject_ref(record).encode(),
+                             avro_codec.encode(schemas.CONCERN_EVENT, record)))
+        else:
+            payloads.append(obj)
+
+    def post(obj: dict[str, Any]) -> None:
+        nonlocal errors
+        assert client is not None
+        sent[obj["event_id"]] = time.perf_counter()
+        r = client.post("/v1/events", json=obj,
+                        headers={"Authorization": f"Bearer {tokens[obj['source_agency']]}"})
+        if r.status_code != 202:
+            errors += 1
+
+    if producer:  # connected, metadata of every topic fetched and producer id granted before the clock starts
+        producer.list_topics(timeout=10)
+        time.sleep(0.5)
+    if client:
+        client.get("/docs")
+    before = cpu_times(hub)
+    t0 = time.perf_counter()
+    for i, (obj, payload) in enumerate(zip(events, payloads, strict=True)):
+        due = t0 + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        if producer:
+            topic, key, value = payload  # type: ignore[misc]
+            sent[obj["event_id"]] = time.perf_counter()
+            producer.produce(topic, value, key)
+            producer.poll(0)
+        else:
+            assert pool is not None
+            pool.submit(post, payload)
+    if pool:
+        pool.shutdown(wait=True)
+    if producer:
+        producer.flush(30)
+    publish_s = time.perf_counter() - t0
+    cpu_after_publish = cpu_times(hub)
+    # Drain: wait until the ledger stops growing for a second (or 30 s).
+    deadline = time.perf_counter() + 30
+    last_count, quiet_since = -1, time.perf_counter()
+    while time.perf_counter() < deadline:
+        count = sum(len(v) for v in observer.entries.values())
+        if count != last_count:
+            last_count, quiet_since = count, time.perf_counter()
+        elif time.perf_counter() - quiet_since > 1.0 and len(observer.entries) >= len(sent) * 0.99:
+            break
+        time.sleep(0.1)
+    observer.close()
+    if client:
+        client.close()
+    first_case, every_case, ledger_first, ledger_all = [], [], [], []
+    halves: tuple[list[float], list[float]] = ([], [])
+    for event_id, t in sent.items():
+        if event_id in observer.cases:
+            first_case.append(min(observer.cases[event_id]) - t)
+            every_case.append(max(observer.cases[event_id]) - t)
+        if event_id in observer.entries:
+            ledger_first.append(min(observer.entries[event_id]) - t)
+            ledger_all.append(max(observer.entries[event_id]) - t)
+            halves[0 if t - t0 < publish_s / 2 else 1].append(max(observer.entries[event_id]) - t)
+    print(f"{transport} at {rate}/s for {seconds:g} s: sent {len(sent)} ({len(sent) / publish_s:.0f}/s achieved"
+          f"{f', {errors} not accepted' if errors else ''}), with cases {len(first_case)}, in ledger "
+          f"{len(ledger_first)}")
+    print(summary("publish -> first case", first_case))
+    print(summary("publish -> every case", every_case))
+    print(summary("publish -> ledger (first)", ledger_first))
+    print(summary("publish -> ledger (all)", ledger_all))
+    print(f"  ledger (all) p99 first half {pct(halves[0], 0.99):.1f} ms, second half {pct(halves[1], 0.99):.1f} ms")
+    print(f"  CPU while publishing (% of one core): {cpu_share(before, cpu_after_publish, publish_s)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="publishing time per rate")
+    parser.add_argument("--rates", default="10,100,300", help="events/s, comma-separated (e.g. 10,100,300,1000)")
+    parser.add_argument("--transports", default="kafka,http")
+    parser.add_argument("--idle-seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    configure_logging("console", "error")
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = HubSettings(data_dir=Path(tmp), broker_port=free_port(), http_port=free_port())
+        started = time.perf_counter()
+        hub = start_hub(settings)
+        try:
+            agencies = agency_ids(settings.policies_dir)
+            store = TokenStore.in_data_dir(settings.data_dir)
+            tokens = {a: store.issue(a, agencies)[1] for a in agencies}
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:  # wait for the HTTP API
+                try:
+                    httpx.get(f"http://{settings.http_host}:{settings.http_port}/docs", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            print(f"hub started in {time.perf_counter() - started:.1f} s (embedded broker, SQLite, regorus)")
+            time.sleep(3)  # let every consumer group settle
+            before = cpu_times(hub)
+            time.sleep(args.idle_seconds)
+            print(f"idle {args.idle_seconds:g} s, CPU (% of one core): "
+                  f"{cpu_share(before, cpu_times(hub), args.idle_seconds)}")
+            seed = 11
+            for transport in args.transports.split(","):
+                for rate in [int(r) for r in args.rates.split(",")]:
+                    seed += 1
+                    run_rate(hub, transport, rate, args.seconds, seed, tokens)
+        finally:
+            hub.shutdown()
+
+
+if __name__ == "__main__":
+    main()
