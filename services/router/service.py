@@ -7,7 +7,9 @@ replay after a crash re-produces the same ids, which every store dedupes on."""
 
 from __future__ import annotations
 
+import gc
 import threading
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -209,6 +211,7 @@ class Router:
         except (PolicyUnavailable, StopRequested):
             raise
         except Exception as exc:  # narrowed down below, per event
+            traceback.clear_frames(exc.__traceback__)  # its frames hold the thread-bound engine: drop them here
             log.error("policy engine failed on a batch; deciding its events one by one",
                       error_type=type(exc).__name__, events=len(events))
         out: list[Any] = []
@@ -218,6 +221,7 @@ class Router:
             except (PolicyUnavailable, StopRequested):
                 raise
             except Exception as exc:  # one event's failure must not stop the router
+                traceback.clear_frames(exc.__traceback__)
                 out.append(failed("deciding the event", exc))
         return out
 
@@ -253,8 +257,10 @@ class Router:
             self.consumer.close()
         finally:
             self.publisher.close()
-            # The embedded Rego engine is bound to this thread: release it here, not in a later GC pass.
+            # The embedded Rego engine is bound to this thread: release it here, not in a later GC pass
+            # (which may run on any thread), and collect now any garbage cycle still holding it.
             self.engine = _ClosedEngine(self.engine.revision)
+            gc.collect()
 
 
 @dataclass(frozen=True)
