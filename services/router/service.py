@@ -7,7 +7,6 @@ replay after a crash re-produces the same ids, which every store dedupes on."""
 
 from __future__ import annotations
 
-import gc
 import threading
 import traceback
 from collections.abc import Callable
@@ -257,10 +256,8 @@ class Router:
             self.consumer.close()
         finally:
             self.publisher.close()
-            # The embedded Rego engine is bound to this thread: release it here, not in a later GC pass
-            # (which may run on any thread), and collect now any garbage cycle still holding it.
+            # The embedded Rego engine is bound to this thread: release it here, not in a later GC pass.
             self.engine = _ClosedEngine(self.engine.revision)
-            gc.collect()
 
 
 @dataclass(frozen=True)
