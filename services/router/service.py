@@ -8,6 +8,7 @@ replay after a crash re-produces the same ids, which every store dedupes on."""
 from __future__ import annotations
 
 import threading
+import traceback
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -223,6 +224,7 @@ class Router:
         except (PolicyUnavailable, StopRequested):
             raise
         except Exception as exc:  # narrowed down below, per event
+            traceback.clear_frames(exc.__traceback__)  # its frames hold the thread-bound engine: drop them here
             log.error("policy engine failed on a batch; deciding its events one by one",
                       error_type=type(exc).__name__, events=len(events))
         out: list[Any] = []
@@ -232,6 +234,7 @@ class Router:
             except (PolicyUnavailable, StopRequested):
                 raise
             except Exception as exc:  # one event's failure must not stop the router
+                traceback.clear_frames(exc.__traceback__)
                 out.append(failed("deciding the event", exc))
         return out
 
