@@ -141,7 +141,7 @@ def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: 
         "feed": feed(base_url, tokens, seed, 24 * 60 / minutes_per_day, lambda m: click.echo(f"! {m}", err=True)),
     }
     started = time.monotonic()
-    hub = _start(settings, extra, BoardSettings(time_scale=sla_time_scale))
+    hub = _start(settings, None, BoardSettings(time_scale=sla_time_scale))
     click.echo(f"Early Action Hub demo ({minutes_per_day:g} real minute per simulated day, about 134 events a day; "
                f"board clocks {sla_time_scale:g}x faster):")
     _describe(hub)
@@ -157,6 +157,8 @@ def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: 
                "'%k %h\\n'")
     click.echo("    the audit trail: eahub audit verify ;  eahub audit show --event <an event id below>")
     click.echo("  One line per decision follows (Ctrl-C to stop):")
+    for name, target in extra.items():  # only now, so that no decision line interrupts the accounts above
+        hub.services.start(name, target)
     try:
         _serve(hub)
     finally:
