@@ -14,9 +14,17 @@ from pathlib import Path
 import pytest
 
 from eahub.core.broker import EmbeddedBroker, free_port
+from eahub.core.logging import configure_logging
 from eahub.core.settings import HubSettings
 
 POSTGRES_URL = os.environ.get("EAHUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hub_logging() -> None:
+    """The hub's log lines go to stderr as in production, bound to the stream of the session: a command a test
+    runs with click's CliRunner then gets only its own output, even while a running hub logs in other threads."""
+    configure_logging("console", "info")
 
 
 @pytest.fixture(scope="session")

@@ -6,11 +6,9 @@ verification in threads (for `eahub up`, `eahub demo` and the browser tests)."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import uvicorn
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
@@ -28,6 +26,7 @@ from eahub.core.logging import get_logger
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.settings import HubSettings
 from eahub.core.web.compose import create_tables
+from eahub.core.web.serving import serve_until, wait_listening
 from eahub.core.web.shell import Shell
 
 log = get_logger("eahub.audit.console")
@@ -68,7 +67,7 @@ class ConsoleApp:
         """The web app and the scheduled verification, each until the stop event is set."""
         s = self.settings
         runners: dict[str, Callable[[threading.Event], None]] = {
-            "console-web": lambda stop: _serve(self.app, s.http_host, s.http_port, stop)}
+            "console-web": lambda stop: serve_until(self.app, s.http_host, s.http_port, stop)}
         if scheduled_verification:
             runners["console-verify"] = self.console.integrity.runner(s.verify_interval_seconds)
         return runners
@@ -102,17 +101,6 @@ class RunningConsole:
             t.join(timeout_s)
 
 
-def _serve(app: FastAPI, host: str, port: int, stop: threading.Event) -> None:
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
-
-    def stopper() -> None:
-        stop.wait()
-        server.should_exit = True
-
-    threading.Thread(target=stopper, name="console-web-stop", daemon=True).start()
-    server.run()
-
-
 def start_console(settings: HubSettings, console_settings: ConsoleSettings | None = None,
                   audit_settings: AuditSettings | None = None, hasher: PasswordHasher | None = None,
                   publish: Publish | None = None, scheduled_verification: bool = True) -> RunningConsole:
@@ -125,19 +113,6 @@ def start_console(settings: HubSettings, console_settings: ConsoleSettings | Non
         t = threading.Thread(target=runner, args=(running.stop,), name=name, daemon=True)
         t.start()
         running.threads.append(t)
-    _wait_listening(s.http_host, s.http_port)
+    wait_listening(s.http_host, s.http_port, "the IG console")
     log.info("console.started", url=web.url)
     return running
-
-
-def _wait_listening(host: str, port: int, timeout_s: float = 15) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            sock.settimeout(0.2)
-            if sock.connect_ex((host, port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"the IG console did not start on {host}:{port}")

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import uvicorn
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -26,6 +25,7 @@ from eahub.core.database import make_engine
 from eahub.core.logging import configure_logging, get_logger
 from eahub.core.settings import HubSettings
 from eahub.core.web.compose import create_tables
+from eahub.core.web.serving import serve_until, wait_listening
 from eahub.core.web.shell import Shell
 
 log = get_logger("eahub.board.web")
@@ -45,17 +45,7 @@ class BoardWeb:
 
     def web_runner(self) -> Runner:
         """Serve the app until the stop event is set."""
-        def run(stop: threading.Event) -> None:
-            server = uvicorn.Server(uvicorn.Config(self.app, host=self.web_settings.http_host,
-                                                   port=self.web_settings.http_port, log_level="warning",
-                                                   access_log=False))
-            def stopper() -> None:
-                stop.wait()
-                server.should_exit = True
-
-            threading.Thread(target=stopper, name="board-web-stop", daemon=True).start()
-            server.run()
-        return run
+        return lambda stop: serve_until(self.app, self.web_settings.http_host, self.web_settings.http_port, stop)
 
     def close(self) -> None:
         """Release the board's broker clients once the runners have stopped."""
@@ -118,22 +108,9 @@ def start_board(settings: HubSettings, web_settings: BoardWebSettings | None = N
         t = threading.Thread(target=runner, args=(running.stop,), name=name, daemon=True)
         t.start()
         running.threads.append(t)
-    _wait_listening(web.web_settings.http_host, web.web_settings.http_port)
+    wait_listening(web.web_settings.http_host, web.web_settings.http_port, "the board web app")
     log.info("board.web_started", url=web.url)
     return running
-
-
-def _wait_listening(host: str, port: int, timeout_s: float = 15) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            s.settimeout(0.2)
-            if s.connect_ex((host, port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"the board web app did not start on {host}:{port}")
 
 
 def serve_forever(with_workers: bool = False) -> None:
