@@ -34,6 +34,17 @@ def entry_fields() -> tuple[str, ...]:
     return tuple(f["name"] for f in schemas.load(schemas.AUDIT_ENTRY).raw["fields"])
 
 
+@cache
+def column_limits() -> dict[str, int]:
+    """The ledger's indexed text columns and their lengths: an entry that would not fit is refused as a whole
+    (and dead-lettered by the service) rather than stopping the service at the database."""
+    from sqlalchemy import String
+
+    from eahub.audit.tables import ledger
+
+    return {c.name: int(c.type.length) for c in ledger.columns if isinstance(c.type, String) and c.type.length}
+
+
 def iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("times must be timezone-aware")
@@ -65,6 +76,9 @@ def canonical_document(entry: dict[str, Any], seq: int, recorded_at: datetime) -
             value = list(value or [])
         elif name == "details":
             value = dict(value or {})
+        limit = column_limits().get(name)
+        if limit is not None and isinstance(value, str) and len(value) > limit:
+            raise ValueError(f"audit entry field {name} is longer than the ledger's {limit} characters")
         doc[name] = value
     doc[SEQ] = seq
     doc[RECORDED_AT] = iso(recorded_at)

@@ -94,7 +94,9 @@ class AuditService:
                     entry_format.canonical_document(entry, 0, now)  # rejects what the ledger cannot hold
                     entries.append(entry)
                 elif msg.topic() == topics.BOARD_ACTIVITY:
-                    entries.append(to_ledger_entry(avro_codec.decode(msg.value(), expected=schemas.BOARD_ACTIVITY)[1]))
+                    entry = to_ledger_entry(avro_codec.decode(msg.value(), expected=schemas.BOARD_ACTIVITY)[1])
+                    entry_format.canonical_document(entry, 0, now)  # rejects what the ledger cannot hold
+                    entries.append(entry)
                 else:
                     cases.append(avro_codec.decode(msg.value(), expected=schemas.ROUTED_CASE)[1])
             except avro_codec.UndecodableMessage as exc:

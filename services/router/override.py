@@ -11,6 +11,7 @@ A plain function over small ports; the hub composes them once at start-up (`eahu
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -111,16 +112,23 @@ def handle_break_glass(req: BreakGlassRequest, ports: BreakGlassPorts) -> Overri
     )
 
 
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+
+
 def _refused_attempt(req: BreakGlassRequest, code: str, message: str, event: dict[str, Any] | None,
                      pseudonymiser: Pseudonymiser, now: datetime) -> Any:
-    """An ACTION entry for a break-glass request that could not be attempted: who asked, for what, and why not."""
+    """An ACTION entry for a break-glass request that could not be attempted: who asked, for what, and why not.
+    What the requester typed is recorded only where it has the shape of an event id or an agency id (anything
+    else could be any text, even a name)."""
     about: dict[str, Any] = {}
     if event is not None:
         about = {"subject_ref": pseudonymiser.subject_ref(event), "source_agency": event["source_agency"],
                  "category": event["category"]}
     entry = audit_entry(
-        "ACTION", id_facts=("break-glass-refused", req.event_id, req.request_id), actor=f"override:{req.actor}",
-        occurred_at=now, event_id=req.event_id, recipient=req.recipient or None, reasons=[message], **about,
+        "ACTION", id_facts=("break-glass-refused", req.request_id), actor=f"override:{req.actor}",
+        occurred_at=now, event_id=req.event_id if _UUID.match(req.event_id) else None,
+        recipient=req.recipient if _AGENCY_ID.match(req.recipient) else None, reasons=[message], **about,
         details={"action": "break-glass-refused", "refusal": code, "override_role": req.role or "",
                  "requester_agency": req.requester_agency or "operator",
                  "justification_given": "yes" if req.justification.strip() else "no"},

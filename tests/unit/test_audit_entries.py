@@ -94,3 +94,14 @@ def test_canonical_form_is_the_same_for_any_timezone_of_the_same_instant() -> No
 def test_bad_entries_are_refused_naming_the_field(field: str, value: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         entry_format.canonical_document(audit_entry(1, **{field: value}), 0, T0)
+
+
+def test_an_entry_that_would_not_fit_the_ledger_is_refused_naming_the_field() -> None:
+    """The audit service dead-letters such an entry (ValueError -> SCHEMA_INVALID) instead of stopping at the
+    database: PostgreSQL enforces the indexed columns' lengths, SQLite does not."""
+    from eahub.audit.entry_format import canonical_document, column_limits
+
+    assert column_limits()["event_id"] == 80 and column_limits()["isa_id"] == 120
+    entry = audit_entry(1, "ACTION", event_id="x" * 81)
+    with pytest.raises(ValueError, match="event_id is longer than the ledger's 80 characters"):
+        canonical_document(entry, 0, datetime.now(UTC))

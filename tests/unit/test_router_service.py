@@ -253,3 +253,26 @@ def test_a_spoof_and_an_uncoded_risk_factor_are_dead_lettered_and_audited_withou
     for m in sent[1::2]:
         assert b"Alex" not in m.value and b"suicidal" not in m.value
     assert router.stats.events == 0 and router.stats.dead_letters == 2
+
+
+def test_a_refused_break_glass_request_records_only_what_has_the_shape_of_an_id() -> None:
+    """Whatever a requester types as event id or recipient (a name, a megabyte of text) is not copied into the
+    audit trail; the refusal is still recorded."""
+    from eahub.policy.break_glass import BreakGlassRequest, OverrideError
+    from eahub.router.outputs import ResponseTimes
+    from eahub.router.override import BreakGlassPorts, handle_break_glass
+
+    publisher = InMemoryPublisher()
+    ports = BreakGlassPorts(engine=ScriptedEngine(), publisher=publisher,  # type: ignore[arg-type]
+                            pseudonymiser=Pseudonymiser(b"k" * 32), times=ResponseTimes(),
+                            find_origin=lambda event_id: None, read_original=lambda position: None)
+    request = BreakGlassRequest(event_id="Alex Example " * 1000, recipient="Sam Neighbour's sister",
+                                justification="at risk tonight", role="police-duty-inspector",
+                                actor="lancashire-police/tok_1", requester_agency="lancashire-police",
+                                request_id="r-1")
+    with pytest.raises(OverrideError, match="no routing decision"):
+        handle_break_glass(request, ports)
+    [entry] = [avro_codec.decode(m.value)[1] for m in publisher.sent]
+    assert entry["event_id"] is None and entry["recipient"] is None
+    assert entry["details"]["refusal"] == "unknown-event"
+    assert "Alex Example" not in str(entry) and "Sam Neighbour" not in str(entry)
