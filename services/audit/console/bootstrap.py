@@ -24,6 +24,7 @@ from eahub.audit.settings import AuditSettings
 from eahub.core.database import make_engine
 from eahub.core.logging import get_logger
 from eahub.core.pseudonym import Pseudonymiser
+from eahub.core.runner import ServiceThreads
 from eahub.core.settings import HubSettings
 from eahub.core.web.compose import create_tables
 from eahub.core.web.serving import serve_until, wait_listening
@@ -88,17 +89,15 @@ def build_console(settings: HubSettings, console_settings: ConsoleSettings | Non
 @dataclass
 class RunningConsole:
     web: ConsoleApp
-    stop: threading.Event = field(default_factory=threading.Event)
-    threads: list[threading.Thread] = field(default_factory=list)
+    services: ServiceThreads = field(default_factory=ServiceThreads)
 
     @property
     def url(self) -> str:
         return self.web.url
 
     def shutdown(self, timeout_s: float = 10) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join(timeout_s)
+        self.services.stop.set()
+        self.services.join(timeout_s)
 
 
 def start_console(settings: HubSettings, console_settings: ConsoleSettings | None = None,
@@ -110,9 +109,7 @@ def start_console(settings: HubSettings, console_settings: ConsoleSettings | Non
     running = RunningConsole(web)
     s = web.settings
     for name, runner in web.runners(scheduled_verification).items():
-        t = threading.Thread(target=runner, args=(running.stop,), name=name, daemon=True)
-        t.start()
-        running.threads.append(t)
+        running.services.start(name, runner)
     wait_listening(s.http_host, s.http_port, "the IG console")
     log.info("console.started", url=web.url)
     return running

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 
 import click
 
@@ -42,17 +41,16 @@ def serve(publish_erasures: bool) -> None:
     """Run the IG console on EAHUB_CONSOLE_HTTP_PORT (default 8082) until Ctrl-C."""
     from eahub.audit.console.bootstrap import kafka_publish, start_console
     from eahub.core.logging import configure_logging
+    from eahub.core.runner import install_stop_signals
     from eahub.core.settings import HubSettings
 
     hub = HubSettings()
     configure_logging(hub.log_format, hub.log_level)
     running = start_console(hub, publish=kafka_publish(hub) if publish_erasures else None)
     click.echo(f"Early Action IG console: {running.url}")
+    install_stop_signals(running.services.stop)  # Ctrl-C or SIGTERM: stop every runner
     try:
-        while all(t.is_alive() for t in running.threads):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+        running.services.wait()
     finally:
         running.shutdown()
 

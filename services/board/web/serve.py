@@ -23,6 +23,7 @@ from eahub.board.web.app import create_board_app
 from eahub.board.web.settings import BoardWebSettings
 from eahub.core.database import make_engine
 from eahub.core.logging import configure_logging, get_logger
+from eahub.core.runner import ServiceThreads, install_stop_signals
 from eahub.core.settings import HubSettings
 from eahub.core.web.compose import create_tables
 from eahub.core.web.serving import serve_until, wait_listening
@@ -82,17 +83,15 @@ def build_board_web(settings: HubSettings, web_settings: BoardWebSettings | None
 @dataclass
 class RunningBoard:
     web: BoardWeb
-    stop: threading.Event = field(default_factory=threading.Event)
-    threads: list[threading.Thread] = field(default_factory=list)
+    services: ServiceThreads = field(default_factory=ServiceThreads)
 
     @property
     def url(self) -> str:
         return self.web.url
 
     def shutdown(self, timeout_s: float = 10) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join(timeout_s)
+        self.services.stop.set()
+        self.services.join(timeout_s)
         self.web.close()  # the activity producer: no reconnect noise once the broker has gone
 
 
@@ -105,9 +104,7 @@ def start_board(settings: HubSettings, web_settings: BoardWebSettings | None = N
     web = build_board_web(settings, web_settings, board_settings, smtp, hasher)
     running = RunningBoard(web)
     for name, runner in web.runners(with_workers).items():
-        t = threading.Thread(target=runner, args=(running.stop,), name=name, daemon=True)
-        t.start()
-        running.threads.append(t)
+        running.services.start(name, runner)
     wait_listening(web.web_settings.http_host, web.web_settings.http_port, "the board web app")
     log.info("board.web_started", url=web.url)
     return running
@@ -119,10 +116,8 @@ def serve_forever(with_workers: bool = False) -> None:
     configure_logging(hub.log_format, hub.log_level)
     running = start_board(hub, with_workers=with_workers)
     print(f"Early Action board: {running.url}")
+    install_stop_signals(running.services.stop)  # Ctrl-C or SIGTERM: stop every runner, then close
     try:
-        while all(t.is_alive() for t in running.threads):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+        running.services.wait()
     finally:
         running.shutdown()
