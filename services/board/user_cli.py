@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from eahub.core.database import make_engine
 from eahub.core.settings import HubSettings
-from eahub.core.web.accounts import AccountError, Accounts
+from eahub.core.web.account_cli import PASSWORD_STDIN, add_account, disable_account
+from eahub.core.web.accounts import Accounts
 
 
 def _accounts() -> Accounts:
@@ -33,17 +32,10 @@ def user() -> None:
 @click.option("--role", required=True, type=click.Choice(["member", "manager", "readonly"]))
 @click.option("--name", "login", required=True, help="the login")
 @click.option("--email", default=None, help="address for notifications (optional)")
-@click.option("--password-stdin", is_flag=True, help="read the password from the first line of stdin")
+@PASSWORD_STDIN
 def add(agency: str, role: str, login: str, email: str | None, password_stdin: bool) -> None:
     """Add a board account; the password is prompted twice (or read from stdin)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        account = _accounts().add(login, agency, role, password, email=email)
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
+    account = add_account(_accounts(), login, agency, role, password_stdin, email)
     click.echo(f"added {account.login} ({account.role}, {account.agency})")
 
 
@@ -59,9 +51,7 @@ def list_users(agency: str | None) -> None:
 @click.argument("login")
 def disable(login: str) -> None:
     """Disable an account; its sessions end at their next request."""
-    if not _accounts().disable(login):
-        raise click.ClickException("login: no such account")
-    click.echo(f"disabled {login}")
+    disable_account(_accounts(), login)
 
 
 @click.command("serve")

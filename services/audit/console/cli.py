@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from eahub.core.web.accounts import AccountError, Accounts
+from eahub.core.web.account_cli import PASSWORD_STDIN, add_account, disable_account
+from eahub.core.web.accounts import Accounts
 
 
 def _accounts() -> Accounts:
@@ -64,19 +63,12 @@ def user() -> None:
 @click.option("--role", required=True, type=click.Choice(["ig-officer", "caldicott-guardian", "dpo", "auditor"]))
 @click.option("--name", "login", required=True, help="the login")
 @click.option("--email", default=None)
-@click.option("--password-stdin", is_flag=True, help="read the password from the first line of stdin")
+@PASSWORD_STDIN
 def add(role: str, login: str, email: str | None, password_stdin: bool) -> None:
     """Add an IG account; the password is prompted twice (or read from stdin)."""
     from eahub.audit.console.web.accounts import IG_AGENCY
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        account = _accounts().add(login, IG_AGENCY, role, password, email=email)
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
+    account = add_account(_accounts(), login, IG_AGENCY, role, password_stdin, email)
     click.echo(f"added {account.login} ({account.role})")
 
 
@@ -91,6 +83,4 @@ def list_users() -> None:
 @click.argument("login")
 def disable(login: str) -> None:
     """Disable an IG account; its sessions end at their next request."""
-    if not _accounts().disable(login):
-        raise click.ClickException("login: no such account")
-    click.echo(f"disabled {login}")
+    disable_account(_accounts(), login)
