@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from eahub.core import avro_codec, schemas, topics
 from eahub.core.broker import EmbeddedBroker, free_port
@@ -33,6 +34,8 @@ from eahub.core.settings import HubSettings
 from eahub.hub.init import initialise
 from eahub.ingest.generator import generate
 from eahub.router.bootstrap import build_router
+
+COPY_TOPIC = "bench.copy"
 
 
 def load_inbound(settings: HubSettings, n: int) -> None:
@@ -49,6 +52,13 @@ def load_inbound(settings: HubSettings, n: int) -> None:
     publisher.close()
 
 
+def create_copy_topic(settings: HubSettings) -> None:
+    """The pass-through's output topic: clients never auto-create topics (see core.topic_guard)."""
+    admin = AdminClient(settings.kafka_config())
+    for future in admin.create_topics([NewTopic(COPY_TOPIC, num_partitions=settings.inbound_partitions)]).values():
+        future.result(timeout=15)
+
+
 def pass_through(settings: HubSettings, n: int, batch: int) -> float:
     consumer = Consumer(consumer_config(settings, "bench-pass-through"))
     consumer.subscribe([topics.INBOUND_PATTERN])
@@ -59,7 +69,7 @@ def pass_through(settings: HubSettings, n: int, batch: int) -> float:
         if not msgs:
             continue
         started = started or time.perf_counter()
-        publisher.publish([OutboundMessage("bench.copy", m.key(), m.value(), m.headers() or []) for m in msgs])
+        publisher.publish([OutboundMessage(COPY_TOPIC, m.key(), m.value(), m.headers() or []) for m in msgs])
         last: dict[tuple[str, int], int] = {}
         for m in msgs:
             last[(m.topic(), m.partition())] = m.offset()
@@ -152,6 +162,7 @@ def main() -> None:
         settings = HubSettings(data_dir=Path(tmp), broker_port=b.port)
         initialise(settings)  # as `eahub init`: the router's event id memory lives in the hub database
         topics.create_topics(settings, agency_ids(settings.policies_dir))
+        create_copy_topic(settings)
         load_inbound(settings, args.events)
         raw = pass_through(settings, args.events, args.batch)
         routed, extra = full_router(settings, args.events, args.batch, not args.no_cache)
