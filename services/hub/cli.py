@@ -25,14 +25,14 @@ def _settings(port: int | None, broker_port: int | None) -> HubSettings:
 
 
 def _start(settings: HubSettings, extra: dict[str, Callable[[threading.Event], None]] | None = None,
-           board_settings: BoardSettings | None = None) -> RunningHub:
+           board_settings: BoardSettings | None = None, ingest_apart: bool = False) -> RunningHub:
     from eahub.audit.console.settings import ConsoleSettings
     from eahub.board.web.settings import BoardWebSettings
     from eahub.hub.hub import start_hub
 
     try:
         return start_hub(settings, extra, board=BoardWebSettings(), board_settings=board_settings,
-                         console=ConsoleSettings())
+                         console=ConsoleSettings(), ingest_apart=ingest_apart)
     except (BrokerError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -50,25 +50,24 @@ def init() -> None:
 
 @click.command()
 @click.option("--port", type=int, help="HTTP port (overrides EAHUB_HTTP_PORT)")
-def ingest(port: int | None) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="worker processes sharing the port (each its own publisher; idempotency shared in the database)")
+def ingest(port: int | None, workers: int) -> None:
     """Serve the ingest HTTP API (POST /v1/events, POST /v1/overrides, /healthz, /docs) with uvicorn."""
+    import os
+
     import uvicorn
 
-    from eahub.hub.break_glass import BreakGlass
-    from eahub.ingest.bootstrap import build_app
+    from eahub.hub.ingest_server import FACTORY
 
-    settings = HubSettings()
     if port is not None:
-        settings = settings.model_copy(update={"http_port": port})
+        os.environ["EAHUB_HTTP_PORT"] = str(port)  # read again by every worker's settings
+    settings = HubSettings()
     configure_logging(settings.log_format, settings.log_level)
     announce(f"ingest API on http://{settings.http_host}:{settings.http_port}/v1/events "
-             f"(docs at /docs), broker {settings.bootstrap_servers}")
-    break_glass = BreakGlass(settings)
-    try:
-        uvicorn.run(build_app(settings, overrides=break_glass), host=settings.http_host, port=settings.http_port,
-                    log_level="warning")
-    finally:
-        break_glass.close()
+             f"(docs at /docs), broker {settings.bootstrap_servers}, {workers} worker process(es)")
+    uvicorn.run(FACTORY, factory=True, workers=workers, host=settings.http_host, port=settings.http_port,
+                log_level="warning")
 
 
 def _serve(hub: RunningHub) -> None:
@@ -99,12 +98,13 @@ broker_port_option = click.option("--broker-port", type=int, default=None,
 @click.command()
 @port_option
 @broker_port_option
-def up(port: int | None, broker_port: int | None) -> None:
+@click.option("--processes", is_flag=True, help="run ingest in a process of its own (no /metrics on its port)")
+def up(port: int | None, broker_port: int | None, processes: bool) -> None:
     """Run broker, ingest, router, audit, the Early Action boards and the IG console in the foreground until Ctrl-C
     or SIGTERM."""
     settings = _settings(port, broker_port)
     configure_logging(settings.log_format, settings.log_level)
-    hub = _start(settings)
+    hub = _start(settings, ingest_apart=processes)
     click.echo("Early Action Hub is up:")
     _describe(hub)
     _serve(hub)

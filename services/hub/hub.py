@@ -28,6 +28,7 @@ from eahub.core.secrets import ensure_private_dir
 from eahub.core.settings import HubSettings
 from eahub.core.topic_guard import TopicGuard
 from eahub.hub.break_glass import BreakGlass
+from eahub.hub.ingest_process import ingest_process
 from eahub.hub.init import initialise
 from eahub.ingest.bootstrap import build_app
 from eahub.router.bootstrap import build_router
@@ -40,8 +41,8 @@ class RunningHub:
     settings: HubSettings
     services: ServiceThreads
     broker: EmbeddedBroker | None
-    http: uvicorn.Server
-    break_glass: BreakGlass
+    http: uvicorn.Server | None  # None: ingest runs in a process of its own (`eahub up --processes`)
+    break_glass: BreakGlass | None
     board: BoardWeb | None = None
     console: ConsoleApp | None = None
     console_publisher: KafkaPublisher | None = None
@@ -49,9 +50,11 @@ class RunningHub:
 
     def shutdown(self) -> None:
         self.services.stop.set()
-        self.http.should_exit = True
+        if self.http is not None:
+            self.http.should_exit = True
         self.services.join()
-        self.break_glass.close()
+        if self.break_glass is not None:
+            self.break_glass.close()
         if self.board is not None:
             self.board.close()
         if self.console_publisher is not None:
@@ -62,10 +65,11 @@ class RunningHub:
 
 def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event], None]] | None = None,
               board: BoardWebSettings | None = None, board_settings: BoardSettings | None = None,
-              console: ConsoleSettings | None = None) -> RunningHub:
+              console: ConsoleSettings | None = None, ingest_apart: bool = False) -> RunningHub:
     """The whole hub in threads. `board`: also run the Early Action boards (web app on its port, consumer, SLA
     sweeper, mailer, audit relay); `console`: also run the IG console (web app, scheduled verification) — as
-    `eahub up` and `eahub demo` do; tests that need neither leave them out."""
+    `eahub up` and `eahub demo` do; tests that need neither leave them out. `ingest_apart`: ingest (with
+    break-glass) in a process of its own, without the hub's /metrics route."""
     broker = None
     if settings.embedded_broker:
         ensure_private_dir(settings.data_dir)
@@ -76,12 +80,14 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         services = ServiceThreads()
         metrics = MetricsRegistry()
         audit = build_audit_service(settings)
-        break_glass = BreakGlass(settings)
-        app = build_app(settings, overrides=break_glass)
-        app.add_api_route("/metrics", lambda: PlainTextResponse(metrics.exposition(), media_type=CONTENT_TYPE),
-                          methods=["GET"], summary="Prometheus metrics of the hub's services")
-        http = uvicorn.Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
-                                             log_level="warning"))
+        break_glass, http = None, None
+        if not ingest_apart:
+            break_glass = BreakGlass(settings)
+            app = build_app(settings, overrides=break_glass)
+            app.add_api_route("/metrics", lambda: PlainTextResponse(metrics.exposition(), media_type=CONTENT_TYPE),
+                              methods=["GET"], summary="Prometheus metrics of the hub's services")
+            http = uvicorn.Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
+                                                 log_level="warning"))
 
         def run_router(stop: threading.Event) -> None:
             # The embedded Rego engine may only be used from the thread that created it.
@@ -91,7 +97,11 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
 
         services.start("router", run_router)
         services.start("audit", audit.run)
-        services.start("ingest-http", lambda stop: http.run())
+        if http is None:
+            services.start("ingest-process", ingest_process(settings))
+        else:
+            server = http
+            services.start("ingest-http", lambda stop: server.run())
         board_web = None
         if board is not None:
             board_web = build_board_web(settings, board, board_settings)
@@ -112,7 +122,8 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         raise
     endpoints = {
         "broker": f"{settings.bootstrap_servers}" + (" (embedded, memory storage)" if broker else " (external)"),
-        "ingest": f"http://{settings.http_host}:{settings.http_port}/v1/events  (API docs: /docs, metrics: /metrics)",
+        "ingest": f"http://{settings.http_host}:{settings.http_port}/v1/events  (API docs: /docs"
+                  + (", in a process of its own)" if ingest_apart else ", metrics: /metrics)"),
         "ledger": make_url(settings.ledger_url).render_as_string(hide_password=True),
         "policy": settings.opa_url or f"embedded regorus over {settings.policies_dir}",
     }

@@ -22,8 +22,12 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, Column, Engine, MetaData, String, Table, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import BigInteger, Column, Engine, MetaData, String, Table, bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from eahub.core.database import is_postgres
+from eahub.ingest.group_commit import GroupCommit
 
 PENDING, DONE = "pending", "done"
 DEFAULT_LEASE_MS = 60_000  # longer than any publisher's delivery timeout (IngestSettings derives its own)
@@ -159,43 +163,40 @@ def create_tables(engine: Engine) -> None:
 
 
 class SqlIdempotencyRecords:
-    """SQLAlchemy Core adapter (SQLite or PostgreSQL); the primary key makes concurrent claims safe."""
+    """SQLAlchemy Core adapter (SQLite or PostgreSQL); the primary key makes concurrent claims safe, across
+    processes too. Writes of concurrent requests share transactions (`GroupCommit`); an insert that finds the id
+    recorded changes nothing (ON CONFLICT DO NOTHING), so it never aborts the writes beside it."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._writes = GroupCommit(engine)
+        t = idempotency_table
+        # Built once with bound parameters, so SQLAlchemy computes each statement's cache key once, not per call.
+        insert = postgresql_insert if is_postgres(engine) else sqlite_insert
+        self._insert = insert(t).on_conflict_do_nothing().returning(t.c.event_id)  # VALUES from the parameters
+        self._select = select(t).where(t.c.event_id == bindparam("id"))
+        self._take_over = (update(t).where(t.c.event_id == bindparam("id"), t.c.state == PENDING,
+                                           t.c.claim_token == bindparam("old_token"))
+                           .values(claim_token=bindparam("new_token"), claimed_at_ms=bindparam("now")))
+        self._complete = (update(t).where(t.c.event_id == bindparam("id"), t.c.state == PENDING)
+                          .values(state=DONE, completed_at_ms=bindparam("now")))
+        self._release = delete(t).where(t.c.event_id == bindparam("id"), t.c.state == PENDING,
+                                        t.c.claim_token == bindparam("token"))
 
     def insert_pending(self, row: IdempotencyRow) -> bool:
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(idempotency_table).values(**row.__dict__))
-            return True
-        except IntegrityError:
-            return False
+        return self._writes.run(lambda conn: conn.execute(self._insert, row.__dict__).first() is not None)
 
     def get(self, event_id: str) -> IdempotencyRow | None:
         with self.engine.connect() as conn:
-            t = idempotency_table
-            found = conn.execute(select(t).where(t.c.event_id == event_id)).first()
+            found = conn.execute(self._select, {"id": event_id}).first()
         return IdempotencyRow(**found._asdict()) if found else None
 
     def take_over(self, event_id: str, old_token: str, new_token: str, now_ms: int) -> bool:
-        t = idempotency_table
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                update(t)
-                .where(t.c.event_id == event_id, t.c.state == PENDING, t.c.claim_token == old_token)
-                .values(claim_token=new_token, claimed_at_ms=now_ms)
-            )
-        return result.rowcount == 1
+        params = {"id": event_id, "old_token": old_token, "new_token": new_token, "now": now_ms}
+        return self._writes.run(lambda conn: conn.execute(self._take_over, params).rowcount == 1)
 
     def complete(self, event_id: str, now_ms: int) -> None:
-        t = idempotency_table
-        with self.engine.begin() as conn:
-            conn.execute(update(t).where(t.c.event_id == event_id, t.c.state == PENDING)
-                         .values(state=DONE, completed_at_ms=now_ms))
+        self._writes.run(lambda conn: conn.execute(self._complete, {"id": event_id, "now": now_ms}))
 
     def release(self, event_id: str, token: str) -> None:
-        t = idempotency_table
-        with self.engine.begin() as conn:
-            conn.execute(delete(t).where(t.c.event_id == event_id, t.c.state == PENDING,
-                                         t.c.claim_token == token))
+        self._writes.run(lambda conn: conn.execute(self._release, {"id": event_id, "token": token}))

@@ -1,0 +1,38 @@
+"""Ingest as a process of its own under `eahub up --processes`: `eahub ingest` (with break-glass) beside the
+threads of the other services, so that the router's policy evaluations (regorus holds the GIL for a whole
+evaluation) do not hold up the 202s. Run as one of the hub's services: it stops the child when the hub stops,
+and a child that exits on its own stops the hub, loudly. Ctrl-C reaches the child too (same process group)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+
+from eahub.core.settings import HubSettings
+
+
+def ingest_process(settings: HubSettings) -> Callable[[threading.Event], None]:
+    env = {**os.environ, "EAHUB_HTTP_PORT": str(settings.http_port), "EAHUB_BROKER_PORT": str(settings.broker_port),
+           "EAHUB_DATA_DIR": str(settings.data_dir)}
+
+    def run(stop: threading.Event) -> None:
+        child = subprocess.Popen([sys.executable, "-m", "eahub", "ingest"], env=env)
+        try:
+            while child.poll() is None and not stop.wait(0.2):
+                pass
+            if not stop.is_set():
+                raise RuntimeError(f"the ingest process exited with {child.returncode}")
+        finally:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+                try:
+                    child.wait(15)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+
+    return run

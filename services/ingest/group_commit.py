@@ -1,0 +1,82 @@
+"""Group commit: the writes that concurrent requests ask for at about the same time go to the database in ONE
+transaction, on one connection, instead of one transaction each racing for SQLite's single write lock (whose
+busy handler sleeps 1-100 ms per retry). No background thread: the first caller to find nobody writing commits
+everything queued by then; meanwhile new writes queue up, and the first of them leads the next transaction.
+Each caller returns only once the transaction holding its write has committed. If a shared transaction fails,
+each of its writes is tried again alone, so one write's failure is never another's."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from sqlalchemy import Connection, Engine
+
+T = TypeVar("T")
+
+
+class _Write(Generic[T]):
+    def __init__(self, work: Callable[[Connection], T]) -> None:
+        self.work = work
+        self.wake = threading.Event()
+        self.result: T | None = None
+        self.error: BaseException | None = None
+        self.finished = False
+
+    def finish(self, result: T | None, error: BaseException | None) -> None:
+        self.result, self.error, self.finished = result, error, True
+        self.wake.set()
+
+
+class GroupCommit:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._queue: list[_Write[object]] = []
+        self._writing = False
+
+    def run(self, work: Callable[[Connection], T]) -> T:
+        """`work(connection)` inside a transaction shared with the writes queued beside it; its result once
+        committed, or its exception (the transaction's, when it failed even alone)."""
+        write: _Write[T] = _Write(work)
+        with self._lock:
+            self._queue.append(write)  # type: ignore[arg-type]
+            if not self._writing:
+                self._writing = True
+                write.wake.set()
+        write.wake.wait()
+        if not write.finished:  # woken to lead the next transaction (which holds this write too)
+            self._lead()
+        if write.error is not None:
+            raise write.error
+        return write.result  # type: ignore[return-value]
+
+    def _lead(self) -> None:
+        with self._lock:
+            batch, self._queue = self._queue, []
+        try:
+            self._commit(batch)
+        finally:
+            for w in batch:
+                if not w.finished:  # interrupted (BaseException): nobody must wait for ever
+                    w.finish(None, RuntimeError("the transaction holding this write was interrupted"))
+            with self._lock:
+                if self._queue:
+                    self._queue[0].wake.set()
+                else:
+                    self._writing = False
+
+    def _commit(self, batch: list[_Write[object]]) -> None:
+        try:
+            with self._engine.begin() as conn:
+                results = [w.work(conn) for w in batch]
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].finish(None, exc)
+                return
+            for w in batch:  # alone, so that one failing write does not fail the others
+                self._commit([w])
+            return
+        for w, result in zip(batch, results, strict=True):
+            w.finish(result, None)
