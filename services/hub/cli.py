@@ -58,7 +58,7 @@ def ingest(port: int | None, workers: int) -> None:
 
     import uvicorn
 
-    from eahub.hub.ingest_server import FACTORY
+    from eahub.hub.ingest_server import FACTORY, preflight
 
     if port is not None:
         os.environ["EAHUB_HTTP_PORT"] = str(port)  # read again by every worker's settings
@@ -66,6 +66,8 @@ def ingest(port: int | None, workers: int) -> None:
     configure_logging(settings.log_format, settings.log_level)
     announce(f"ingest API on http://{settings.http_host}:{settings.http_port}/v1/events "
              f"(docs at /docs), broker {settings.bootstrap_servers}, {workers} worker process(es)")
+    if workers > 1:
+        preflight()
     uvicorn.run(FACTORY, factory=True, workers=workers, host=settings.http_host, port=settings.http_port,
                 log_level="warning")
 
@@ -98,7 +100,10 @@ broker_port_option = click.option("--broker-port", type=int, default=None,
 @click.command()
 @port_option
 @broker_port_option
-@click.option("--processes", is_flag=True, help="run ingest in a process of its own (no /metrics on its port)")
+@click.option("--processes/--one-process", default=True, show_default=True,
+              help="ingest in a process of its own (the router's policy evaluations hold the GIL and delayed the "
+                   "202s: p99 of the 202 several times lower at 100 events/s, see bench/bench_ingest.py), or every "
+                   "service in one process, with the hub's /metrics on the ingest port")
 def up(port: int | None, broker_port: int | None, processes: bool) -> None:
     """Run broker, ingest, router, audit, the Early Action boards and the IG console in the foreground until Ctrl-C
     or SIGTERM."""

@@ -1,5 +1,6 @@
-"""`eahub up`: the whole hub in one process on the embedded default (broker, SQLite, regorus), or
-against an external Kafka / PostgreSQL / OPA when configured. The composition root of the bundle."""
+"""`eahub up`: the whole hub on the embedded default (broker, SQLite, regorus), or against an external Kafka /
+PostgreSQL / OPA when configured; its services in threads of one process, or ingest in a process of its own
+(`ingest_apart`, the default of `eahub up`). The composition root of the bundle."""
 
 from __future__ import annotations
 

@@ -24,7 +24,8 @@ def ingest_process(settings: HubSettings) -> Callable[[threading.Event], None]:
         try:
             while child.poll() is None and not stop.wait(0.2):
                 pass
-            if not stop.is_set():
+            # A Ctrl-C reaches the child and this process together: give the hub's own stop a moment to come.
+            if not stop.wait(1.0):
                 raise RuntimeError(f"the ingest process exited with {child.returncode}")
         finally:
             if child.poll() is None:

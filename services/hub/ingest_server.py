@@ -18,6 +18,12 @@ from eahub.ingest.bootstrap import build_app
 FACTORY = "eahub.hub.ingest_server:app"
 
 
+def preflight() -> None:
+    """Fail once, in the parent, on what would stop every worker at start (tables not created, say), instead of
+    uvicorn's supervisor starting failing workers again and again."""
+    BreakGlass(HubSettings()).close()
+
+
 def app() -> FastAPI:
     settings = HubSettings()
     configure_logging(settings.log_format, settings.log_level)
