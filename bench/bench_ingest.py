@@ -42,6 +42,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from eahub.core.broker import EmbeddedBroker, free_port
+from eahub.core.logging import configure_logging
 from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
 from eahub.core.topics import create_topics
@@ -318,6 +319,7 @@ def main() -> None:
                                              "measured first in every round of throughput and rate")
     args = parser.parse_args()
     modes = set(args.modes.split(","))
+    configure_logging("console", "warning")  # no line per request from the in-process app
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "servers.log"
         try:
