@@ -27,6 +27,7 @@ class HubSettings(BaseSettings):
     broker_port: int = 9092
     http_port: int = 8080
     http_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=8083, description="the hub's /metrics when ingest runs in a process of its own")
     database_url: str | None = Field(default=None, description="unset = SQLite file in data_dir")
     opa_url: str | None = Field(default=None, description="unset = embedded regorus engine")
     opa_timeout_seconds: float = 2.0
@@ -55,6 +56,14 @@ class HubSettings(BaseSettings):
     @property
     def ledger_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'ledger.db').resolve()}"
+
+    def as_environment(self) -> dict[str, str]:
+        """These settings as EAHUB_* variables, for a child process that must run with exactly them."""
+        env = {}
+        for name, value in self.model_dump().items():
+            if value is not None:
+                env[f"EAHUB_{name.upper()}"] = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        return env
 
     def kafka_config(self) -> dict[str, str]:
         """librdkafka base config: bootstrap plus security settings passed through from the environment."""

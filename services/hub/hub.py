@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import uvicorn
+from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import make_url
 
@@ -28,6 +29,7 @@ from eahub.core.runner import ServiceThreads
 from eahub.core.secrets import ensure_private_dir
 from eahub.core.settings import HubSettings
 from eahub.core.topic_guard import TopicGuard
+from eahub.core.web.serving import serve_until
 from eahub.hub.break_glass import BreakGlass
 from eahub.hub.ingest_process import ingest_process
 from eahub.hub.init import initialise
@@ -70,7 +72,7 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
     """The whole hub in threads. `board`: also run the Early Action boards (web app on its port, consumer, SLA
     sweeper, mailer, audit relay); `console`: also run the IG console (web app, scheduled verification) — as
     `eahub up` and `eahub demo` do; tests that need neither leave them out. `ingest_apart`: ingest (with
-    break-glass) in a process of its own, without the hub's /metrics route."""
+    break-glass) in a process of its own; the hub's /metrics are then served on `metrics_port`."""
     broker = None
     if settings.embedded_broker:
         ensure_private_dir(settings.data_dir)
@@ -82,11 +84,15 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         metrics = MetricsRegistry()
         audit = build_audit_service(settings)
         break_glass, http = None, None
+
+        def metrics_route() -> PlainTextResponse:
+            return PlainTextResponse(metrics.exposition(), media_type=CONTENT_TYPE)
+
         if not ingest_apart:
             break_glass = BreakGlass(settings)
             app = build_app(settings, overrides=break_glass)
-            app.add_api_route("/metrics", lambda: PlainTextResponse(metrics.exposition(), media_type=CONTENT_TYPE),
-                              methods=["GET"], summary="Prometheus metrics of the hub's services")
+            app.add_api_route("/metrics", metrics_route, methods=["GET"],
+                              summary="Prometheus metrics of the hub's services")
             http = uvicorn.Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
                                                  log_level="warning"))
 
@@ -100,6 +106,11 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         services.start("audit", audit.run)
         if http is None:
             services.start("ingest-process", ingest_process(settings))
+            metrics_app = FastAPI(title="Early Action Hub metrics", docs_url=None, redoc_url=None, openapi_url=None)
+            metrics_app.add_api_route("/metrics", metrics_route, methods=["GET"],
+                                      summary="Prometheus metrics of the hub's services")
+            services.start("metrics-http", lambda stop: serve_until(metrics_app, settings.http_host,
+                                                                    settings.metrics_port, stop))
         else:
             server = http
             services.start("ingest-http", lambda stop: server.run())
@@ -125,6 +136,7 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         "broker": f"{settings.bootstrap_servers}" + (" (embedded, memory storage)" if broker else " (external)"),
         "ingest": f"http://{settings.http_host}:{settings.http_port}/v1/events  (API docs: /docs"
                   + (", in a process of its own)" if ingest_apart else ", metrics: /metrics)"),
+        **({"metrics": f"http://{settings.http_host}:{settings.metrics_port}/metrics"} if ingest_apart else {}),
         "ledger": make_url(settings.ledger_url).render_as_string(hide_password=True),
         "policy": settings.opa_url or f"embedded regorus over {settings.policies_dir}",
     }

@@ -1,5 +1,5 @@
-"""Ingest as a process of its own under `eahub up --processes`: `eahub ingest` (with break-glass) beside the
-threads of the other services, so that the router's policy evaluations (regorus holds the GIL for a whole
+"""Ingest as a process of its own under `eahub up` (the default; `--one-process` keeps it in a thread):
+`eahub ingest` (with break-glass) beside the threads of the other services, so that the router's policy evaluations (regorus holds the GIL for a whole
 evaluation) do not hold up the 202s. Run as one of the hub's services: it stops the child when the hub stops,
 and a child that exits on its own stops the hub, loudly. Ctrl-C reaches the child too (same process group)."""
 
@@ -16,8 +16,7 @@ from eahub.core.settings import HubSettings
 
 
 def ingest_process(settings: HubSettings) -> Callable[[threading.Event], None]:
-    env = {**os.environ, "EAHUB_HTTP_PORT": str(settings.http_port), "EAHUB_BROKER_PORT": str(settings.broker_port),
-           "EAHUB_DATA_DIR": str(settings.data_dir)}
+    env = {**os.environ, **settings.as_environment()}  # the child runs with exactly the hub's settings
 
     def run(stop: threading.Event) -> None:
         child = subprocess.Popen([sys.executable, "-m", "eahub", "ingest"], env=env)

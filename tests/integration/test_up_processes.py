@@ -1,6 +1,6 @@
 """`eahub up` runs ingest in a process of its own by default (bench/bench_ingest.py --modes up has the figures):
 a 202 still comes only after the broker's ack, the event is decided and recorded by the router and audit of
-the parent process, and one Ctrl-C (SIGINT to the foreground process group) stops parent and child."""
+the parent process, whose /metrics are served on a port of their own, and one Ctrl-C (SIGINT to the foreground process group) stops parent and child."""
 
 from __future__ import annotations
 
@@ -47,6 +47,9 @@ def test_up_serves_ingest_from_its_own_process_and_one_ctrl_c_stops_everything(t
             assert time.monotonic() < deadline, "the event was not decided and recorded"
             time.sleep(0.5)
         ledger.engine.dispose()
+        metrics = httpx.get(f"http://127.0.0.1:{env['EAHUB_METRICS_PORT']}/metrics", timeout=10)
+        assert metrics.status_code == 200  # the hub's own metrics, now that the ingest port is another process's
+        assert "eahub_router_events_total" in metrics.text
 
         os.killpg(hub.proc.pid, signal.SIGINT)  # Ctrl-C: the whole foreground process group
         assert hub.proc.wait(30) in (0, 1)

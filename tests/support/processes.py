@@ -14,11 +14,14 @@ from pathlib import Path
 
 import httpx
 
+from eahub.core.broker import free_port
+
 
 def hub_env(data_dir: Path, broker_port: int, http_port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EAHUB_") or k.startswith("EAHUB_TEST_")}
     env.update({"EAHUB_DATA_DIR": str(data_dir), "EAHUB_BROKER_PORT": str(broker_port),
-                "EAHUB_HTTP_PORT": str(http_port), "EAHUB_LOG_FORMAT": "json", **extra})
+                "EAHUB_HTTP_PORT": str(http_port), "EAHUB_METRICS_PORT": str(free_port()), "EAHUB_LOG_FORMAT": "json",
+                **extra})
     return env
 
 
