@@ -84,11 +84,18 @@ _recipient_decision(r) := d if {
 _kind(r) := _hub.agencies[r].kind
 
 # ISAs that name both the source and the recipient as parties and give the recipient an allow-list.
-_party_isas(r) := {isa |
-	some isa in _hub.isas
-	isa.recipients[r] # before `r in ...`: OPA 1.20 fails on `r in` then `x[r]` in a comprehension
-	_source in isa.parties
-	r in isa.parties
+# Like the other `_x_by[r]` objects, computed once per recipient per evaluation: a function with arguments
+# is evaluated again on every call.
+_party_isas(r) := _party_by[r]
+
+_party_by[r] := isas if {
+	some r in _candidates
+	isas := {isa |
+		some isa in _hub.isas
+		isa.recipients[r] # before `r in ...`: OPA 1.20 fails on `r in` then `x[r]` in a comprehension
+		_source in isa.parties
+		r in isa.parties
+	}
 }
 
 # An ISA covers the event's category for every subject, or for the subject's age band only
@@ -97,14 +104,24 @@ _covers_category(isa) if _event.category in isa.categories
 
 _covers_category(isa) if _event.category in object.get(isa.categories_by_age_band, _band, [])
 
-_category_isas(r) := {isa | some isa in _party_isas(r); _covers_category(isa)}
+_category_isas(r) := _category_by[r]
+
+_category_by[r] := isas if {
+	some r in _candidates
+	isas := {isa | some isa in _party_isas(r); _covers_category(isa)}
+}
 
 _in_force(isa) if {
 	isa.valid_from <= input.today
 	input.today <= isa.valid_to
 }
 
-_dated_isas(r) := {isa | some isa in _category_isas(r); _in_force(isa)}
+_dated_isas(r) := _dated_by[r]
+
+_dated_by[r] := isas if {
+	some r in _candidates
+	isas := {isa | some isa in _category_isas(r); _in_force(isa)}
+}
 
 # The subjects a recipient receives under an ISA: its own list, else the ISA's.
 _recipient_bands(isa, r) := bands if {
@@ -219,7 +236,7 @@ _all_refusals(r) := union({
 	_marking_refusals(r),
 	_consent_refusals(r),
 	_basis_refusals(r),
-	_vocabulary_refusals(r),
+	_vocabulary_refusals,
 })
 
 _originator_refusals(r) := {msg |
@@ -263,8 +280,9 @@ _basis_refusals(r) := {msg |
 	msg := sprintf("ISA %s v%s states no lawful basis for a recipient of kind %s", [isa.id, isa.version, _kind(r)])
 }
 
-# Fail closed: a code outside the controlled vocabulary cannot be classified, so nothing is shared.
-_vocabulary_refusals(_) := {msg |
+# Fail closed: a code outside the controlled vocabulary cannot be classified, so nothing is shared (to any
+# recipient: computed once per event).
+_vocabulary_refusals := {msg |
 	unknown := {c | some c in _event.risk_factors; not _hub.risk_factors[c]}
 	unknown != set()
 	msg := sprintf("risk factor codes not in the controlled vocabulary: %s", [concat(", ", sort(unknown))])
@@ -313,7 +331,8 @@ _share_notes(r) := notes if {
 
 # Why fields on the ISA's allow-list were still withheld: their kind does not allow it for this recipient.
 _kind_notes(r) := {msg |
-	withheld := {f | some f in _isa_fields(r); _fields[f] == "special-category"; not _special_category_allowed(r)}
+	not _special_category_allowed(r)
+	withheld := {f | some f in _isa_fields(r); _fields[f] == "special-category"}
 	withheld != set()
 	msg := sprintf(
 		"special-category fields withheld (%s): no UK GDPR Art 9 condition for a recipient of kind %s",
@@ -353,12 +372,9 @@ _special_category_allowed(r) if {
 }
 
 # A field may leave the source only when its kind allows it for this recipient.
-_kind_allows(_, f) if _fields[f] in {"none", "direct-identifier"}
-
-_kind_allows(r, f) if {
-	_fields[f] == "special-category"
+_allowed_kinds(r) := {"none", "direct-identifier", "special-category"} if {
 	_special_category_allowed(r)
-}
+} else := {"none", "direct-identifier"}
 
 # protected-identity (the referrer): never leaves the source agency; no rule allows it.
 
@@ -375,7 +391,11 @@ _isa_fields_by[r] := set() if {
 	not _has_isa(r)
 }
 
-_allowed_fields(wanted, r) := {f | some f in (wanted | _envelope); _kind_allows(r, f)}
+_allowed_fields(wanted, r) := {f |
+	kinds := _allowed_kinds(r)
+	some f in (wanted | _envelope)
+	_fields[f] in kinds
+}
 
 _shared_fields(r) := _shared_by[r]
 
@@ -395,7 +415,9 @@ _special_category_shared(r) if {
 }
 
 # Withheld: every leaf field of the schema not shared.
-_withheld_fields(shared) := sort({l | some l in _hub.schema.leaves; not l in shared})
+_withheld_fields(shared) := sort(_leaves - {f | some f in shared})
+
+_leaves := {l | some l in _hub.schema.leaves}
 
 # ---------------------------------------------------------------- break-glass
 
@@ -412,12 +434,12 @@ _justified(o) if o.justified == true
 
 # Refusals no break-glass can set aside: the originator's own restriction, the security marking, and an
 # event whose risk factors cannot be classified.
-_binding_refusals(r) := (_originator_refusals(r) | _marking_refusals(r)) | _vocabulary_refusals(r)
+_binding_refusals(r) := (_originator_refusals(r) | _marking_refusals(r)) | _vocabulary_refusals
 
 _overridden(r) if {
+	o := _override_for(r) # first: without an override for r, nothing else here is evaluated
 	count(_refusals(r)) > 0
 	count(_binding_refusals(r)) == 0
-	o := _override_for(r)
 	_designated(o)
 	_justified(o)
 }
@@ -439,7 +461,7 @@ _override_notes(r) := union({
 	_override_unjustified(r),
 	_override_bound(r),
 	_override_needless(r),
-})
+}) if input.override != null else := set()
 
 _override_applied(r) := {msg |
 	_overridden(r)
