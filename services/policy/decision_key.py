@@ -55,20 +55,23 @@ class DecisionKey:
         return cls(input_paths(sources), frozenset(named), frozenset(known), tuple(hub["isas"]))
 
     def key(self, revision: str, request: PolicyRequest) -> str:
-        facts = _project(policy_input(request), self.paths, self._reducers(request), ())
+        facts = self._project(policy_input(request), self.paths, (), request.event)
         return revision + "\0" + json.dumps(facts, sort_keys=True, separators=(",", ":"))
 
-    def _reducers(self, request: PolicyRequest) -> dict[tuple[str, ...], Callable[[Any], Any]]:
-        return {
-            ("today",): lambda today: self._days(today, request.event),
-            ("event", "risk_factors"): self._risk_factors,
-            ("event", "linked_people"): self._linked_people,
-        }
+    def _project(self, value: Any, paths: Any, at: tuple[str, ...], event: dict[str, Any]) -> Any:
+        if paths == WHOLE:
+            reduce = _REDUCERS.get(at)
+            return reduce(self, value, event) if reduce is not None and value is not None else value
+        if paths.get(WHOLE) == WHOLE:
+            return value
+        if not isinstance(value, dict):
+            return value  # a path under a value that is not an object (null): the value decides
+        return {k: self._project(value[k], sub, (*at, k), event) for k, sub in paths.items() if k in value}
 
-    def _risk_factors(self, codes: list[str]) -> list[str]:
+    def _risk_factors(self, codes: list[str], _: dict[str, Any]) -> list[str]:
         return [c for c in codes if c in self.named or c not in self.vocabulary]
 
-    def _linked_people(self, people: list[dict[str, str]]) -> list[dict[str, str]]:
+    def _linked_people(self, people: list[dict[str, str]], _: dict[str, Any]) -> list[dict[str, str]]:
         return [p for p in people if p["role"] in self.named or p["age_band"] == "child"]
 
     def _days(self, today: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -129,15 +132,11 @@ def _add(tree: dict[str, Any], path: tuple[str, ...]) -> None:
         _add(sub, rest)
 
 
-def _project(
-    value: Any, paths: Any, reducers: dict[tuple[str, ...], Callable[[Any], Any]], at: tuple[str, ...]
-) -> Any:
-    if paths == WHOLE or paths.get(WHOLE) == WHOLE:
-        reduce = reducers.get(at) if paths == WHOLE else None
-        return reduce(value) if reduce is not None and value is not None else value
-    if not isinstance(value, dict):
-        return value  # a path under a value that is not an object (null): the value decides
-    return {k: _project(value[k], sub, reducers, (*at, k)) for k, sub in paths.items() if k in value}
+_REDUCERS: dict[tuple[str, ...], Callable[[DecisionKey, Any, dict[str, Any]], Any]] = {
+    ("today",): DecisionKey._days,
+    ("event", "risk_factors"): DecisionKey._risk_factors,
+    ("event", "linked_people"): DecisionKey._linked_people,
+}
 
 
 def _strings(value: Any) -> Iterable[str]:
