@@ -14,7 +14,9 @@
 #   Data: data.hub.agencies (id -> agency), data.hub.isas, data.hub.rules, data.hub.schema (field
 #   classification by personal-data kind, derived from schemas/ when the bundle loads) and
 #   data.hub.risk_factors (the controlled vocabulary of risk-factor codes, from schemas/risk_factors.json).
-#   Rules whose name starts with `_` are internal: only `decision` and `batch` are entrypoints.
+#   data.hub.shares (what each recipient receives under each ISA, and under break-glass) is derived from
+#   these by `shares` (shares.rego) once, when the bundle loads: an evaluation only looks it up.
+#   Rules whose name starts with `_` are internal: only `decision`, `batch` and `shares` are entrypoints.
 package eahub.sharing
 
 import rego.v1
@@ -53,7 +55,7 @@ _recipient_decision(r) := d if {
 		"lawful_basis": _lawful_basis(r),
 		"purpose": _purpose(r),
 		"fields_shared": _shared_fields(r),
-		"fields_withheld": _withheld_fields(_shared_fields(r)),
+		"fields_withheld": _withheld_fields(r),
 		"reasons": array.concat(
 			sort(_refusals(r)),
 			array.concat(sort(_share_notes(r)), sort(_override_notes(r))),
@@ -64,16 +66,16 @@ _recipient_decision(r) := d if {
 
 _recipient_decision(r) := d if {
 	_overridden(r)
-	granted := _override_fields(r)
+	granted := _share(r)
 	d := {
 		"agency": r,
 		"shared": true,
 		"isa_id": _governing_isa(r).id,
 		"isa_version": _governing_isa(r).version,
-		"lawful_basis": _override_lawful_basis(r),
+		"lawful_basis": granted.override_lawful_basis,
 		"purpose": _hub.rules.break_glass.purpose,
-		"fields_shared": granted,
-		"fields_withheld": _withheld_fields(granted),
+		"fields_shared": granted.override_fields,
+		"fields_withheld": granted.override_withheld,
 		"reasons": array.concat(sort(_refusals(r)), sort(_override_notes(r))),
 		"override": true,
 	}
@@ -207,19 +209,28 @@ _age_refusals(r) := {msg |
 	)
 }
 
-# Lawful basis and purpose are stated for a share; a refusal names the agreement considered, if any.
-_lawful_basis(r) := basis if {
-	count(_refusals(r)) == 0
-	not _special_category_shared(r)
-	basis := _governing_isa(r).lawful_basis[_kind(r)]
-} else := basis if {
-	count(_refusals(r)) == 0
-	_special_category_shared(r)
-	isa := _governing_isa(r)
-	basis := sprintf("%s; %s", [isa.lawful_basis[_kind(r)], isa.art9_conditions[_kind(r)]])
-} else := null
+# Lawful basis, purpose and fields are stated for a share (shares.rego); a refusal shares nothing and names
+# the agreement considered, if any.
+_lawful_basis(r) := _share(r).lawful_basis if count(_refusals(r)) == 0 else := null
 
-_purpose(r) := concat("; ", _governing_isa(r).purposes) if count(_refusals(r)) == 0 else := null
+_purpose(r) := _share(r).purpose if count(_refusals(r)) == 0 else := null
+
+_shared_fields(r) := _share(r).fields_shared if count(_refusals(r)) == 0 else := []
+
+_withheld_fields(r) := _share(r).fields_withheld if count(_refusals(r)) == 0 else := _hub.shares.all_leaves
+
+# What the recipient receives under its governing ISA, or under none (data.hub.shares, from shares.rego).
+_share(r) := _share_by[r]
+
+_share_by[r] := _hub.shares.isa[_isa_key(_governing_isa(r))][r] if {
+	some r in _candidates
+	_has_isa(r)
+}
+
+_share_by[r] := _hub.shares.no_isa[r] if {
+	some r in _candidates
+	not _has_isa(r)
+}
 
 # ---------------------------------------------------------------- refusals, each with its reason
 
@@ -326,18 +337,8 @@ _share_notes(r) := notes if {
 	count(_refusals(r)) == 0
 	isa := _governing_isa(r)
 	shared := {sprintf("shared under ISA %s v%s for category %s", [isa.id, isa.version, _event.category])}
-	notes := ((shared | _consent_notes(r)) | _kind_notes(r)) | _age_notes(r)
-}
-
-# Why fields on the ISA's allow-list were still withheld: their kind does not allow it for this recipient.
-_kind_notes(r) := {msg |
-	not _special_category_allowed(r)
-	withheld := {f | some f in _isa_fields(r); _fields[f] == "special-category"}
-	withheld != set()
-	msg := sprintf(
-		"special-category fields withheld (%s): no UK GDPR Art 9 condition for a recipient of kind %s",
-		[concat(", ", sort(withheld)), _kind(r)],
-	)
+	kinds := {msg | some msg in _share(r).kind_notes} # special-category fields its kind may not have
+	notes := ((shared | _consent_notes(r)) | kinds) | _age_notes(r)
 }
 
 _age_notes(r) := {sprintf("subject age band: %s", [_band])}
@@ -353,71 +354,6 @@ _consent_words := {
 	"NOT_SOUGHT": "not sought: sharing rests on the lawful basis, not on consent",
 	"NOT_REQUIRED": "not required: sharing rests on the lawful basis",
 }
-
-# ---------------------------------------------------------------- fields, by allow-list and by kind
-
-_fields := _hub.schema.fields
-
-# Every allow-list entry expands to the leaf fields under it (`subject` -> `subject.name`, ...,
-# `risk_factors` -> `risk_factors.general`, `risk_factors.health`).
-_leaves_under(path) := {l | some l in _hub.schema.leaves_of[path]}
-
-_envelope := {f | some f in _hub.schema.envelope}
-
-_art9_condition(r) if _governing_isa(r).art9_conditions[_kind(r)]
-
-_special_category_allowed(r) if {
-	_kind(r) in _hub.rules.special_category_recipient_kinds
-	_art9_condition(r)
-}
-
-# A field may leave the source only when its kind allows it for this recipient.
-_allowed_kinds(r) := {"none", "direct-identifier", "special-category"} if {
-	_special_category_allowed(r)
-} else := {"none", "direct-identifier"}
-
-# protected-identity (the referrer): never leaves the source agency; no rule allows it.
-
-_isa_fields(r) := _isa_fields_by[r]
-
-_isa_fields_by[r] := fields if {
-	some r in _candidates
-	_has_isa(r)
-	fields := {l | some p in _governing_isa(r).recipients[r].fields; some l in _leaves_under(p)}
-}
-
-_isa_fields_by[r] := set() if {
-	some r in _candidates
-	not _has_isa(r)
-}
-
-_allowed_fields(wanted, r) := {f |
-	kinds := _allowed_kinds(r)
-	some f in (wanted | _envelope)
-	_fields[f] in kinds
-}
-
-_shared_fields(r) := _shared_by[r]
-
-_shared_by[r] := sort(_allowed_fields(_isa_fields(r), r)) if {
-	some r in _candidates
-	count(_refusals(r)) == 0
-}
-
-_shared_by[r] := [] if {
-	some r in _candidates
-	count(_refusals(r)) > 0
-}
-
-_special_category_shared(r) if {
-	some f in _shared_fields(r)
-	_fields[f] == "special-category"
-}
-
-# Withheld: every leaf field of the schema not shared.
-_withheld_fields(shared) := sort(_leaves - {f | some f in shared})
-
-_leaves := {l | some l in _hub.schema.leaves}
 
 # ---------------------------------------------------------------- break-glass
 
@@ -443,17 +379,6 @@ _overridden(r) if {
 	_designated(o)
 	_justified(o)
 }
-
-# The override shares a minimal, bounded set: the break-glass list, the envelope, and (special-category)
-# only where the recipient's kind and an Art 9 condition allow; the referrer never.
-_override_fields(r) := sort(_allowed_fields(
-	{l | some p in _hub.rules.break_glass.fields; some l in _leaves_under(p)},
-	r,
-))
-
-_override_lawful_basis(r) := _hub.rules.break_glass.lawful_basis[_kind(r)] if {
-	_hub.rules.break_glass.lawful_basis[_kind(r)]
-} else := _hub.rules.break_glass.lawful_basis["default"]
 
 _override_notes(r) := union({
 	_override_applied(r),
