@@ -1,14 +1,18 @@
 """Policy engine throughput: events decided per second by the embedded regorus engine and by OPA's own
 evaluator embedded (opa-embedded), one at a time and in batches, and through the decision cache (hit ratio
-printed). Prints figures; asserts nothing.
+printed). With `--against REF` it first times one evaluation under the policies/ of git REF (e.g. main)
+and under the working tree, alternating batches in the same run, and counts the decisions that differ.
+Prints figures; asserts nothing.
 
-    .venv/bin/python bench/bench_policy.py [--events N]
+    .venv/bin/python bench/bench_policy.py [--events N] [--against REF]
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -39,12 +43,38 @@ def rate(engine: RegorusEngine | OpaEmbeddedEngine | CachingEngine, reqs: list[P
     return len(reqs) / (time.perf_counter() - start)
 
 
+def against(ref: str, bundle: PolicyBundle, reqs: list[PolicyRequest], batch: int = 20) -> None:
+    """ms per evaluation under REF's policies and the working tree's, batches alternated; decisions compared."""
+    repo = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", str(repo), "archive", ref, "policies"], check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        engines = {ref: RegorusEngine(PolicyBundle.load(Path(tmp) / "policies")), "working tree": RegorusEngine(bundle)}
+    spent = dict.fromkeys(engines, 0.0)
+    decided: dict[str, list[object]] = {name: [] for name in engines}
+    for i in range(0, len(reqs), batch):
+        for name, engine in engines.items():
+            start = time.perf_counter()
+            out = engine.decide(reqs[i : i + batch])
+            spent[name] += time.perf_counter() - start
+            decided[name] += [d.recipients for d in out]
+    for name, seconds in spent.items():
+        print(f"regorus, {name:>12}: {seconds / len(reqs) * 1000:8.3f} ms per evaluation")
+    different = sum(a != b for a, b in zip(*decided.values(), strict=True))
+    ratio = spent[ref] / spent["working tree"]
+    print(f"{ref} / working tree: {ratio:.2f}x; {different} of {len(reqs)} decisions different")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=2000)
-    n = parser.parse_args().events
+    parser.add_argument("--against", metavar="REF", help="compare one evaluation's cost with git REF's policies/")
+    args = parser.parse_args()
+    n = args.events
     bundle = PolicyBundle.load(POLICIES_DIR)
     reqs = requests(n)
+    if args.against:
+        against(args.against, bundle, reqs)
     engine = RegorusEngine(bundle)
     for batch in (1, 10, 100):
         print(f"regorus, batch {batch:>3}: {rate(engine, reqs, batch):10.0f} events/s")

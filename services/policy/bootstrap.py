@@ -7,12 +7,12 @@ from __future__ import annotations
 from eahub.core.settings import HubSettings
 from eahub.policy.bundle import PolicyBundle
 from eahub.policy.cache import CachingEngine
-from eahub.policy.engine import PolicyEngine
+from eahub.policy.engine import BundledEngine
 from eahub.policy.reloading import ReloadingEngine
 
 
 def build_engine(settings: HubSettings) -> CachingEngine:
-    def factory(bundle: PolicyBundle) -> PolicyEngine:
+    def factory(bundle: PolicyBundle) -> BundledEngine:
         if settings.opa_url:
             from eahub.policy.opa_engine import OpaEngine
 

@@ -3,12 +3,16 @@ schema's field classification, with a revision that is the sha256 of all three.
 
 The classification (field path -> personal-data kind, leaf fields, envelope fields) is derived from
 `schemas/` at load time and placed in the data as `data.hub.schema`: the schema is its single source; so is
-the risk-factor vocabulary (`schemas/risk_factors.json`), placed as `data.hub.risk_factors`."""
+the risk-factor vocabulary (`schemas/risk_factors.json`), placed as `data.hub.risk_factors`. Last, the policy's
+own `shares` rule (what each recipient receives under each ISA: no event fact changes it) is evaluated once
+and placed as `data.hub.shares`, for every engine alike; derived from the sources, it adds nothing to the
+revision."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,7 @@ from eahub.policy import data_model
 DATA_DIR = "data"
 ENTRYPOINT = "data.eahub.sharing.decision"
 BATCH_ENTRYPOINT = "data.eahub.sharing.batch"
+SHARES_ENTRYPOINT = "data.eahub.sharing.shares"
 
 
 class PolicyLoadError(Exception):
@@ -67,11 +72,15 @@ class PolicyBundle:
             digest.update(f"data\0{name}\0{text}\0".encode())
         digest.update(json.dumps(data["hub"]["schema"], sort_keys=True).encode())
         digest.update(json.dumps(data["hub"]["risk_factors"], sort_keys=True).encode())
+        modules = {k: v for k, v in rego.items() if not k.endswith("_test.rego")}
+        shares, share_problems = _shares(modules, data)
+        if share_problems:
+            return None, share_problems
         return cls(
             root=root,
-            modules={k: v for k, v in rego.items() if not k.endswith("_test.rego")},
+            modules=modules,
             tests={k: v for k, v in rego.items() if k.endswith("_test.rego")},
-            data=data,
+            data=data if shares is None else {"hub": {**data["hub"], "shares": shares}},
             revision=digest.hexdigest(),
         ), []
 
@@ -85,6 +94,21 @@ class PolicyBundle:
                 engine.add_policy(name, text)
         engine.add_data(self.data)
         return engine
+
+
+def _shares(modules: dict[str, str], data: dict[str, Any]) -> tuple[Any, list[str]]:
+    """The policy's `shares` over its data, evaluated once, or the problem that prevents it (None, without
+    problem, for a policy that defines no `shares`)."""
+    if not any(re.search(r"^shares\s*:=", text, re.MULTILINE) for text in modules.values()):
+        return None, []
+    engine = regorus.Engine()
+    for name, text in modules.items():
+        engine.add_policy(name, text)
+    engine.add_data(data)
+    try:
+        return engine.eval_rule(SHARES_ENTRYPOINT), []
+    except Exception as exc:  # regorus raises RuntimeError with the evaluation message
+        return None, [f"{SHARES_ENTRYPOINT} cannot be evaluated over the data: {engine_message(exc)}"]
 
 
 def content_hash(policies_dir: Path) -> str:

@@ -1,5 +1,5 @@
-"""A decision cache in front of an engine: keyed by the policy-relevant part of the request and the
-revision, so a hit can only return what the same policy said about the same facts. The decision id
+"""A decision cache in front of an engine: keyed by the revision and exactly the facts its policy reads
+(`decision_key`), so a hit can only return what the same policy said about facts it cannot tell apart. The decision id
 still depends on the event id, so a hit is re-stamped for its own event."""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from eahub.core import ids
-from eahub.policy.engine import PolicyEngine
-from eahub.policy.facts import cache_key
+from eahub.policy.decision_key import DecisionKey
+from eahub.policy.engine import BundledEngine
 from eahub.policy.model import Decision, PolicyRequest
 
 
 class CachingEngine:
     def __init__(
-        self, inner: PolicyEngine, max_entries: int = 10_000, refresh: Callable[[], object] | None = None
+        self, inner: BundledEngine, max_entries: int = 10_000, refresh: Callable[[], object] | None = None
     ) -> None:
         """`refresh` runs before each batch (a reloading engine's poll): the revision read next is current."""
         self._inner = inner
@@ -25,7 +25,8 @@ class CachingEngine:
         self._max = max_entries
         self._entries: OrderedDict[str, Decision] = OrderedDict()
         self._lock = threading.Lock()
-        self._revision = inner.revision
+        self._revision = inner.bundle.revision
+        self._key = DecisionKey.of(inner.bundle)
         self.hits = 0
         self.misses = 0
 
@@ -34,7 +35,7 @@ class CachingEngine:
         return self._inner.revision
 
     @property
-    def inner(self) -> PolicyEngine:
+    def inner(self) -> BundledEngine:
         return self._inner
 
     @property
@@ -49,12 +50,13 @@ class CachingEngine:
     def decide(self, requests: list[PolicyRequest]) -> list[Decision]:
         if self._refresh is not None:
             self._refresh()
-        revision = self._inner.revision
+        bundle = self._inner.bundle
         with self._lock:
-            if revision != self._revision:  # the inner engine reloaded: nothing cached may be reused
+            if bundle.revision != self._revision:  # the inner engine reloaded: nothing cached may be reused
                 self._entries.clear()
-                self._revision = revision
-            keys = [cache_key(revision, r) for r in requests]
+                self._revision = bundle.revision
+                self._key = DecisionKey.of(bundle)
+            keys = [self._key.key(self._revision, r) for r in requests]
             found = [self._entries.get(k) for k in keys]
         first: dict[str, int] = {}  # one evaluation per distinct key, even within a batch
         for i, d in enumerate(found):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from eahub.core import ids
+from eahub.policy.bundle import PolicyBundle
 from eahub.policy.model import Decision, PolicyRequest, PolicyUnavailable, RecipientDecision
 
 
@@ -16,6 +17,13 @@ class PolicyEngine(Protocol):
     def revision(self) -> str: ...
 
     def decide(self, requests: list[PolicyRequest]) -> list[Decision]: ...
+
+
+class BundledEngine(PolicyEngine, Protocol):
+    """An engine that also tells which bundle it decides under (what the decision cache keys by)."""
+
+    @property
+    def bundle(self) -> PolicyBundle: ...
 
 
 def to_decision(request: PolicyRequest, revision: str, document: Any) -> Decision:

@@ -1,13 +1,13 @@
-"""The policy-relevant part of a request: the only thing an engine sees and the key of the cache.
+"""The policy-relevant part of a request: the only thing an engine sees.
 
 Only facts that decide who may receive what go to the engine (source, category, grade, marking, risk
 factors, consent status, originator control, the subject's age band, the role and age band of each linked
 person); no name, date of birth, narrative or other personal value ever does, so an OPA server never holds
-personal data. The age band is derived here, from the date of birth at the time of the event."""
+personal data. The age band is derived here, from the date of birth at the time of the event. The decision
+cache keys by the part of these the policy reads (`decision_key`)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from eahub.policy import age
@@ -39,7 +39,3 @@ def policy_input(request: PolicyRequest) -> dict[str, Any]:
             "justified": bool(o.justification.strip()),  # never the text: it may name people
         },
     }
-
-
-def cache_key(revision: str, request: PolicyRequest) -> str:
-    return revision + "\0" + json.dumps(policy_input(request), sort_keys=True, separators=(",", ":"))

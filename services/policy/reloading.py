@@ -14,13 +14,13 @@ from pathlib import Path
 
 from eahub.core.logging import get_logger
 from eahub.policy.bundle import PolicyBundle, PolicyLoadError, content_hash
-from eahub.policy.engine import PolicyEngine
+from eahub.policy.engine import BundledEngine
 from eahub.policy.model import Decision, PolicyRequest
 from eahub.policy.test_runner import run_tests
 
 log = get_logger(__name__)
 
-EngineFactory = Callable[[PolicyBundle], PolicyEngine]
+EngineFactory = Callable[[PolicyBundle], BundledEngine]
 
 
 class ReloadingEngine:
@@ -48,7 +48,11 @@ class ReloadingEngine:
         return self._engine.revision
 
     @property
-    def current(self) -> PolicyEngine:
+    def bundle(self) -> PolicyBundle:
+        return self._engine.bundle
+
+    @property
+    def current(self) -> BundledEngine:
         return self._engine
 
     def poll(self) -> None:

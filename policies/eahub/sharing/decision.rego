@@ -14,7 +14,9 @@
 #   Data: data.hub.agencies (id -> agency), data.hub.isas, data.hub.rules, data.hub.schema (field
 #   classification by personal-data kind, derived from schemas/ when the bundle loads) and
 #   data.hub.risk_factors (the controlled vocabulary of risk-factor codes, from schemas/risk_factors.json).
-#   Rules whose name starts with `_` are internal: only `decision` and `batch` are entrypoints.
+#   data.hub.shares (what each recipient receives under each ISA, and under break-glass) is derived from
+#   these by `shares` (shares.rego) once, when the bundle loads: an evaluation only looks it up.
+#   Rules whose name starts with `_` are internal: only `decision`, `batch` and `shares` are entrypoints.
 package eahub.sharing
 
 import rego.v1
@@ -53,7 +55,7 @@ _recipient_decision(r) := d if {
 		"lawful_basis": _lawful_basis(r),
 		"purpose": _purpose(r),
 		"fields_shared": _shared_fields(r),
-		"fields_withheld": _withheld_fields(_shared_fields(r)),
+		"fields_withheld": _withheld_fields(r),
 		"reasons": array.concat(
 			sort(_refusals(r)),
 			array.concat(sort(_share_notes(r)), sort(_override_notes(r))),
@@ -64,16 +66,16 @@ _recipient_decision(r) := d if {
 
 _recipient_decision(r) := d if {
 	_overridden(r)
-	granted := _override_fields(r)
+	granted := _share(r)
 	d := {
 		"agency": r,
 		"shared": true,
 		"isa_id": _governing_isa(r).id,
 		"isa_version": _governing_isa(r).version,
-		"lawful_basis": _override_lawful_basis(r),
+		"lawful_basis": granted.override_lawful_basis,
 		"purpose": _hub.rules.break_glass.purpose,
-		"fields_shared": granted,
-		"fields_withheld": _withheld_fields(granted),
+		"fields_shared": granted.override_fields,
+		"fields_withheld": granted.override_withheld,
 		"reasons": array.concat(sort(_refusals(r)), sort(_override_notes(r))),
 		"override": true,
 	}
@@ -84,11 +86,18 @@ _recipient_decision(r) := d if {
 _kind(r) := _hub.agencies[r].kind
 
 # ISAs that name both the source and the recipient as parties and give the recipient an allow-list.
-_party_isas(r) := {isa |
-	some isa in _hub.isas
-	isa.recipients[r] # before `r in ...`: OPA 1.20 fails on `r in` then `x[r]` in a comprehension
-	_source in isa.parties
-	r in isa.parties
+# Like the other `_x_by[r]` objects, computed once per recipient per evaluation: a function with arguments
+# is evaluated again on every call.
+_party_isas(r) := _party_by[r]
+
+_party_by[r] := isas if {
+	some r in _candidates
+	isas := {isa |
+		some isa in _hub.isas
+		isa.recipients[r] # before `r in ...`: OPA 1.20 fails on `r in` then `x[r]` in a comprehension
+		_source in isa.parties
+		r in isa.parties
+	}
 }
 
 # An ISA covers the event's category for every subject, or for the subject's age band only
@@ -97,14 +106,24 @@ _covers_category(isa) if _event.category in isa.categories
 
 _covers_category(isa) if _event.category in object.get(isa.categories_by_age_band, _band, [])
 
-_category_isas(r) := {isa | some isa in _party_isas(r); _covers_category(isa)}
+_category_isas(r) := _category_by[r]
+
+_category_by[r] := isas if {
+	some r in _candidates
+	isas := {isa | some isa in _party_isas(r); _covers_category(isa)}
+}
 
 _in_force(isa) if {
 	isa.valid_from <= input.today
 	input.today <= isa.valid_to
 }
 
-_dated_isas(r) := {isa | some isa in _category_isas(r); _in_force(isa)}
+_dated_isas(r) := _dated_by[r]
+
+_dated_by[r] := isas if {
+	some r in _candidates
+	isas := {isa | some isa in _category_isas(r); _in_force(isa)}
+}
 
 # The subjects a recipient receives under an ISA: its own list, else the ISA's.
 _recipient_bands(isa, r) := bands if {
@@ -190,19 +209,28 @@ _age_refusals(r) := {msg |
 	)
 }
 
-# Lawful basis and purpose are stated for a share; a refusal names the agreement considered, if any.
-_lawful_basis(r) := basis if {
-	count(_refusals(r)) == 0
-	not _special_category_shared(r)
-	basis := _governing_isa(r).lawful_basis[_kind(r)]
-} else := basis if {
-	count(_refusals(r)) == 0
-	_special_category_shared(r)
-	isa := _governing_isa(r)
-	basis := sprintf("%s; %s", [isa.lawful_basis[_kind(r)], isa.art9_conditions[_kind(r)]])
-} else := null
+# Lawful basis, purpose and fields are stated for a share (shares.rego); a refusal shares nothing and names
+# the agreement considered, if any.
+_lawful_basis(r) := _share(r).lawful_basis if count(_refusals(r)) == 0 else := null
 
-_purpose(r) := concat("; ", _governing_isa(r).purposes) if count(_refusals(r)) == 0 else := null
+_purpose(r) := _share(r).purpose if count(_refusals(r)) == 0 else := null
+
+_shared_fields(r) := _share(r).fields_shared if count(_refusals(r)) == 0 else := []
+
+_withheld_fields(r) := _share(r).fields_withheld if count(_refusals(r)) == 0 else := _hub.shares.all_leaves
+
+# What the recipient receives under its governing ISA, or under none (data.hub.shares, from shares.rego).
+_share(r) := _share_by[r]
+
+_share_by[r] := _hub.shares.isa[_isa_key(_governing_isa(r))][r] if {
+	some r in _candidates
+	_has_isa(r)
+}
+
+_share_by[r] := _hub.shares.no_isa[r] if {
+	some r in _candidates
+	not _has_isa(r)
+}
 
 # ---------------------------------------------------------------- refusals, each with its reason
 
@@ -219,7 +247,7 @@ _all_refusals(r) := union({
 	_marking_refusals(r),
 	_consent_refusals(r),
 	_basis_refusals(r),
-	_vocabulary_refusals(r),
+	_vocabulary_refusals,
 })
 
 _originator_refusals(r) := {msg |
@@ -263,8 +291,9 @@ _basis_refusals(r) := {msg |
 	msg := sprintf("ISA %s v%s states no lawful basis for a recipient of kind %s", [isa.id, isa.version, _kind(r)])
 }
 
-# Fail closed: a code outside the controlled vocabulary cannot be classified, so nothing is shared.
-_vocabulary_refusals(_) := {msg |
+# Fail closed: a code outside the controlled vocabulary cannot be classified, so nothing is shared (to any
+# recipient: computed once per event).
+_vocabulary_refusals := {msg |
 	unknown := {c | some c in _event.risk_factors; not _hub.risk_factors[c]}
 	unknown != set()
 	msg := sprintf("risk factor codes not in the controlled vocabulary: %s", [concat(", ", sort(unknown))])
@@ -308,17 +337,8 @@ _share_notes(r) := notes if {
 	count(_refusals(r)) == 0
 	isa := _governing_isa(r)
 	shared := {sprintf("shared under ISA %s v%s for category %s", [isa.id, isa.version, _event.category])}
-	notes := ((shared | _consent_notes(r)) | _kind_notes(r)) | _age_notes(r)
-}
-
-# Why fields on the ISA's allow-list were still withheld: their kind does not allow it for this recipient.
-_kind_notes(r) := {msg |
-	withheld := {f | some f in _isa_fields(r); _fields[f] == "special-category"; not _special_category_allowed(r)}
-	withheld != set()
-	msg := sprintf(
-		"special-category fields withheld (%s): no UK GDPR Art 9 condition for a recipient of kind %s",
-		[concat(", ", sort(withheld)), _kind(r)],
-	)
+	kinds := {msg | some msg in _share(r).kind_notes} # special-category fields its kind may not have
+	notes := ((shared | _consent_notes(r)) | kinds) | _age_notes(r)
 }
 
 _age_notes(r) := {sprintf("subject age band: %s", [_band])}
@@ -335,68 +355,6 @@ _consent_words := {
 	"NOT_REQUIRED": "not required: sharing rests on the lawful basis",
 }
 
-# ---------------------------------------------------------------- fields, by allow-list and by kind
-
-_fields := _hub.schema.fields
-
-# Every allow-list entry expands to the leaf fields under it (`subject` -> `subject.name`, ...,
-# `risk_factors` -> `risk_factors.general`, `risk_factors.health`).
-_leaves_under(path) := {l | some l in _hub.schema.leaves_of[path]}
-
-_envelope := {f | some f in _hub.schema.envelope}
-
-_art9_condition(r) if _governing_isa(r).art9_conditions[_kind(r)]
-
-_special_category_allowed(r) if {
-	_kind(r) in _hub.rules.special_category_recipient_kinds
-	_art9_condition(r)
-}
-
-# A field may leave the source only when its kind allows it for this recipient.
-_kind_allows(_, f) if _fields[f] in {"none", "direct-identifier"}
-
-_kind_allows(r, f) if {
-	_fields[f] == "special-category"
-	_special_category_allowed(r)
-}
-
-# protected-identity (the referrer): never leaves the source agency; no rule allows it.
-
-_isa_fields(r) := _isa_fields_by[r]
-
-_isa_fields_by[r] := fields if {
-	some r in _candidates
-	_has_isa(r)
-	fields := {l | some p in _governing_isa(r).recipients[r].fields; some l in _leaves_under(p)}
-}
-
-_isa_fields_by[r] := set() if {
-	some r in _candidates
-	not _has_isa(r)
-}
-
-_allowed_fields(wanted, r) := {f | some f in (wanted | _envelope); _kind_allows(r, f)}
-
-_shared_fields(r) := _shared_by[r]
-
-_shared_by[r] := sort(_allowed_fields(_isa_fields(r), r)) if {
-	some r in _candidates
-	count(_refusals(r)) == 0
-}
-
-_shared_by[r] := [] if {
-	some r in _candidates
-	count(_refusals(r)) > 0
-}
-
-_special_category_shared(r) if {
-	some f in _shared_fields(r)
-	_fields[f] == "special-category"
-}
-
-# Withheld: every leaf field of the schema not shared.
-_withheld_fields(shared) := sort({l | some l in _hub.schema.leaves; not l in shared})
-
 # ---------------------------------------------------------------- break-glass
 
 _override_for(r) := o if {
@@ -412,26 +370,15 @@ _justified(o) if o.justified == true
 
 # Refusals no break-glass can set aside: the originator's own restriction, the security marking, and an
 # event whose risk factors cannot be classified.
-_binding_refusals(r) := (_originator_refusals(r) | _marking_refusals(r)) | _vocabulary_refusals(r)
+_binding_refusals(r) := (_originator_refusals(r) | _marking_refusals(r)) | _vocabulary_refusals
 
 _overridden(r) if {
+	o := _override_for(r) # first: without an override for r, nothing else here is evaluated
 	count(_refusals(r)) > 0
 	count(_binding_refusals(r)) == 0
-	o := _override_for(r)
 	_designated(o)
 	_justified(o)
 }
-
-# The override shares a minimal, bounded set: the break-glass list, the envelope, and (special-category)
-# only where the recipient's kind and an Art 9 condition allow; the referrer never.
-_override_fields(r) := sort(_allowed_fields(
-	{l | some p in _hub.rules.break_glass.fields; some l in _leaves_under(p)},
-	r,
-))
-
-_override_lawful_basis(r) := _hub.rules.break_glass.lawful_basis[_kind(r)] if {
-	_hub.rules.break_glass.lawful_basis[_kind(r)]
-} else := _hub.rules.break_glass.lawful_basis["default"]
 
 _override_notes(r) := union({
 	_override_applied(r),
@@ -439,7 +386,7 @@ _override_notes(r) := union({
 	_override_unjustified(r),
 	_override_bound(r),
 	_override_needless(r),
-})
+}) if input.override != null else := set()
 
 _override_applied(r) := {msg |
 	_overridden(r)
