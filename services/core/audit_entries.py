@@ -38,13 +38,11 @@ def audit_entry(kind: str, *, id_facts: Sequence[str], actor: str, occurred_at: 
 def recorded_entry(entry_id_: str, kind: str, *, actor: str, occurred_at: datetime, **fields: Any) -> dict[str, Any]:
     """An AuditEntry record for an act whose id was already derived by `entry_id` where it happened (a board's
     activity record carries it), so the ledger entry keeps that id."""
-    unknown = set(fields) - set(_EMPTY)
+    unknown = fields.keys() - _EMPTY.keys()
     if unknown:
         raise TypeError(f"not AuditEntry fields: {', '.join(sorted(unknown))}")
-    entry: dict[str, Any] = {
-        "entry_id": entry_id_, "kind": kind, "occurred_at": occurred_at, "actor": actor,
-        **{k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v) for k, v in _EMPTY.items()},
-    }
+    entry: dict[str, Any] = {"entry_id": entry_id_, "kind": kind, "occurred_at": occurred_at, "actor": actor,
+                             **_EMPTY, "fields_shared": [], "fields_withheld": [], "reasons": [], "details": {}}
     entry.update(fields)
     return entry
 
