@@ -11,9 +11,9 @@ from typing import Any
 from eahub.core import avro_codec, cloudevents, ids, schemas, topics
 from eahub.core.audit_entries import audit_entries_message, audit_entry, audit_message
 from eahub.core.messages import OutboundMessage, Publisher
-from eahub.policy.facts import policy_input
-from eahub.policy.impact import FACTS_KEY, facts_json
-from eahub.policy.model import Decision, Override, PolicyRequest, RecipientDecision
+from eahub.policy.impact import FACTS_KEY
+from eahub.policy.model import Decision, Override, RecipientDecision
+from eahub.router.facts_window import decided_facts
 from eahub.router.projection import project
 
 ROUTER_SOURCE = "/eahub/router"
@@ -33,12 +33,15 @@ class ResponseTimes:
 
 def outputs_for(event: dict[str, Any], decision: Decision, subject_ref: str, now: datetime,
                 times: ResponseTimes, origin: dict[str, str] | None = None,
-                actor: str = "router") -> list[OutboundMessage]:
+                actor: str = "router", facts: str | None = None) -> list[OutboundMessage]:
     """The routed cases, then one `eahub.AuditEntries` message with the DECISION entry and every DISCLOSURE,
     REFUSAL and OVERRIDE entry of the event. `origin`: where the event was read (inbound topic, partition,
-    offset), kept on the DECISION entry so that a later break-glass override can find the original message."""
+    offset), kept on the DECISION entry so that a later break-glass override can find the original message.
+    `facts`: the event's `decided_facts`, when the caller has them already."""
     out = [_routed_case(event, decision, r, subject_ref, now, times) for r in decision.shares]
     decision_entry = _entry("DECISION", event, decision, None, subject_ref, now, actor)
+    # what the policy decided on (no personal value): `eahub policy impact` replays it
+    decision_entry["details"][FACTS_KEY] = facts if facts is not None else decided_facts(event, now.date())
     decision_entry["details"].update(origin or {})
     entries = [decision_entry]
     for r in decision.recipients:
@@ -160,9 +163,7 @@ def _entry(kind: str, event: dict[str, Any], decision: Decision, r: RecipientDec
             reasons=[f"shared with: {', '.join(shared) or 'none'}", f"refused: {', '.join(refused) or 'none'}"],
             details={"grade": event["grade"], "security_marking": event["security_marking"],
                      "consent": event["consent"]["status"], "shared_with": ",".join(shared),
-                     "refused": ",".join(refused),
-                     # what the policy decided on (no personal value): `eahub policy impact` replays it
-                     FACTS_KEY: facts_json(policy_input(PolicyRequest(event=event, today=now.date())))},
+                     "refused": ",".join(refused)},
         )
     return audit_entry(
         kind, id_facts=(event["event_id"], r.agency, decision.decision_id), actor=actor, occurred_at=now, **common,
