@@ -134,7 +134,14 @@ def router_processes(settings: HubSettings, n: int, batch: int, processes: int, 
         time.sleep(0.05)
     started = time.perf_counter()
     go.set()
+    seen, progressed = 0, time.monotonic()
     while handled.value < n:
+        if handled.value != seen:
+            seen, progressed = handled.value, time.monotonic()
+        elif time.monotonic() - progressed > 60:
+            for w in workers:
+                w.terminate()
+            raise RuntimeError(f"no progress for 60 s: {seen} of {n} events handled, assigned {list(assigned)}")
         time.sleep(0.01)
     elapsed = time.perf_counter() - started
     for w in workers:
@@ -153,7 +160,9 @@ def _router_process(settings: HubSettings, group: str, batch: int, cache: bool, 
     getattr(router.engine, "inner", router.engine).decide([PolicyRequest(event=sample, today=date.today())])  # compile
 
     def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
-        if not go.is_set():
+        if go.is_set():
+            c.resume(partitions)  # librdkafka may keep a partition's pause across a rebalance
+        else:
             c.pause(partitions)
         assigned[index] = len(partitions)
 
