@@ -5,19 +5,27 @@ in one run. Prints events/s of both and their ratio.
   router:       consume inbound, decode, decide (embedded regorus, real policies), project per recipient,
                 produce routed cases + audit entries, commit after acks
 
-  in-process:   (--in-process) the router's own batch handler without a broker: decode, decide, project,
-                encode into a publisher that only collects, so policy and encoding costs show without broker noise
+  processes:    (--processes N) also the router as 1 and as N processes in one consumer group on the same broker
+                (the embedded engine is bound to its thread, so a process per core); the inbound topics have
+                settings.inbound_partitions partitions each, shared out by the group
 
-Usage: .venv/bin/python bench/bench_router.py [--events 5000] [--batch 500] [--in-process] [--no-cache]
+  in-process:   (--in-process) the router's own batch handler without a broker: decode, decide, project,
+                encode into a publisher that only collects, so policy and encoding costs show without broker noise;
+                with --warm every decision is cached beforehand, so what is timed is the path except the engine
+
+Usage: .venv/bin/python bench/bench_router.py [--events 5000] [--batch 500] [--processes 2]
+                                              [--in-process [--warm]] [--no-cache]
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from multiprocessing.sharedctypes import Synchronized, SynchronizedArray
 from pathlib import Path
 
 from confluent_kafka import Consumer, Message, TopicPartition
@@ -33,6 +41,7 @@ from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
 from eahub.hub.init import initialise
 from eahub.ingest.generator import generate
+from eahub.policy.model import PolicyRequest
 from eahub.router.bootstrap import build_router
 
 COPY_TOPIC = "bench.copy"
@@ -102,6 +111,79 @@ def full_router(settings: HubSettings, n: int, batch: int, cache: bool = True) -
     return router.stats.events / elapsed, extra
 
 
+def router_processes(settings: HubSettings, n: int, batch: int, processes: int, cache: bool) -> tuple[float, str]:
+    """`processes` routers in one consumer group. Each compiles its policies, then holds its partitions paused
+    until every partition is assigned and every process has some, so none starts alone before the group has
+    settled; timed from then until the group has handled `n` events."""
+    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter each: no forked librdkafka or engine state
+    handled, assigned, go = ctx.Value("i", 0), ctx.Array("i", processes), ctx.Event()
+    admin = AdminClient(settings.kafka_config())
+    total = sum(len(t.partitions) for name, t in admin.list_topics(timeout=10).topics.items()
+                if topics.agency_of_inbound(name) is not None)
+    group = f"bench-router-{processes}"
+    workers = [ctx.Process(target=_router_process, args=(settings, group, batch, cache, i, n, handled, assigned, go))
+               for i in range(processes)]
+    for w in workers:
+        w.start()
+    deadline = time.monotonic() + 120
+    while not (all(a > 0 for a in assigned) and sum(assigned) == total):
+        if not all(w.is_alive() for w in workers) or time.monotonic() > deadline:
+            for w in workers:
+                w.terminate()
+            raise RuntimeError(f"the group did not settle: {list(assigned)} of {total} partitions assigned")
+        time.sleep(0.05)
+    started = time.perf_counter()
+    go.set()
+    seen, progressed = 0, time.monotonic()
+    while handled.value < n:
+        if handled.value != seen:
+            seen, progressed = handled.value, time.monotonic()
+        elif time.monotonic() - progressed > 60:
+            for w in workers:
+                w.terminate()
+            raise RuntimeError(f"no progress for 60 s: {seen} of {n} events handled, assigned {list(assigned)}")
+        time.sleep(0.01)
+    elapsed = time.perf_counter() - started
+    for w in workers:
+        w.join(timeout=60)
+    return n / elapsed, f"{processes} processes, group {group}, {total} inbound partitions"
+
+
+def _router_process(settings: HubSettings, group: str, batch: int, cache: bool, index: int, n: int,
+                    handled: Synchronized, assigned: SynchronizedArray, go: threading.Event) -> None:
+    router = build_router(settings, group_id=group)
+    router.batch_size = batch
+    if not cache:
+        router.engine = router.engine.inner  # type: ignore[attr-defined]
+    consumer = router.consumer
+    sample = from_json(next(iter(generate(count=1, seed=99, start=datetime.now(UTC) - timedelta(days=1)))))
+    getattr(router.engine, "inner", router.engine).decide([PolicyRequest(event=sample, today=date.today())])  # compile
+
+    def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
+        if go.is_set():
+            c.resume(partitions)  # librdkafka may keep a partition's pause across a rebalance
+        else:
+            c.pause(partitions)
+        assigned[index] = len(partitions)
+
+    def on_revoke(c: Consumer, partitions: list[TopicPartition]) -> None:
+        assigned[index] = 0
+
+    consumer.subscribe([topics.INBOUND_PATTERN], on_assign=on_assign, on_revoke=on_revoke)
+    while not go.is_set():
+        consumer.poll(0.05)  # serves the group's rebalances; paused partitions deliver nothing
+    consumer.resume(consumer.assignment())
+    stop = threading.Event()
+    while handled.value < n:
+        msgs = consumer.consume(batch, timeout=0.2)
+        if msgs:
+            before = router.stats.events + router.stats.dead_letters
+            router.process_batch(msgs, stop)
+            with handled.get_lock():
+                handled.value += router.stats.events + router.stats.dead_letters - before
+    router.close()
+
+
 class CollectingPublisher:
     """Stands in for Kafka in the in-process mode: keeps the encoded outputs, acknowledges at once."""
 
@@ -115,7 +197,7 @@ class CollectingPublisher:
         pass
 
 
-def in_process(settings: HubSettings, n: int, batch: int, cache: bool) -> tuple[float, str]:
+def in_process(settings: HubSettings, n: int, batch: int, cache: bool, warm: bool = False) -> tuple[float, str]:
     from eahub.policy.bootstrap import build_engine
     from eahub.router.service import Router
 
@@ -132,13 +214,14 @@ def in_process(settings: HubSettings, n: int, batch: int, cache: bool) -> tuple[
     router = Router(consumer=None, publisher=publisher, engine=engine if cache else engine.inner,  # type: ignore[arg-type]
                     pseudonymiser=pseudo)
     stop = threading.Event()
-    router.handle_batch(msgs[:batch], stop)  # warm up: the engine's first evaluation compiles the policies
-    router.stats.events = 0
+    for i in range(0, n if warm else batch, batch):  # the engine's first evaluation compiles the policies
+        router.handle_batch(msgs[i:i + batch], stop)
+    router.stats.events = publisher.messages = 0
     start_t = time.perf_counter()
     for i in range(0, n, batch):
         router.handle_batch(msgs[i:i + batch], stop)
     elapsed = time.perf_counter() - start_t
-    extra = f"{publisher.messages / max(1, router.stats.events + batch):.1f} outputs per event"
+    extra = f"{publisher.messages / max(1, router.stats.events):.1f} output messages per event"
     if cache:
         extra += f", decision cache hit ratio {engine.hit_ratio:.2f}"
     return router.stats.events / elapsed, extra
@@ -150,12 +233,15 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--in-process", action="store_true", help="no broker: decode, decide, project, encode")
     parser.add_argument("--no-cache", action="store_true", help="every event decided by the engine")
+    parser.add_argument("--warm", action="store_true", help="in process: every decision cached before the timing")
+    parser.add_argument("--processes", type=int, default=0, help="also the router as N processes in one group")
     args = parser.parse_args()
     if args.in_process:
         with tempfile.TemporaryDirectory() as tmp:
-            rate, extra = in_process(HubSettings(data_dir=Path(tmp)), args.events, args.batch, not args.no_cache)
+            rate, extra = in_process(HubSettings(data_dir=Path(tmp)), args.events, args.batch, not args.no_cache,
+                                     args.warm)
         print(f"events: {args.events}, batch: {args.batch}, in process (no broker), "
-              f"cache {'off' if args.no_cache else 'on'}")
+              f"cache {'off' if args.no_cache else 'warm' if args.warm else 'on'}")
         print(f"router (decode, decide, project, encode): {rate:10.0f} events/s   ({extra})")
         return
     with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker(free_port(), log_path=Path(tmp) / "b.log") as b:
@@ -166,10 +252,17 @@ def main() -> None:
         load_inbound(settings, args.events)
         raw = pass_through(settings, args.events, args.batch)
         routed, extra = full_router(settings, args.events, args.batch, not args.no_cache)
+        scaled = [router_processes(settings, args.events, args.batch, p, not args.no_cache)
+                  for p in ((1, args.processes) if args.processes else ())]
     print(f"events: {args.events}, batch: {args.batch}, broker: embedded Tansu 0.6.0 (memory)")
     print(f"pass-through : {raw:10.0f} events/s")
     print(f"router       : {routed:10.0f} events/s   ({extra})")
     print(f"ratio router/pass-through: {routed / raw:.3f}")
+    if scaled:  # as processes, each with its policies compiled before the timing
+        (one, _), (many, how) = scaled
+        print(f"router x1    : {one:10.0f} events/s   (1 process)")
+        print(f"router x{args.processes}    : {many:10.0f} events/s   ({how})")
+        print(f"ratio router x{args.processes}/pass-through: {many / raw:.3f}, x{args.processes}/x1: {many / one:.2f}")
 
 
 if __name__ == "__main__":

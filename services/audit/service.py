@@ -1,6 +1,7 @@
 """The audit service's consume loop: decode, append, checkpoint, commit. It only moves messages.
 
-Per batch: AuditEntry records from `eahub.audit` are appended to the ledger (deduplicated on entry_id),
+Per batch: AuditEntry records from `eahub.audit` (one per message, or several in an AuditEntries message:
+all of a message's entries or, one being bad, none) are appended to the ledger (deduplicated on entry_id),
 RoutedCase records from `eahub.board.*` are sealed into the vault (deduplicated on case_id); an
 undecodable message goes to the dead-letter topic with its original bytes; only when all of that is
 durable are the batch's offsets committed. Database errors that may pass are retried with backoff;
@@ -25,6 +26,7 @@ from eahub.audit.signing import TreeHead
 from eahub.audit.store import LedgerStore
 from eahub.audit.vault import Vault
 from eahub.core import avro_codec, schemas, topics
+from eahub.core.audit_entries import entries_of
 from eahub.core.consume import ConsumeLoop
 from eahub.core.database import with_database_retry
 from eahub.core.deadletter import dead_letter
@@ -89,10 +91,11 @@ class AuditService:
         now = self.clock()
         for msg in msgs:
             try:
-                if msg.topic() == topics.AUDIT:
-                    entry = avro_codec.decode(msg.value(), expected=schemas.AUDIT_ENTRY)[1]
-                    entry_format.canonical_document(entry, 0, now)  # rejects what the ledger cannot hold
-                    entries.append(entry)
+                if msg.topic() == topics.AUDIT:  # one entry or several: all of them appended, or none
+                    batch = entries_of(msg.value())
+                    for entry in batch:
+                        entry_format.canonical_document(entry, 0, now)  # rejects what the ledger cannot hold
+                    entries.extend(batch)
                 elif msg.topic() == topics.BOARD_ACTIVITY:
                     entry = to_ledger_entry(avro_codec.decode(msg.value(), expected=schemas.BOARD_ACTIVITY)[1])
                     entry_format.canonical_document(entry, 0, now)  # rejects what the ledger cannot hold

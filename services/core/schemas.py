@@ -20,6 +20,7 @@ from eahub.core.paths import SCHEMAS_DIR
 CONCERN_EVENT = "eahub.ConcernEvent"
 ROUTED_CASE = "eahub.RoutedCase"
 AUDIT_ENTRY = "eahub.AuditEntry"
+AUDIT_ENTRIES = "eahub.AuditEntries"  # several AuditEntry records in one message (the router's, per event)
 DEAD_LETTER = "eahub.DeadLetter"
 SIGNED_TREE_HEAD = "eahub.SignedTreeHead"
 BOARD_ACTIVITY = "eahub.BoardActivity"

@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 from confluent_kafka import TopicPartition
 
-from eahub.core import avro_codec, schemas, topics
+from eahub.core import topics
+from eahub.core.audit_entries import entries_of
 from eahub.core.kafka import reader
 from eahub.core.settings import HubSettings
 
@@ -35,12 +36,13 @@ def follow_decisions(settings: HubSettings, emit: Callable[[str], None]) -> Call
                 if msg is None or msg.error():
                     continue
                 try:
-                    _, entry = avro_codec.decode(msg.value(), expected=schemas.AUDIT_ENTRY)
-                except avro_codec.UndecodableMessage:
+                    entries = entries_of(msg.value())
+                except ValueError:  # undecodable or not audit entries: the audit service dead-letters it
                     continue
-                line = decision_line(entry)
-                if line:
-                    emit(line)
+                for entry in entries:
+                    line = decision_line(entry)
+                    if line:
+                        emit(line)
         finally:
             consumer.close()
 

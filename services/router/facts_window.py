@@ -20,17 +20,22 @@ log = get_logger("eahub.router")
 WINDOW = 500
 
 
+def decided_facts(event: dict[str, Any], today: date) -> str:
+    """What the policy decides an event on (no personal value), as the canonical JSON that the DECISION entry
+    carries and this window keeps: computed once per event."""
+    return facts_json(policy_input(PolicyRequest(event=event, today=today)))
+
+
 class RecentDecisions:
     def __init__(self, size: int = WINDOW) -> None:
-        self._items: deque[RecordedDecision] = deque(maxlen=size)
+        self._items: deque[tuple[str, Decision]] = deque(maxlen=size)  # (decided_facts, decision)
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def record(self, event: dict[str, Any], today: date, decision: Decision) -> None:
-        facts = json.loads(facts_json(policy_input(PolicyRequest(event=event, today=today))))
-        outcomes = tuple(RecordedOutcome(r.agency, r.shared, r.isa_id, r.reasons) for r in decision.recipients)
-        self._items.append(RecordedDecision(decision.event_id, facts, outcomes))
+    def record(self, facts: str, decision: Decision) -> None:
+        """`facts`: `decided_facts` of the event; read back only when a new revision is replayed over them."""
+        self._items.append((facts, decision))
 
     def impact_counts(self, engine: object) -> dict[str, str]:
         """Replay the window under the revision now in force, then start a new window for it."""
@@ -39,7 +44,7 @@ class RecentDecisions:
         if bundle is None:
             return {"impact_replayed": "0", "impact_note": "engine does not expose its bundle"}
         try:
-            return replay(items, bundle).counts()
+            return replay([_recorded(facts, decision) for facts, decision in items], bundle).counts()
         except Exception as exc:  # the impact is information only: a failure must not stop routing
             log.error("impact of the new policy revision could not be computed", error=type(exc).__name__)
             return {"impact_replayed": "0", "impact_note": f"not computed ({type(exc).__name__})"}
@@ -55,3 +60,8 @@ def current_bundle(engine: object) -> PolicyBundle | None:
         if engine is None:
             return None
     return None
+
+
+def _recorded(facts: str, decision: Decision) -> RecordedDecision:
+    outcomes = tuple(RecordedOutcome(r.agency, r.shared, r.isa_id, r.reasons) for r in decision.recipients)
+    return RecordedDecision(decision.event_id, json.loads(facts), outcomes)

@@ -1,5 +1,6 @@
 """What the router emits for one decided event: a routed case per recipient shared with, and audit
-entries for the decision, every disclosure and every refusal. Pure functions; ids are deterministic."""
+entries for the decision, every disclosure and every refusal (in one message). Pure functions; ids are
+deterministic."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from eahub.core import avro_codec, cloudevents, ids, schemas, topics
-from eahub.core.audit_entries import audit_entry, audit_message
+from eahub.core.audit_entries import audit_entries_message, audit_entry, audit_message
 from eahub.core.messages import OutboundMessage, Publisher
-from eahub.policy.facts import policy_input
-from eahub.policy.impact import FACTS_KEY, facts_json
-from eahub.policy.model import Decision, Override, PolicyRequest, RecipientDecision
+from eahub.policy.impact import FACTS_KEY
+from eahub.policy.model import Decision, Override, RecipientDecision
+from eahub.router.facts_window import decided_facts
 from eahub.router.projection import project
 
 ROUTER_SOURCE = "/eahub/router"
@@ -32,18 +33,22 @@ class ResponseTimes:
 
 def outputs_for(event: dict[str, Any], decision: Decision, subject_ref: str, now: datetime,
                 times: ResponseTimes, origin: dict[str, str] | None = None,
-                actor: str = "router") -> list[OutboundMessage]:
-    """`origin`: where the event was read (inbound topic, partition, offset), kept on the DECISION entry so
-    that a later break-glass override can find the original message again."""
+                actor: str = "router", facts: str | None = None) -> list[OutboundMessage]:
+    """The routed cases, then one `eahub.AuditEntries` message with the DECISION entry and every DISCLOSURE,
+    REFUSAL and OVERRIDE entry of the event. `origin`: where the event was read (inbound topic, partition,
+    offset), kept on the DECISION entry so that a later break-glass override can find the original message.
+    `facts`: the event's `decided_facts`, when the caller has them already."""
     out = [_routed_case(event, decision, r, subject_ref, now, times) for r in decision.shares]
     decision_entry = _entry("DECISION", event, decision, None, subject_ref, now, actor)
+    # what the policy decided on (no personal value): `eahub policy impact` replays it
+    decision_entry["details"][FACTS_KEY] = facts if facts is not None else decided_facts(event, now.date())
     decision_entry["details"].update(origin or {})
-    out.append(_audit(decision_entry))
+    entries = [decision_entry]
     for r in decision.recipients:
-        out.append(_audit(_entry("DISCLOSURE" if r.shared else "REFUSAL", event, decision, r, subject_ref, now,
-                                 actor)))
+        entries.append(_entry("DISCLOSURE" if r.shared else "REFUSAL", event, decision, r, subject_ref, now, actor))
         if r.override:  # a break-glass share also enters the IG review queue
-            out.append(_audit(_entry("OVERRIDE", event, decision, r, subject_ref, now, actor)))
+            entries.append(_entry("OVERRIDE", event, decision, r, subject_ref, now, actor))
+    out.append(audit_entries_message(entries, ROUTER_SOURCE))  # one message: the audit service appends all or none
     return out
 
 
@@ -62,19 +67,19 @@ def publish_records_first(publisher: Publisher, outputs: list[OutboundMessage]) 
 def override_outputs(event: dict[str, Any], decision: Decision, r: RecipientDecision, subject_ref: str,
                      now: datetime, times: ResponseTimes, override: Override, justification_sha256: str,
                      origin: dict[str, str]) -> list[OutboundMessage]:
-    """A granted break-glass share: the routed case for that one recipient (carrying the justification), its
-    DISCLOSURE, and the OVERRIDE entry that puts it on the IG review queue."""
+    """A granted break-glass share: the routed case for that one recipient (carrying the justification), and in
+    one audit message its DISCLOSURE and the OVERRIDE entry that puts it on the IG review queue."""
     actor = f"override:{override.actor}"
     details = {"override_role": override.role, "override_actor": override.actor,
                "justification_sha256": justification_sha256, **origin}
     case = _routed_case(event, decision, r, subject_ref, now, times,
                         extra_reasons=(f"break-glass justification: {override.justification}",))
-    out = [case]
+    entries = []
     for kind in ("DISCLOSURE", "OVERRIDE"):
         entry = _entry(kind, event, decision, r, subject_ref, now, actor)
         entry["details"].update(details)
-        out.append(_audit(entry))
-    return out
+        entries.append(entry)
+    return [case, audit_entries_message(entries, ROUTER_SOURCE)]
 
 
 def override_attempt_entry(event: dict[str, Any], decision: Decision, r: RecipientDecision, subject_ref: str,
@@ -158,9 +163,7 @@ def _entry(kind: str, event: dict[str, Any], decision: Decision, r: RecipientDec
             reasons=[f"shared with: {', '.join(shared) or 'none'}", f"refused: {', '.join(refused) or 'none'}"],
             details={"grade": event["grade"], "security_marking": event["security_marking"],
                      "consent": event["consent"]["status"], "shared_with": ",".join(shared),
-                     "refused": ",".join(refused),
-                     # what the policy decided on (no personal value): `eahub policy impact` replays it
-                     FACTS_KEY: facts_json(policy_input(PolicyRequest(event=event, today=now.date())))},
+                     "refused": ",".join(refused)},
         )
     return audit_entry(
         kind, id_facts=(event["event_id"], r.agency, decision.decision_id), actor=actor, occurred_at=now, **common,

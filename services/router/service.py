@@ -27,7 +27,7 @@ from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.retry import StopRequested, retry
 from eahub.policy.model import PolicyRequest, PolicyUnavailable
 from eahub.router.event_digests import EventDigests, content_digest
-from eahub.router.facts_window import RecentDecisions
+from eahub.router.facts_window import RecentDecisions, decided_facts
 from eahub.router.inbound import Rejected, read_inbound
 from eahub.router.isolation import EVENT_ID_REUSED, check_event, failed, reuse_entry
 from eahub.router.outputs import (
@@ -159,7 +159,8 @@ class Router:
                 origin = {"inbound_topic": msg.topic() or "", "inbound_partition": str(msg.partition()),
                           "inbound_offset": str(msg.offset())}
                 try:
-                    routed = outputs_for(event, decision, subject_ref, now, self.times, origin)
+                    facts = decided_facts(event, now.date())
+                    routed = outputs_for(event, decision, subject_ref, now, self.times, origin, facts=facts)
                 except Exception as exc:  # one event's failure must not stop the router
                     self._dead_letter(outputs, msg, failed("building the outputs", exc), now)
                     continue
@@ -169,7 +170,7 @@ class Router:
                                                        event["event_id"], now, impact=impact))
                     self.revision_in_force = decision.policy_revision
                 outputs.extend(routed)
-                self.recent.record(event, now.date(), decision)
+                self.recent.record(facts, decision)
                 self.stats.events += 1
                 self.stats.shares += len(decision.shares)
                 self.stats.refusals += len(decision.refusals)

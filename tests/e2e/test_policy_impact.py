@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from eahub.cli import main
 from eahub.core import avro_codec, schemas, topics
+from eahub.core.audit_entries import entries_of
 from eahub.core.broker import free_port
 from eahub.core.kafka import KafkaPublisher, producer_config
 from eahub.core.messages import OutboundMessage
@@ -41,8 +42,8 @@ def _publish(settings: HubSettings, events: list[dict]) -> None:
 def _audit(settings: HubSettings, until: object, timeout_s: float = 30) -> list[dict]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        entries = [avro_codec.decode(m.value(), expected=schemas.AUDIT_ENTRY)[1]
-                   for m in read_all(settings, topics.AUDIT, expect=0, settle_s=0.2)]
+        entries = [e for m in read_all(settings, topics.AUDIT, expect=0, settle_s=0.2)
+                   for e in entries_of(m.value())]
         if until(entries):  # type: ignore[operator]
             return entries
         time.sleep(0.3)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from eahub.core import avro_codec, schemas, topics
+from eahub.core.audit_entries import entries_of
 from eahub.core.broker import free_port
 from eahub.core.kafka import KafkaPublisher, producer_config
 from eahub.core.messages import OutboundMessage
@@ -39,8 +40,8 @@ def _decision(settings: HubSettings, event_id: str) -> tuple[dict, list[dict]]:
     """The event's DECISION entry and its DISCLOSURE entries, from the audit topic."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        entries = [avro_codec.decode(m.value(), expected=schemas.AUDIT_ENTRY)[1]
-                   for m in read_all(settings, topics.AUDIT, expect=0, settle_s=0.2)]
+        entries = [e for m in read_all(settings, topics.AUDIT, expect=0, settle_s=0.2)
+                   for e in entries_of(m.value())]
         mine = [e for e in entries if e["event_id"] == event_id]
         decision = [e for e in mine if e["kind"] == "DECISION"]
         if decision:
@@ -77,8 +78,8 @@ def test_changed_policy_takes_effect_without_restart(tmp_path: Path) -> None:
         assert second["policy_revision"] != first["policy_revision"]
         assert {d["isa_version"] for d in disclosures} == {"1.3"}
         assert {d["policy_revision"] for d in disclosures} == {second["policy_revision"]}
-        changes = [avro_codec.decode(m.value(), expected=schemas.AUDIT_ENTRY)[1]
-                   for m in read_all(settings, topics.AUDIT, expect=0, settle_s=0.2)]
+        changes = [e for m in read_all(settings, topics.AUDIT, expect=0, settle_s=0.2)
+                   for e in entries_of(m.value())]
         assert [(c["details"]["previous_revision"], c["policy_revision"]) for c in changes
                 if c["kind"] == "POLICY_CHANGE"] == [("", first["policy_revision"]),
                                                       (first["policy_revision"], second["policy_revision"])]

@@ -16,6 +16,7 @@ from eahub.audit.queries import query
 from eahub.audit.store import EntryFilter
 from eahub.audit.verify import verify_ledger
 from eahub.core import avro_codec, schemas, topics
+from eahub.core.audit_entries import entries_of
 from eahub.core.broker import EmbeddedBroker, free_port
 from eahub.core.event_json import from_json
 from eahub.core.kafka import KafkaPublisher, producer_config
@@ -102,8 +103,8 @@ def test_a_crash_between_acknowledgement_and_commit_loses_nothing_and_duplicates
         second = _run_router(settings, crash_after=None, seen=seen)
         assert first + second > EVENTS, "the successor re-read the batch that was never committed"
 
-        entries = [avro_codec.decode(m.value(), expected=schemas.AUDIT_ENTRY)[1]
-                   for m in read_all(settings, topics.AUDIT, expect=0, settle_s=0.5)]
+        entries = [e for m in read_all(settings, topics.AUDIT, expect=0, settle_s=0.5)
+                   for e in entries_of(m.value())]
         per_id = Counter(e["entry_id"] for e in entries)
         assert max(per_id.values()) == 2, "the replayed batch carries the very same entry ids"
         decided = {e["event_id"] for e in entries if e["kind"] == "DECISION"}

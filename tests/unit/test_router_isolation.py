@@ -13,6 +13,7 @@ import pytest
 from confluent_kafka import TopicPartition
 
 from eahub.core import avro_codec, schemas, topics
+from eahub.core.audit_entries import entries_of
 from eahub.core.database import make_engine
 from eahub.core.errors import ValidationFailed
 from eahub.core.event_json import to_json
@@ -34,8 +35,8 @@ def _dead_letters(router: object) -> list[dict]:
 
 
 def _decided(router: object) -> set[str]:
-    return {e["event_id"] for e in (avro_codec.decode(m.value)[1] for m in router.publisher.sent  # type: ignore[attr-defined]
-                                    if m.topic == topics.AUDIT) if e["kind"] == "DECISION"}
+    return {e["event_id"] for m in router.publisher.sent if m.topic == topics.AUDIT  # type: ignore[attr-defined]
+            for e in entries_of(m.value) if e["kind"] == "DECISION"}
 
 
 @pytest.mark.parametrize("field", ["reported_at", "occurred_at"])
@@ -127,8 +128,8 @@ def test_an_event_id_reused_with_other_content_is_refused_and_audited(tmp_path: 
     router.process_batch([_msg(value, offset=2)])
     [dl] = _dead_letters(router)
     assert dl["error"].startswith("event-id-reused") and dl["original_value"] == value and dl["original_offset"] == 2
-    entries = [avro_codec.decode(m.value)[1] for m in router.publisher.sent  # type: ignore[attr-defined]
-               if m.topic == topics.AUDIT]
+    entries = [e for m in router.publisher.sent if m.topic == topics.AUDIT  # type: ignore[attr-defined]
+               for e in entries_of(m.value)]
     [action] = [e for e in entries if e["kind"] == "ACTION"]
     assert action["details"]["action"] == "event-id-reused" and action["event_id"] == first["event_id"]
     cases = [avro_codec.decode(m.value)[1] for m in router.publisher.sent  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from eahub.core import avro_codec, schemas, topics
+from eahub.core.audit_entries import entries_of
 from eahub.core.kafka import commit_after
 from eahub.core.messages import InMemoryPublisher
 from eahub.core.pseudonym import Pseudonymiser
@@ -80,8 +81,10 @@ def test_a_decided_event_yields_one_redacted_case_per_share_and_audit_for_every_
     assert case["concern"]["subject"]["nhs_number"] is None and case["concern"]["referrer"] is None
     assert case["concern"]["narrative"] is None
     assert case["due_by"] == event["reported_at"] + (datetime(2026, 1, 1, 1) - datetime(2026, 1, 1))
-    kinds = sorted(avro_codec.decode(m.value)[1]["kind"] for m in sent if m.topic == topics.AUDIT)
+    kinds = sorted(e["kind"] for m in sent if m.topic == topics.AUDIT for e in entries_of(m.value))
     assert kinds == ["DECISION", "DISCLOSURE", "POLICY_CHANGE", "REFUSAL"]
+    dense = [avro_codec.decode(m.value)[0] for m in sent if m.topic == topics.AUDIT]  # the decision's entries: one
+    assert dense == [schemas.AUDIT_ENTRY, schemas.AUDIT_ENTRIES]
     assert not [m for m in sent if m.topic == topics.board("nwas")]
     assert {m.key for m in sent} == {Pseudonymiser(b"k" * 32).subject_ref(event).encode(), b"policy"}
     assert consumer.commits == [[TopicPartition("eahub.inbound.lancashire-police", 0, 8)]]
@@ -93,8 +96,8 @@ def test_a_new_policy_revision_is_recorded_once_when_it_comes_into_force() -> No
     router.process_batch([_msg(avro_codec.encode(schemas.CONCERN_EVENT, concern_event()), offset=i) for i in range(3)])
     engine.revision = "rev-2"
     router.process_batch([_msg(avro_codec.encode(schemas.CONCERN_EVENT, concern_event()), offset=3)])
-    changes = [e for e in (avro_codec.decode(m.value)[1] for m in router.publisher.sent  # type: ignore[attr-defined]
-                           if m.topic == topics.AUDIT) if e["kind"] == "POLICY_CHANGE"]
+    changes = [e for m in router.publisher.sent if m.topic == topics.AUDIT  # type: ignore[attr-defined]
+               for e in entries_of(m.value) if e["kind"] == "POLICY_CHANGE"]
     assert [(c["details"]["previous_revision"], c["policy_revision"]) for c in changes] == [
         ("", "rev-test"), ("rev-test", "rev-2")]
 
@@ -169,7 +172,7 @@ def test_nothing_is_committed_until_the_broker_acknowledged_every_output() -> No
     router, consumer = _router(ScriptedEngine(), publisher)
     router.process_batch([_msg(avro_codec.encode(schemas.CONCERN_EVENT, concern_event()))])
     assert router.stats.redeliveries == 1
-    assert len(consumer.commits) == 1 and len(publisher.sent) == 5  # case, 3 audit entries, policy change
+    assert len(consumer.commits) == 1 and len(publisher.sent) == 3  # case, the 3 audit entries in one, policy change
 
 
 @pytest.mark.parametrize(("code", "raises"), [(KafkaError.REBALANCE_IN_PROGRESS, False),
