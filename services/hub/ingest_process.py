@@ -1,7 +1,8 @@
-"""Ingest as a process of its own under `eahub up` (the default; `--one-process` keeps it in a thread):
-`eahub ingest` (with break-glass) beside the threads of the other services, so that the router's policy evaluations (regorus holds the GIL for a whole
-evaluation) do not hold up the 202s. Run as one of the hub's services: it stops the child when the hub stops,
-and a child that exits on its own stops the hub, loudly. Ctrl-C reaches the child too (same process group)."""
+"""Ingest as a process of its own under `eahub up` (the default; `--one-process` keeps it in a thread): `eahub ingest`
+(with break-glass) beside the threads of the other services, so that the router's policy evaluations (regorus holds
+the GIL for a whole evaluation) do not hold up the 202s. Run as one of the hub's services: it stops the child when
+the hub stops, and a child that exits on its own stops the hub, loudly. Ctrl-C reaches the child too (same process
+group)."""
 
 from __future__ import annotations
 

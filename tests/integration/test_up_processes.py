@@ -1,6 +1,7 @@
-"""`eahub up` runs ingest in a process of its own by default (bench/bench_ingest.py --modes up has the figures):
-a 202 still comes only after the broker's ack, the event is decided and recorded by the router and audit of
-the parent process, whose /metrics are served on a port of their own, and one Ctrl-C (SIGINT to the foreground process group) stops parent and child."""
+"""`eahub up` runs ingest in a process of its own by default (bench/bench_ingest.py --modes up has the figures): a 202
+still comes only after the broker's ack, the event is decided and recorded by the router and audit of the parent
+process, whose /metrics are served on a port of their own, and one Ctrl-C (SIGINT to the foreground process group)
+stops parent and child."""
 
 from __future__ import annotations
 
