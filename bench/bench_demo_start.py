@@ -65,7 +65,7 @@ def one_run(timeout_s: float) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args()
     results = [one_run(args.timeout) for _ in range(args.runs)]
     for label, values in (("first line", [r[0] for r in results]), ("first decision", [r[1] for r in results])):

@@ -1,6 +1,7 @@
 """What the last successful `eahub audit verify` established, kept outside the database so that the next run
-can be incremental: the latest signed tree head it verified (size N and root), the Merkle tree's compact range
-at N, the roots of every signed head up to N, and a digest of every stored column of rows 0..N-1.
+can be incremental: the latest signed tree head it verified (of size N, signature included: a truncated or
+rewritten ledger then fails against it, as against a published head), the Merkle tree's compact range at N, the
+roots of every signed head up to N, and a digest of every stored column of rows 0..N-1.
 
 The record is a file in the hub's data directory, signed with the hub's key (domain-separated: it can never pass
 for a tree head). Someone who can rewrite the database but not read the key can neither forge nor alter it; an
@@ -24,7 +25,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from eahub.audit.signing import Signer, key_id
+from eahub.audit.signing import Signer, TreeHead, key_id
 from eahub.audit.store import LedgerRow
 from eahub.core.secrets import ensure_private_dir
 
@@ -78,18 +79,20 @@ class RowDigest:
 @dataclass(frozen=True)
 class VerifiedState:
     key_id: str  # the key the heads were verified against
-    tree_size: int  # N: rows 0..N-1 were verified, up to the signed head of that size
-    root_hash: bytes
+    head: TreeHead  # the latest signed head verified, of size N: a copy kept outside the database
     compact_range: tuple[bytes, ...]  # merkle.CompactRange hashes at N (heights: N's set bits, highest first)
     rows_digest: bytes  # RowDigest of rows 0..N-1
     head_roots: tuple[tuple[int, bytes], ...]  # (size, root) of every signed head of size <= N verified
     verified_at_ms: int
 
+    @property
+    def tree_size(self) -> int:
+        return self.head.tree_size
+
     def to_json(self) -> dict[str, Any]:
         return {
             "key_id": self.key_id,
-            "tree_size": self.tree_size,
-            "root_hash": self.root_hash.hex(),
+            "head": self.head.to_json(),
             "compact_range": [h.hex() for h in self.compact_range],
             "rows_digest": self.rows_digest.hex(),
             "head_roots": [[size, root.hex()] for size, root in self.head_roots],
@@ -100,8 +103,7 @@ class VerifiedState:
     def from_json(cls, doc: dict[str, Any]) -> VerifiedState:
         return cls(
             str(doc["key_id"]),
-            int(doc["tree_size"]),
-            bytes.fromhex(doc["root_hash"]),
+            TreeHead.from_json(doc["head"]),
             tuple(bytes.fromhex(h) for h in doc["compact_range"]),
             bytes.fromhex(doc["rows_digest"]),
             tuple((int(size), bytes.fromhex(root)) for size, root in doc["head_roots"]),

@@ -98,6 +98,8 @@ def verify_ledger(
     more than it, the whole ledger is verified instead (which names the place). The result's `state` is what
     to record for the next run."""
     store = _as_store(source)
+    if since is not None:  # its head is a copy kept outside the database, as a published one is
+        published = [*published, since.head]
     heads = store.tree_heads()
     for head in heads:
         problem = head_problem(head, public_key)
@@ -211,8 +213,7 @@ def _scan(store: LedgerStore, heads: list[TreeHead], since: VerifiedState | None
     if heads and record_at > 0:
         state = VerifiedState(
             key,
-            record_at,
-            heads[-1].root_hash,
+            heads[-1],
             compact,
             digest.digest(),
             tuple((h.tree_size, h.root_hash) for h in heads),

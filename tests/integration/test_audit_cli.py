@@ -137,7 +137,7 @@ def test_verify_is_incremental_after_a_verified_run_full_on_request_and_full_whe
     assert (full["ok"], full["incremental"], full["checked_from"]) == (True, False, 0)
     record = tmp_path / "data" / "audit-verified.json"
     doc = json.loads(record.read_text())
-    doc["state"]["tree_size"] = 100  # claims less was verified: still not signed
+    doc["state"]["compact_range"] = []  # altered: no longer signed
     record.write_text(json.dumps(doc))
     forged = json.loads(run("verify", "--json").output)
     assert (forged["ok"], forged["incremental"], forged["checked_from"]) == (True, False, 0)
