@@ -72,12 +72,12 @@ class SqlLedgerStore:
 
     def scan(self) -> Iterator[list[tuple[Any, ...]]]:
         # Straight from the driver (no Row objects): a server-side cursor on PostgreSQL, so a million rows are
-        # never all in memory; one statement, so one snapshot.
+        # never all in memory, in binary format (no hex text to decode for every entry); one statement, one snapshot.
         sql = str(select(*_COLUMNS).order_by(ledger.c.seq).compile(dialect=self.engine.dialect))
         with self.engine.connect() as conn:
             raw = conn.connection.driver_connection
             assert raw is not None
-            cursor = raw.cursor(name="eahub_ledger_scan") if is_postgres(self.engine) else raw.cursor()
+            cursor = raw.cursor(name="eahub_ledger_scan", binary=True) if is_postgres(self.engine) else raw.cursor()
             try:
                 cursor.execute(sql)
                 while batch := cursor.fetchmany(_SCAN_BATCH):
