@@ -6,7 +6,6 @@ Exit codes: 0 success / intact; 1 integrity failure (verify, verify-bundle); 2 u
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from datetime import UTC, datetime
@@ -85,22 +84,53 @@ audit.add_command(console_group)  # eahub audit console init|serve|user ...
     help="also check against tree heads kept elsewhere (JSON array or JSON lines)",
 )
 @click.option("--published", is_flag=True, help="also check against the heads published on eahub.audit.checkpoints")
+@click.option("--full", is_flag=True, help="re-verify every entry, ignoring the record of the last verification")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
-def verify(public_key_file: Path | None, heads_file: Path | None, published: bool, as_json: bool) -> None:
-    """Re-hash every entry and check it against every signed tree head (exit 0 intact, 1 not)."""
+def verify(public_key_file: Path | None, heads_file: Path | None, published: bool, full: bool, as_json: bool) -> None:
+    """Check the ledger against its signed tree heads (exit 0 intact, 1 not).
+
+    Every signed head's signature is checked, and every entry up to the latest head must hash to its root. A
+    full verification (the first run, or --full) re-hashes every entry and checks its position and indexed
+    columns. When it succeeds, the size, root and Merkle state at the latest signed head and a digest of every
+    stored column of the entries before it are recorded in the data directory (audit-verified.json), signed
+    with the hub's key.
+
+    The next run is then incremental: the entries before that head are read once and must digest to exactly
+    what was verified (any change to any column of any of them, a deletion, insertion or reordering makes it
+    differ, and the whole ledger is then verified in full, naming the place); only the entries after it are
+    re-hashed and checked one by one. It proves what a full verification proves, provided the record was not
+    forged: that needs the hub's signing key, which someone with only the database's rights does not have.
+    With --public-key other than the hub's, or --full, verification is always full."""
+    from dataclasses import replace
+
     from eahub.audit.published import read_heads_file, read_published_heads
-    from eahub.audit.signing import load_public_key_pem
+    from eahub.audit.signing import key_id, load_public_key_pem
+    from eahub.audit.verified_state import STATE_FILE, StateUnusable, load_state, save_state
     from eahub.audit.verify import verify_ledger
     from eahub.core.settings import HubSettings
 
     parts = _parts()
-    key = load_public_key_pem(public_key_file.read_bytes()) if public_key_file else parts.signer.public_key
+    settings = HubSettings()
+    hub_key = parts.signer.public_key
+    key = load_public_key_pem(public_key_file.read_bytes()) if public_key_file else hub_key
     outside = read_heads_file(heads_file) if heads_file else []
     if published:
-        outside += read_published_heads(HubSettings())
-    result = verify_ledger(parts.store, key, outside)
+        outside += read_published_heads(settings)
+    own_key = key_id(key) == key_id(hub_key)
+    state_path = settings.data_dir / STATE_FILE
+    since, refused = None, None
+    if own_key and not full:
+        try:
+            since = load_state(state_path, hub_key)
+        except StateUnusable as exc:
+            refused = f"{exc}: verified in full"
+    result = verify_ledger(parts.store, key, outside, since)
+    if refused:
+        result = replace(result, note=refused)
+    if own_key and result.ok and result.state is not None:
+        save_state(state_path, result.state, parts.signer)
     if as_json:
-        _echo_json({**dataclasses.asdict(result), "summary": result.summary()})
+        _echo_json(result.to_json())
     else:
         click.echo(result.summary())
     sys.exit(0 if result.ok else EXIT_NOT_INTACT)

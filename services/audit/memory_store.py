@@ -34,6 +34,11 @@ class InMemoryLedgerStore:
             if row.seq >= start and (end is None or row.seq < end):
                 yield row
 
+    def scan(self) -> Iterator[list[tuple[Any, ...]]]:
+        rows = sorted(self.entries, key=lambda r: r.seq)
+        for i in range(0, len(rows), 1000):
+            yield [tuple(r.__dict__.values()) for r in rows[i : i + 1000]]
+
     def leaf_hashes(self, start: int, end: int) -> list[bytes]:
         return [r.leaf_hash for r in self.entries if start <= r.seq < end]
 

@@ -148,19 +148,32 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
 
 class CompactRange:
     """The roots of the perfect subtrees of a growing tree: append a leaf in O(1) amortised hashes and
-    get the root of everything appended so far in O(log n), without keeping the leaves."""
+    get the root of everything appended so far in O(log n), without keeping the leaves. A range can be
+    resumed from its `hashes()` at a known size (the perfect subtrees are those of the size's set bits)."""
 
-    def __init__(self) -> None:
-        self._stack: list[tuple[int, bytes]] = []  # (height, hash), heights strictly decreasing
-        self.size = 0
+    def __init__(self, size: int = 0, hashes: Sequence[bytes] = ()) -> None:
+        heights = [h for h in range(size.bit_length() - 1, -1, -1) if size >> h & 1]
+        if len(heights) != len(hashes):
+            raise ValueError(f"a compact range of size {size} has {len(heights)} hashes, not {len(hashes)}")
+        self._stack: list[tuple[int, bytes]] = list(zip(heights, hashes, strict=True))  # heights decreasing
+        self.size = size
 
     def append(self, leaf: bytes) -> None:
-        height, node = 0, leaf
-        while self._stack and self._stack[-1][0] == height:
-            node = node_hash(self._stack.pop()[1], node)
-            height += 1
-        self._stack.append((height, node))
-        self.size += 1
+        self.extend((leaf,))
+
+    def extend(self, leaves: Sequence[bytes]) -> None:
+        stack, sha, size = self._stack, hashlib.sha256, self.size
+        for node in leaves:
+            height = 0
+            while stack and stack[-1][0] == height:
+                node = sha(b"\x01" + stack.pop()[1] + node).digest()
+                height += 1
+            stack.append((height, node))
+            size += 1
+        self.size = size
+
+    def hashes(self) -> tuple[bytes, ...]:
+        return tuple(node for _, node in self._stack)
 
     def root(self) -> bytes:
         if not self._stack:

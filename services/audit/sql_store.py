@@ -16,6 +16,7 @@ from eahub.core.database import is_postgres
 
 _APPEND_LOCK = 0x6561687562_02
 _PAGE = 20_000
+_SCAN_BATCH = 5_000
 _COLUMNS = [ledger.c[name] for name in LedgerRow.__dataclass_fields__]
 
 
@@ -68,6 +69,22 @@ class SqlLedgerStore:
             if len(page) < _PAGE:
                 return
             after = page[-1].seq
+
+    def scan(self) -> Iterator[list[tuple[Any, ...]]]:
+        # Straight from the driver (no Row objects): a server-side cursor on PostgreSQL, so a million rows are
+        # never all in memory, in binary format (no hex text to decode for every entry); one statement, one snapshot.
+        sql = str(select(*_COLUMNS).order_by(ledger.c.seq).compile(dialect=self.engine.dialect))
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            cursor = raw.cursor(name="eahub_ledger_scan", binary=True) if is_postgres(self.engine) else raw.cursor()
+            try:
+                cursor.execute(sql)
+                while batch := cursor.fetchmany(_SCAN_BATCH):
+                    yield batch
+            finally:
+                cursor.close()
+                raw.rollback()  # end the read transaction the cursor began
 
     def leaf_hashes(self, start: int, end: int) -> list[bytes]:
         with self.engine.connect() as conn:

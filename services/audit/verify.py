@@ -1,29 +1,43 @@
-"""Whole-ledger verification: every entry re-hashed, positions continuous, indexed columns equal to the
-hashed content, and the Merkle root at every signed tree head equal to the signed root (and every
-signature valid under the hub's public key). Reports the first place where the ledger is wrong.
+"""Ledger verification: every entry re-hashed, positions continuous, indexed columns equal to the hashed
+content, and the Merkle root at every signed tree head equal to the signed root (and every signature valid
+under the hub's public key). Reports the first place where the ledger is wrong.
 
 An attacker who alters an entry AND recomputes its stored leaf hash is caught by the first signed head
-whose root no longer matches; the place is then known to lie between that head and the previous one."""
+whose root no longer matches; the place is then known to lie between that head and the previous one.
+
+Incremental (`since`, a state recorded outside the database by the previous run): the rows up to the last
+verified head must be exactly, column for column, the rows that run verified; only the rows after it are
+checked one by one. Any change before that head makes the digest differ, and the whole ledger is then
+verified, so the answer (and the place it names) is the same as a full verification's."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import attrgetter
+from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine
 
 from eahub.audit import entry_format, merkle
-from eahub.audit.signing import TreeHead, head_problem
+from eahub.audit.signing import TreeHead, head_problem, key_id
 from eahub.audit.store import INDEXED, LedgerRow, LedgerStore
+from eahub.audit.verified_state import RowDigest, VerifiedState
 
-# Per-row costs matter at a million entries: one decoder (json.loads re-detects the encoding of every entry:
-# entries are UTF-8, as written) and the row's indexed columns read in one call.
+# Per-row costs matter at a million entries: rows are plain tuples in LedgerRow field order, one decoder
+# (json.loads re-detects the encoding of every entry: entries are UTF-8, as written) and the row's indexed
+# columns read in one call.
 _DECODER = json.JSONDecoder()
-_ROW_INDEXED = attrgetter(*INDEXED)
+_FIELDS = tuple(LedgerRow.__dataclass_fields__)
+_SEQ = itemgetter(0)
+_ENTRY_ID, _OCCURRED_MS, _ENTRY, _LEAF = map(_FIELDS.index, ("entry_id", "occurred_at_ms", "entry", "leaf_hash"))
+_ROW_INDEXED = itemgetter(*(_FIELDS.index(n) for n in INDEXED))
 
 
 @dataclass(frozen=True)
@@ -36,8 +50,13 @@ class VerifyResult:
     tree_heads: int = 0
     covered_size: int = 0
     root_hash: str = merkle.EMPTY_ROOT.hex()
+    checked_from: int = 0  # rows before this were only compared with the rows verified by an earlier run
+    since: VerifiedState | None = None  # that earlier run's record
+    state: VerifiedState | None = None  # this run's record, for the next one (when intact)
+    note: str | None = None
 
     def summary(self) -> str:
+        note = f" (note: {self.note})" if self.note else ""
         if not self.ok:
             where = (
                 ""
@@ -46,22 +65,41 @@ class VerifyResult:
                 + (f" (entry_id {self.first_bad_entry_id})" if self.first_bad_entry_id else "")
                 + ": "
             )
-            return f"LEDGER NOT INTACT: {where}{self.problem}"
+            return f"LEDGER NOT INTACT: {where}{self.problem}{note}"
         uncovered = self.size - self.covered_size
         tail = f"; {uncovered} newest entries not yet under a signed tree head" if uncovered else ""
+        if self.since is not None:
+            at = datetime.fromtimestamp(self.since.verified_at_ms / 1000, UTC).isoformat(timespec="seconds")
+            tail += (f"; incremental: entries 0..{self.checked_from - 1} are unchanged since they were verified "
+                     f"at {at}, entries from {self.checked_from} on were verified now")
         return (
             f"ledger intact: {self.size} entries, {self.tree_heads} signed tree heads verified, "
-            f"latest covers {self.covered_size}, root {self.root_hash}{tail}"
+            f"latest covers {self.covered_size}, root {self.root_hash}{tail}{note}"
         )
+
+    def to_json(self) -> dict[str, Any]:
+        doc = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("since", "state")}
+        return {**doc, "incremental": self.since is not None, "summary": self.summary()}
 
 
 def verify_ledger(
-    source: Engine | LedgerStore, public_key: Ed25519PublicKey, published: Sequence[TreeHead] = ()
+    source: Engine | LedgerStore,
+    public_key: Ed25519PublicKey,
+    published: Sequence[TreeHead] = (),
+    since: VerifiedState | None = None,
 ) -> VerifyResult:
     """Verify the stored ledger against its stored tree heads and, if given, against copies of heads kept
     outside the database (e.g. read from eahub.audit.checkpoints), which expose deleted heads and a
-    truncated ledger. Published heads not signed by `public_key` prove nothing and are ignored."""
+    truncated ledger. Published heads not signed by `public_key` prove nothing and are ignored.
+
+    `since`: the state a previous run recorded (see eahub.audit.verified_state). Rows before its head are
+    then only checked to be exactly the rows verified then (one digest over every stored column); the rows
+    after it are verified in full. If they are not the same rows, or a signed head it did not see covers no
+    more than it, the whole ledger is verified instead (which names the place). The result's `state` is what
+    to record for the next run."""
     store = _as_store(source)
+    if since is not None:  # its head is a copy kept outside the database, as a published one is
+        published = [*published, since.head]
     heads = store.tree_heads()
     for head in heads:
         problem = head_problem(head, public_key)
@@ -81,85 +119,170 @@ def verify_ledger(
                 tree_heads=len(by_size),
             )
     heads = [by_size[size] for size in sorted(by_size)]
-    leaves: list[bytes] = []
-    failure: VerifyResult | None = None
-    for row in store.rows():
-        bad_row = _row_problem(store, row, len(leaves))
-        if bad_row is not None:
-            seq, entry_id, text = bad_row
-            failure = VerifyResult(False, store.size(), seq, entry_id, text, len(heads))
-            break
-        leaves.append(row.leaf_hash)
-    tree = merkle.MerkleTree(leaves)
-    # Heads up to the first bad row can still reveal an earlier, cleverer change (leaf hash recomputed).
-    limit = tree.size if failure is None or failure.first_bad_seq is None else failure.first_bad_seq
-    previous = 0
-    for head in heads:
-        if head.tree_size > limit:
+    if since is not None:
+        result = _scan(store, heads, since, key_id(public_key))
+        if result is not None:
+            return result
+        full = _scan(store, heads, None, key_id(public_key))
+        assert full is not None
+        return dataclasses.replace(full, note=f"the rows before the last verified head (size {since.tree_size}) "
+                                   "are not the rows verified then, or a new head covers them: verified in full")
+    result = _scan(store, heads, None, key_id(public_key))
+    assert result is not None
+    return result
+
+
+def _scan(store: LedgerStore, heads: list[TreeHead], since: VerifiedState | None, key: str) -> VerifyResult | None:
+    """One pass over the stored rows: those before `since` only digested and compared, the others checked one by
+    one, and every signed head compared with the root of the rows it covers as the pass reaches its size. None
+    when `since` does not hold (the caller then verifies in full)."""
+    start = 0 if since is None else since.tree_size
+    if since is not None:
+        recorded = dict(since.head_roots)
+        if any(h.tree_size <= start and recorded.get(h.tree_size) != h.root_hash for h in heads):
+            return None
+    later = [h for h in heads if h.tree_size > start]
+    record_at = heads[-1].tree_size if heads else 0  # what the next run may start from, if all is well
+    tree = merkle.CompactRange() if since is None else merkle.CompactRange(start, since.compact_range)
+    compact = tree.hashes() if record_at == start else ()
+    digest = RowDigest()
+    boundary_checked = since is None
+    expected = start
+    next_head, previous = 0, start
+    altered: VerifyResult | None = None
+    altered_at = 0
+    for batch in store.scan():
+        split = bisect_left(batch, start, key=_SEQ) if not boundary_checked else 0
+        record_end = bisect_left(batch, record_at, key=_SEQ)
+        try:
+            digest.update(batch[:split])
+            if not boundary_checked and split < len(batch):
+                if digest.copy().digest() != since.rows_digest:  # type: ignore[union-attr]
+                    return None
+                boundary_checked = True
+            digest.update(batch[split:record_end])
+        except (TypeError, ValueError):
+            if not boundary_checked:
+                return None  # a column of a type the ledger never writes, before the head: let the full pass name it
+            record_at = -1  # never recorded: the full checks below name the row
+        leaves: list[bytes] = []
+        failure: tuple[int, str | None, str] | None = None
+        for row in batch[split:]:
+            failure = _row_problem(store, row, expected)
             if failure is not None:
-                return failure
-            return VerifyResult(
-                False,
-                tree.size,
-                tree.size,
-                None,
-                f"missing: a tree head is signed for {head.tree_size} entries but the ledger holds "
-                f"{tree.size} (entries seq {tree.size}..{head.tree_size - 1} deleted)",
-                len(heads),
-            )
-        if tree.root(head.tree_size) != head.root_hash:
-            first_id = next((r.entry_id for r in store.rows(previous, previous + 1)), None)
-            return VerifyResult(
-                False,
-                tree.size,
-                previous,
-                first_id,
-                f"altered: the tree head signed for {head.tree_size} entries no longer matches; an entry in "
-                f"seq {previous}..{head.tree_size - 1} was changed together with its leaf hash",
-                len(heads),
-            )
-        previous = head.tree_size
-    if failure is not None:
-        return failure
-    return VerifyResult(True, tree.size, tree_heads=len(heads), covered_size=previous, root_hash=tree.root().hex())
+                break
+            leaves.append(row[_LEAF])
+            expected += 1
+        # Feed the good leaves head by head. A head that no longer matches is reported unless the first bad row
+        # names an earlier place (as a full pass that checked the rows first and the heads up to it would).
+        pos = 0
+        while next_head < len(later) and later[next_head].tree_size - tree.size <= len(leaves) - pos:
+            head = later[next_head]
+            take = head.tree_size - tree.size
+            tree.extend(leaves[pos : pos + take])
+            pos += take
+            if altered is None and tree.root() != head.root_hash:
+                altered = _altered(store, previous, head, len(heads))
+                altered_at = head.tree_size
+            if head.tree_size == record_at:
+                compact = tree.hashes()
+            previous = head.tree_size
+            next_head += 1
+        tree.extend(leaves[pos:])
+        if failure is not None:
+            seq, entry_id, text = failure
+            if altered is not None and altered_at <= seq:
+                return altered
+            return VerifyResult(False, store.size(), seq, entry_id, text, len(heads))
+    if altered is not None:
+        return altered
+    if not boundary_checked and digest.digest() != since.rows_digest:  # type: ignore[union-attr]
+        return None
+    if next_head < len(later):
+        missing = later[next_head].tree_size
+        return VerifyResult(
+            False,
+            tree.size,
+            tree.size,
+            None,
+            f"missing: a tree head is signed for {missing} entries but the ledger holds "
+            f"{tree.size} (entries seq {tree.size}..{missing - 1} deleted)",
+            len(heads),
+        )
+    state = None
+    if heads and record_at > 0:
+        state = VerifiedState(
+            key,
+            heads[-1],
+            compact,
+            digest.digest(),
+            tuple((h.tree_size, h.root_hash) for h in heads),
+            int(time.time() * 1000),
+        )
+    return VerifyResult(
+        True,
+        tree.size,
+        tree_heads=len(heads),
+        covered_size=heads[-1].tree_size if heads else 0,
+        root_hash=tree.root().hex(),
+        checked_from=start,
+        since=since,
+        state=state,
+    )
 
 
-def _row_problem(store: LedgerStore, row: LedgerRow, expected_seq: int) -> tuple[int, str | None, str] | None:
-    if row.seq != expected_seq:
+def _altered(store: LedgerStore, previous: int, head: TreeHead, heads: int) -> VerifyResult:
+    first_id = next((r.entry_id for r in store.rows(previous, previous + 1)), None)
+    return VerifyResult(
+        False,
+        store.size(),
+        previous,
+        first_id,
+        f"altered: the tree head signed for {head.tree_size} entries no longer matches; an entry in "
+        f"seq {previous}..{head.tree_size - 1} was changed together with its leaf hash",
+        heads,
+    )
+
+
+def _row_problem(store: LedgerStore, row: tuple[Any, ...], expected_seq: int) -> tuple[int, str | None, str] | None:
+    seq, entry_id, data = row[0], row[_ENTRY_ID], row[_ENTRY]
+    if seq != expected_seq:
+        if seq < expected_seq:
+            return seq, entry_id, f"inserted: a row sits at seq {seq}, before the ledger's first position"
         return (
             expected_seq,
             None,
-            f"missing: no entry at this position (the next stored one is seq {row.seq}, "
-            f"entry_id {row.entry_id}); entries were deleted",
+            f"missing: no entry at this position (the next stored one is seq {seq}, "
+            f"entry_id {entry_id}); entries were deleted",
         )
-    if merkle.leaf_hash(row.entry) != row.leaf_hash:
-        return row.seq, row.entry_id, "modified: the stored entry does not match its leaf hash"
+    if not isinstance(data, bytes) or merkle.leaf_hash(data) != row[_LEAF]:
+        return seq, entry_id, "modified: the stored entry does not match its leaf hash"
     try:
-        doc = _document(row.entry)
+        doc = _document(data)
     except ValueError:
-        return row.seq, row.entry_id, "modified: the stored entry is not canonical JSON"
+        return seq, entry_id, "modified: the stored entry is not canonical JSON"
     written_at = doc.get(entry_format.SEQ)
-    if isinstance(written_at, int) and 0 <= written_at < row.seq:
+    if isinstance(written_at, int) and 0 <= written_at < seq:
         # This entry was pushed along: the ones now before it, from its old place on, were inserted.
         intruder = next(iter(store.rows(written_at, written_at + 1)), None)
         return (
             written_at,
             intruder.entry_id if intruder else None,
-            f"inserted: {row.seq - written_at} entries were inserted here (entry {row.entry_id} was "
-            f"written at seq {written_at} and now sits at seq {row.seq})",
+            f"inserted: {seq - written_at} entries were inserted here (entry {entry_id} was "
+            f"written at seq {written_at} and now sits at seq {seq})",
         )
-    if written_at != row.seq:
+    if written_at != seq:
         return (
-            row.seq,
-            row.entry_id,
+            seq,
+            entry_id,
             f"out of place: the entry was written at seq {written_at}; entries were deleted or reordered",
         )
     if tuple(map(doc.get, INDEXED)) != _ROW_INDEXED(row):
-        name = next(n for n in INDEXED if doc.get(n) != getattr(row, n))
-        return row.seq, row.entry_id, f"modified: column {name} disagrees with the hashed entry"
+        name = next(n for n in INDEXED if doc.get(n) != row[_FIELDS.index(n)])
+        return seq, entry_id, f"modified: column {name} disagrees with the hashed entry"
     occurred = doc.get("occurred_at")
-    if not isinstance(occurred, str) or entry_format.to_ms(entry_format.parse_iso(occurred)) != row.occurred_at_ms:
-        return row.seq, row.entry_id, "modified: column occurred_at_ms disagrees with the hashed entry"
+    if not isinstance(occurred, str) or entry_format.to_ms(entry_format.parse_iso(occurred)) != row[_OCCURRED_MS]:
+        return seq, entry_id, "modified: column occurred_at_ms disagrees with the hashed entry"
     return None
 
 
@@ -183,4 +306,4 @@ def _as_store(source: Engine | LedgerStore) -> LedgerStore:
     return source
 
 
-__all__ = ["TreeHead", "VerifyResult", "verify_ledger"]
+__all__ = ["TreeHead", "VerifiedState", "VerifyResult", "verify_ledger"]

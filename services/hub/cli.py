@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
@@ -14,7 +13,6 @@ from eahub.core.logging import announce, configure_logging
 from eahub.core.settings import HubSettings
 
 if TYPE_CHECKING:
-    from eahub.board.settings import BoardSettings
     from eahub.hub.hub import RunningHub
 
 
@@ -24,15 +22,15 @@ def _settings(port: int | None, broker_port: int | None) -> HubSettings:
     return settings.model_copy(update=updates)
 
 
-def _start(settings: HubSettings, extra: dict[str, Callable[[threading.Event], None]] | None = None,
-           board_settings: BoardSettings | None = None, ingest_apart: bool = False) -> RunningHub:
+def _start(settings: HubSettings, web: bool = True, ingest_apart: bool = False) -> RunningHub:
+    """The hub; `web`: with the boards and the IG console (else start them with `start_web_apps`)."""
     from eahub.audit.console.settings import ConsoleSettings
     from eahub.board.web.settings import BoardWebSettings
     from eahub.hub.hub import start_hub
 
     try:
-        return start_hub(settings, extra, board=BoardWebSettings(), board_settings=board_settings,
-                         console=ConsoleSettings(), ingest_apart=ingest_apart)
+        return start_hub(settings, board=BoardWebSettings() if web else None,
+                         console=ConsoleSettings() if web else None, ingest_apart=ingest_apart)
     except (BrokerError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -87,10 +85,16 @@ def _serve(hub: RunningHub) -> None:
         raise click.ClickException(f"stopped because a service failed: {names} (see the log above)")
 
 
-def _describe(hub: RunningHub) -> None:
-    for name, where in hub.endpoints.items():
-        click.echo(f"  {name:<8} {where}")
+def _endpoint_lines(hub: RunningHub) -> list[str]:
+    return [f"  {name:<8} {where}" for name, where in hub.endpoints.items()]
 
+
+def _describe(hub: RunningHub) -> None:
+    for line in _endpoint_lines(hub):
+        click.echo(line)
+
+
+_WEB_AFTER_S = 5.0  # the demo starts its boards and console at its first decision line, or after this long
 
 port_option = click.option("--port", type=int, default=None, help="HTTP ingest port (default EAHUB_HTTP_PORT or 8080)")
 broker_port_option = click.option("--broker-port", type=int, default=None,
@@ -103,7 +107,7 @@ broker_port_option = click.option("--broker-port", type=int, default=None,
 @click.option("--processes/--one-process", default=True, show_default=True,
               help="ingest in a process of its own (the router's policy evaluations hold the GIL and delayed the "
                    "202s: p99 of the 202 several times lower at 100 events/s, see bench/bench_ingest.py), or every "
-                   "service in one process, with the hub's /metrics on the ingest port")
+                   "service in one process (the hub's /metrics: on EAHUB_METRICS_PORT, or on the ingest port)")
 def up(port: int | None, broker_port: int | None, processes: bool) -> None:
     """Run broker, ingest, router, audit, the Early Action boards and the IG console in the foreground until Ctrl-C
     or SIGTERM."""
@@ -126,14 +130,13 @@ def up(port: int | None, broker_port: int | None, processes: bool) -> None:
 def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: float, sla_time_scale: float) -> None:
     """`up` plus a synthetic feed, time-compressed, printing one line per decision (no personal data), with a
     demo account on every board (printed) and the boards' clocks compressed so that a breach escalates."""
-    from eahub.audit.console.web.accounts import demo_ig_account
-    from eahub.board.settings import BoardSettings
-    from eahub.board.web.accounts import demo_accounts
     from eahub.core.registry import agency_ids
     from eahub.hub.decision_tail import follow_decisions
     from eahub.hub.demo_feed import feed
+    from eahub.hub.hub import start_web_apps
     from eahub.ingest.tokens import TokenStore
 
+    started = time.monotonic()
     settings = _settings(port, broker_port)
     configure_logging(settings.log_format, "warning" if settings.log_level == "info" else settings.log_level)
     store = TokenStore.in_data_dir(settings.data_dir)
@@ -141,29 +144,60 @@ def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: 
     issued = {a: store.issue(a, agencies) for a in agencies}  # the feed's own tokens, revoked on exit
     tokens = {a: token for a, (_, token) in issued.items()}
     base_url = f"http://{settings.http_host}:{settings.http_port}"
-    extra = {
-        "decisions": follow_decisions(settings, click.echo),
-        "feed": feed(base_url, tokens, seed, 24 * 60 / minutes_per_day, lambda m: click.echo(f"! {m}", err=True)),
-    }
-    started = time.monotonic()
-    hub = _start(settings, None, BoardSettings(time_scale=sla_time_scale))
-    click.echo(f"Early Action Hub demo ({minutes_per_day:g} real minute per simulated day, about 134 events a day; "
-               f"board clocks {sla_time_scale:g}x faster):")
-    _describe(hub)
-    if hub.board is not None:
-        click.echo(f"  Sign in to a board at {hub.board.url} with one of these demo accounts (new passwords each run):")
-        for agency, login, password in demo_accounts(hub.board.shell.accounts, agencies):
-            click.echo(f"    {agency:<24} {login:<42} {password}")
-    if hub.console is not None:
-        login, password = demo_ig_account(hub.console.shell.accounts)
-        click.echo(f"  Sign in to the IG console at {hub.console.url} as {login} with password {password}")
-    click.echo(f"  started in {time.monotonic() - started:.1f}s. Where to look while it runs:")
-    click.echo(f"    a board topic:  kcat -b {settings.bootstrap_servers} -C -t eahub.board.lancashire-cc-adults -f "
-               "'%k %h\\n'")
-    click.echo("    the audit trail: eahub audit verify ;  eahub audit show --event <an event id below>")
-    click.echo("  One line per decision follows (Ctrl-C to stop):")
-    for name, target in extra.items():  # only now, so that no decision line interrupts the accounts above
-        hub.services.start(name, target)
+    output = threading.Lock()  # a block of lines (the accounts) is printed whole, never cut by a decision line
+
+    def emit(*lines: str) -> None:
+        with output:
+            for line in lines:
+                click.echo(line)
+
+    def warn(message: str) -> None:
+        with output:
+            click.echo(f"! {message}", err=True)
+
+    first_decision = threading.Event()
+
+    def decision(line: str) -> None:
+        emit(line)
+        first_decision.set()
+
+    # The decisions first. The boards and the console (importing them, building their apps and hashing the demo
+    # accounts' passwords take longer than the router's start, in the same interpreter) start once the first
+    # decision is out, or after a few seconds; their consumers read the board topics from the start.
+    hub = _start(settings, web=False)
+    try:
+        emit(f"Early Action Hub demo ({minutes_per_day:g} real minute per simulated day, about 134 events a day; "
+             f"board clocks {sla_time_scale:g}x faster):", *_endpoint_lines(hub),
+             "  the audit trail: eahub audit verify ;  eahub audit show --event <an event id below>",
+             "  One line per decision follows (Ctrl-C to stop); the boards' and the IG console's demo accounts "
+             "are printed when they are ready:")
+        hub.services.start("decisions", follow_decisions(settings, decision))
+        hub.services.start("feed", feed(base_url, tokens, seed, 24 * 60 / minutes_per_day, warn))
+        first_decision.wait(_WEB_AFTER_S)
+        from eahub.audit.console.settings import ConsoleSettings
+        from eahub.audit.console.web.accounts import demo_ig_account
+        from eahub.board.settings import BoardSettings
+        from eahub.board.web.accounts import demo_accounts
+        from eahub.board.web.settings import BoardWebSettings
+
+        start_web_apps(hub, BoardWebSettings(), BoardSettings(time_scale=sla_time_scale), ConsoleSettings())
+        lines = [f"  {name:<8} {hub.endpoints[name]}" for name in ("boards", "console") if name in hub.endpoints]
+        if hub.board is not None:
+            lines.append(f"  Sign in to a board at {hub.board.url} with one of these demo accounts (new passwords "
+                         "each run):")
+            for agency, login, password in demo_accounts(hub.board.shell.accounts, agencies):
+                lines.append(f"    {agency:<24} {login:<42} {password}")
+        if hub.console is not None:
+            login, password = demo_ig_account(hub.console.shell.accounts)
+            lines.append(f"  Sign in to the IG console at {hub.console.url} as {login} with password {password}")
+        lines.append(f"  boards and console started in {time.monotonic() - started:.1f}s. A board topic:  kcat -b "
+                     f"{settings.bootstrap_servers} -C -t eahub.board.lancashire-cc-adults -f '%k %h\\n'")
+        emit(*lines)
+    except BaseException:
+        hub.shutdown()
+        for info, _ in issued.values():
+            store.revoke(info.token_id)
+        raise
     try:
         _serve(hub)
     finally:

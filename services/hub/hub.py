@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import uvicorn
 from fastapi import FastAPI
@@ -14,11 +15,6 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy import make_url
 
 from eahub.audit.bootstrap import build_audit_service
-from eahub.audit.console.bootstrap import ConsoleApp, build_console
-from eahub.audit.console.settings import ConsoleSettings
-from eahub.board.settings import BoardSettings
-from eahub.board.web.serve import BoardWeb, build_board_web
-from eahub.board.web.settings import BoardWebSettings
 from eahub.core import topics
 from eahub.core.broker import EmbeddedBroker
 from eahub.core.kafka import KafkaPublisher, producer_config
@@ -36,6 +32,13 @@ from eahub.hub.init import initialise
 from eahub.ingest.bootstrap import build_app
 from eahub.router.bootstrap import build_router
 
+if TYPE_CHECKING:  # the web apps are imported when started: the hub's services need not wait for them
+    from eahub.audit.console.bootstrap import ConsoleApp
+    from eahub.audit.console.settings import ConsoleSettings
+    from eahub.board.settings import BoardSettings
+    from eahub.board.web.serve import BoardWeb
+    from eahub.board.web.settings import BoardWebSettings
+
 log = get_logger("eahub.hub")
 
 
@@ -44,7 +47,7 @@ class RunningHub:
     settings: HubSettings
     services: ServiceThreads
     broker: EmbeddedBroker | None
-    http: uvicorn.Server | None  # None: ingest runs in a process of its own (`eahub up --processes`)
+    http: uvicorn.Server | None  # None: ingest runs in a process of its own (`ingest_apart`)
     break_glass: BreakGlass | None
     board: BoardWeb | None = None
     console: ConsoleApp | None = None
@@ -114,20 +117,7 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         else:
             server = http
             services.start("ingest-http", lambda stop: server.run())
-        board_web = None
-        if board is not None:
-            board_web = build_board_web(settings, board, board_settings)
-            for name, target in board_web.runners().items():
-                services.start(name, target)
         services.start("topic-guard", TopicGuard(settings).run)  # recreates topics a restarted broker lost
-        console_app, console_publisher = None, None
-        if console is not None:
-            console_publisher = KafkaPublisher(producer_config(settings))  # erasure requests to the boards
-            console_app = build_console(settings, console, publish=console_publisher.publish)
-            for name, target in console_app.runners().items():
-                services.start(name, target)
-        for name, target in (extra or {}).items():
-            services.start(name, target)
     except BaseException:
         if broker is not None:
             broker.stop()
@@ -140,9 +130,34 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         "ledger": make_url(settings.ledger_url).render_as_string(hide_password=True),
         "policy": settings.opa_url or f"embedded regorus over {settings.policies_dir}",
     }
-    if board_web is not None:
-        endpoints["boards"] = f"{board_web.url}  (sign in with an account of `eahub board user add`; metrics: /metrics)"
-    if console_app is not None:
-        endpoints["console"] = f"{console_app.url}  (IG officers: `eahub audit console user add`)"
-    return RunningHub(settings, services, broker, http, break_glass, board_web, console_app, console_publisher,
-                      endpoints)
+    hub = RunningHub(settings, services, broker, http, break_glass, endpoints=endpoints)
+    try:
+        start_web_apps(hub, board, board_settings, console)
+        for name, target in (extra or {}).items():
+            services.start(name, target)
+    except BaseException:
+        hub.shutdown()
+        raise
+    return hub
+
+
+def start_web_apps(hub: RunningHub, board: BoardWebSettings | None = None,
+                   board_settings: BoardSettings | None = None, console: ConsoleSettings | None = None) -> None:
+    """Start the Early Action boards and/or the IG console in a running hub's threads (`eahub demo` starts them
+    after its decision tail, so that decisions need not wait for them)."""
+    from eahub.audit.console.bootstrap import build_console
+    from eahub.board.web.serve import build_board_web
+
+    settings, services = hub.settings, hub.services
+    if board is not None:
+        hub.board = build_board_web(settings, board, board_settings)
+        for name, target in hub.board.runners().items():
+            services.start(name, target)
+        hub.endpoints["boards"] = (f"{hub.board.url}  (sign in with an account of `eahub board user add`; "
+                                   "metrics: /metrics)")
+    if console is not None:
+        hub.console_publisher = KafkaPublisher(producer_config(settings))  # erasure requests to the boards
+        hub.console = build_console(settings, console, publish=hub.console_publisher.publish)
+        for name, target in hub.console.runners().items():
+            services.start(name, target)
+        hub.endpoints["console"] = f"{hub.console.url}  (IG officers: `eahub audit console user add`)"

@@ -41,6 +41,7 @@ def test_appends_at_consecutive_positions_from_zero(store: LedgerStore) -> None:
     assert store.size() == 5
     assert [r.seq for r in store.rows()] == [0, 1, 2, 3, 4]
     assert [r.seq for r in store.rows(1, 3)] == [1, 2]
+    assert [row for batch in store.scan() for row in batch] == [tuple(r.__dict__.values()) for r in store.rows()]
 
 
 def test_stored_entry_is_the_canonical_document_and_its_leaf_hash(store: LedgerStore) -> None:

@@ -121,6 +121,30 @@ def test_sar_query_csv_and_overrides(hub: AuditParts) -> None:
     assert run("query", "--since", "yesterday").exit_code == 2
 
 
+def test_verify_is_incremental_after_a_verified_run_full_on_request_and_full_when_its_record_is_forged(
+    hub: AuditParts, tmp_path: Path
+) -> None:
+    first = json.loads(run("verify", "--json").output)
+    assert (first["ok"], first["incremental"], first["checked_from"]) == (True, False, 0)
+    hub.store.append(entries(260)[230:], NOW)
+    hub.checkpointer.checkpoint()  # a new head at 260
+    second = json.loads(run("verify", "--json").output)
+    assert (second["ok"], second["incremental"], second["checked_from"], second["covered_size"]) == (
+        True, True, 200, 260), second["summary"]
+    assert "incremental: entries 0..199 are unchanged" in second["summary"]
+    assert json.loads(run("verify", "--json").output)["checked_from"] == 260
+    full = json.loads(run("verify", "--full", "--json").output)
+    assert (full["ok"], full["incremental"], full["checked_from"]) == (True, False, 0)
+    record = tmp_path / "data" / "audit-verified.json"
+    doc = json.loads(record.read_text())
+    doc["state"]["compact_range"] = []  # altered: no longer signed
+    record.write_text(json.dumps(doc))
+    forged = json.loads(run("verify", "--json").output)
+    assert (forged["ok"], forged["incremental"], forged["checked_from"]) == (True, False, 0)
+    assert "not signed by the hub's key" in forged["note"]
+    assert "incremental" in run("verify", "--help").output
+
+
 def test_export_then_verify_bundle_offline(hub: AuditParts, tmp_path: Path) -> None:
     out = tmp_path / "evidence.json"
     key = tmp_path / "hub.pem"

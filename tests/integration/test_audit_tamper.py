@@ -1,7 +1,9 @@
 """Mutation tests: on a ledger of 1,000 entries (signed heads every 100), an attacker with DBA rights
 drops the append-only triggers and modifies, deletes, inserts or reorders one entry, or forges a tree
 head. Verification must fail and name the place. Positions: first, middle, last, and three random ones.
-Runs on SQLite and PostgreSQL."""
+Runs on SQLite and PostgreSQL, and in both modes: full, and incremental from a verification recorded
+when the ledger held 500 entries (so positions before 500 were tampered with before the last verified
+head, the others after it)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from eahub.audit.checkpoints import Checkpointer
 from eahub.audit.signing import Signer
 from eahub.audit.sql_store import SqlLedgerStore
 from eahub.audit.tables import ledger, metadata, tree_heads
+from eahub.audit.verified_state import VerifiedState
 from eahub.audit.verify import VerifyResult, verify_ledger
 from eahub.core.database import is_postgres, make_engine
 from tests.helpers import ledger_store
@@ -31,12 +34,15 @@ POSITIONS = [0, SIZE // 2, SIZE - 1, *random.Random(62).sample(range(1, SIZE - 1
 NOW = datetime(2026, 5, 2, tzinfo=UTC)
 
 
+VERIFIED_AT = 500  # incremental mode: the size of the ledger when the last verification was recorded
+
+
 class Ledger:
-    def __init__(self, store: SqlLedgerStore, signer: Signer) -> None:
-        self.store, self.signer, self.engine = store, signer, store.engine
+    def __init__(self, store: SqlLedgerStore, signer: Signer, since: VerifiedState | None = None) -> None:
+        self.store, self.signer, self.engine, self.since = store, signer, store.engine, since
 
     def verify(self) -> VerifyResult:
-        return verify_ledger(self.engine, self.signer.public_key)
+        return verify_ledger(self.engine, self.signer.public_key, since=self.since)
 
     def row(self, seq: int) -> dict:
         with self.engine.connect() as conn:
@@ -54,8 +60,8 @@ def drop_triggers(engine: Engine) -> None:
                 conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_delete"))
 
 
-@pytest.fixture
-def make_ledger(database_url: str, tmp_path: Path) -> Iterator[Callable[[], Ledger]]:
+@pytest.fixture(params=["full", "incremental"])
+def make_ledger(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[[], Ledger]]:
     signer = Signer.from_data_dir(tmp_path)
     engines: list[Engine] = []
     counter = iter(range(1000))
@@ -72,11 +78,15 @@ def make_ledger(database_url: str, tmp_path: Path) -> Iterator[Callable[[], Ledg
         store = ledger_store(engine)
         checkpointer = Checkpointer(store, signer, clock_ms=lambda: 1_777_000_000_000)
         batch = entries(SIZE)
+        since = None
         for i in range(0, SIZE, 100):
             store.append(batch[i : i + 100], NOW)
             checkpointer.checkpoint()
+            if request.param == "incremental" and i + 100 == VERIFIED_AT:
+                since = verify_ledger(engine, signer.public_key).state
+                assert since is not None and since.tree_size == VERIFIED_AT
         drop_triggers(engine)
-        return Ledger(store, signer)
+        return Ledger(store, signer, since)
 
     yield build
     for e in engines:
@@ -84,10 +94,17 @@ def make_ledger(database_url: str, tmp_path: Path) -> Iterator[Callable[[], Ledg
 
 
 def test_an_untouched_ledger_verifies(make_ledger: Callable[[], Ledger]) -> None:
-    result = make_ledger().verify()
+    lg = make_ledger()
+    result = lg.verify()
     assert result.ok, result.summary()
     assert (result.size, result.tree_heads, result.covered_size) == (SIZE, 10, SIZE)
     assert result.summary().startswith("ledger intact: 1000 entries, 10 signed tree heads verified")
+    assert result.note is None
+    assert result.checked_from == (0 if lg.since is None else VERIFIED_AT)
+    assert result.state is not None and result.state.tree_size == SIZE
+    again = verify_ledger(lg.engine, lg.signer.public_key, since=result.state)  # nothing new: only the digest
+    assert again.ok and again.checked_from == SIZE and again.note is None, again.summary()
+    assert again.state is not None and again.state.rows_digest == result.state.rows_digest
 
 
 def test_modifying_any_entry_is_named(make_ledger: Callable[[], Ledger]) -> None:
@@ -230,3 +247,51 @@ def test_rewriting_everything_under_an_attacker_key_fails_against_the_hubs_key(
     lg = make_ledger()
     attacker = Ledger(lg.store, Signer.from_data_dir(tmp_path / "attacker"))
     assert not verify_ledger(lg.engine, attacker.signer.public_key).ok
+
+
+def test_a_row_before_the_first_position_is_named(make_ledger: Callable[[], Ledger]) -> None:
+    """Rows at negative positions are outside the Merkle tree, yet a query or a SAR would show them."""
+    lg = make_ledger()
+    row = lg.row(3)
+    forged = {**row, "seq": -1, "entry_id": "forged-entry"}
+    with lg.engine.begin() as conn:
+        conn.execute(insert(ledger).values(**forged))
+    result = lg.verify()
+    assert not result.ok and result.first_bad_seq == -1 and "inserted" in result.problem, result.summary()
+
+
+def test_every_tamper_before_the_last_verified_head_sends_an_incremental_run_back_to_a_full_one(
+    make_ledger: Callable[[], Ledger],
+) -> None:
+    """One change to any stored column of an entry verified earlier: the digest differs, the full pass names it."""
+    lg = make_ledger()
+    if lg.since is None:
+        pytest.skip("incremental mode only")
+    pos = 123
+    for column, value in (("kind", "ACTION"), ("occurred_at_ms", 1), ("case_id", "case-x"), ("leaf_hash", b"x" * 32)):
+        before = verify_ledger(lg.engine, lg.signer.public_key, since=lg.since)
+        assert before.ok and before.note is None, before.summary()
+        original = lg.row(pos)[column]
+        with lg.engine.begin() as conn:
+            conn.execute(update(ledger).where(ledger.c.seq == pos).values({column: value}))
+        result = lg.verify()
+        assert not result.ok and result.first_bad_seq is not None and result.first_bad_seq <= pos, column
+        assert "verified in full" in (result.note or ""), result.summary()
+        with lg.engine.begin() as conn:
+            conn.execute(update(ledger).where(ledger.c.seq == pos).values({column: original}))
+
+
+def test_truncating_the_ledger_and_its_heads_below_the_last_verified_head_is_named(
+    make_ledger: Callable[[], Ledger],
+) -> None:
+    """The record of the last verification keeps a copy of its signed head outside the database."""
+    lg = make_ledger()
+    with lg.engine.begin() as conn:
+        conn.execute(delete(ledger).where(ledger.c.seq >= 300))
+        conn.execute(delete(tree_heads).where(tree_heads.c.tree_size > 300))
+    result = lg.verify()
+    if lg.since is None:
+        assert result.ok  # without a copy of a later head kept elsewhere (--published, --heads) nothing shows it
+        return
+    assert not result.ok and result.first_bad_seq == 300 and "missing" in result.problem, result.summary()
+    assert f"signed for {VERIFIED_AT} entries" in result.problem

@@ -140,6 +140,19 @@ def test_compact_range_gives_the_same_roots_while_growing() -> None:
             assert cr.root() == tree.root(i + 1)
 
 
+def test_a_compact_range_resumed_from_its_hashes_grows_to_the_same_roots() -> None:
+    lv = leaves(data(300))
+    tree = MerkleTree(lv)
+    for size in (0, 1, 7, 128, 255):
+        whole = CompactRange()
+        whole.extend(lv[:size])
+        resumed = CompactRange(size, whole.hashes())
+        resumed.extend(lv[size:])
+        assert resumed.root() == tree.root() and resumed.size == 300
+    with pytest.raises(ValueError, match="hashes"):
+        CompactRange(7, [b"x"])
+
+
 def test_bad_proof_requests_are_refused() -> None:
     tree = MerkleTree(leaves(data(10)))
     with pytest.raises(ValueError, match="outside"):

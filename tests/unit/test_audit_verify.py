@@ -15,6 +15,7 @@ from eahub.audit.checkpoints import Checkpointer, LedgerCorrupt
 from eahub.audit.memory_store import InMemoryLedgerStore
 from eahub.audit.settings import DAY_MS, AuditSettings
 from eahub.audit.signing import Signer
+from eahub.audit.verified_state import RowDigest, StateUnusable, load_state, save_state
 from eahub.audit.verify import verify_ledger
 from tests.unit.test_audit_entries import entries
 
@@ -128,3 +129,44 @@ def test_resuming_over_leaf_hashes_that_no_longer_match_the_signed_head_fails(
     store.entries[10] = dataclasses.replace(store.entries[10], leaf_hash=b"\x00" * 32)
     with pytest.raises(LedgerCorrupt, match="signed root at size 300"):
         Checkpointer(store, cp.signer).sync()
+
+
+def test_the_row_digest_does_not_depend_on_batches_and_sees_every_column(
+    ledger: tuple[InMemoryLedgerStore, Checkpointer],
+) -> None:
+    store, _ = ledger
+    rows = [row for batch in store.scan() for row in batch]
+    whole, split = RowDigest(), RowDigest()
+    whole.update(rows)
+    for i in range(0, len(rows), 7):
+        split.update(rows[i : i + 7])
+    assert whole.digest() == split.digest()
+    for column in range(len(rows[0])):
+        changed = [*rows]
+        changed[5] = (*changed[5][:column], _other(changed[5][column]), *changed[5][column + 1 :])
+        other = RowDigest()
+        other.update(changed)
+        assert other.digest() != whole.digest(), column
+
+
+def test_an_incremental_verification_needs_a_record_signed_by_the_hub(
+    ledger: tuple[InMemoryLedgerStore, Checkpointer], tmp_path: Path
+) -> None:
+    store, cp = ledger
+    state = verify_ledger(store, cp.signer.public_key).state
+    assert state is not None and state.tree_size == 300
+    path = tmp_path / "verified.json"
+    save_state(path, state, cp.signer)
+    assert load_state(path, cp.signer.public_key) == state
+    assert load_state(tmp_path / "none.json", cp.signer.public_key) is None
+    with pytest.raises(StateUnusable, match="another key"):
+        load_state(path, Signer.from_data_dir(tmp_path / "other").public_key)
+    path.write_text(path.read_text().replace('"verified_at_ms": ', '"verified_at_ms": 1'))
+    with pytest.raises(StateUnusable, match="not signed"):
+        load_state(path, cp.signer.public_key)
+
+
+def _other(value: object) -> object:
+    if isinstance(value, bytes | int):
+        return value + (b"x" if isinstance(value, bytes) else 1)  # type: ignore[operator]
+    return "x" if value is None else f"{value}x"
