@@ -458,6 +458,10 @@ class Board:
                               now_ms=now_ms)
         elif name == "record_review":
             timers.finish(conn, row.case_id, [timers.REVIEW_W2 if a.week == 2 else timers.REVIEW_W4], now_ms)
+        elif name == "reopen":  # back in the queue: it must be picked up and acknowledged again, on the grade's clock
+            timers.create(conn, case_id=row.case_id, agency=agency, kind=timers.ACK, start_ms=now_ms,
+                          due_ms=now_ms + self.sla.acknowledge_ms(agency, grade),
+                          warn_share=self.sla.warn_share(agency), now_ms=now_ms)
             detail["week"] = str(a.week)
         elif name == "close":
             timers.finish(conn, row.case_id, None, now_ms, state=timers.CANCELLED)

@@ -203,7 +203,16 @@ def test_a_case_worked_from_arrival_to_closure(rig: BoardRig) -> None:
     # reopen: manager only
     with pytest.raises(NotPermitted):
         rig.board.command(m1, cid, "reopen", {"reason": "new information"})
-    assert rig.board.command(rig.actor("adults-mgr"), cid, "reopen", {"reason": "new info"}).state == "REOPENED"
+    rig.clock.advance(minutes=5)
+    head = rig.board.command(rig.actor("adults-mgr"), cid, "reopen", {"reason": "new info"})
+    assert head.state == "REOPENED"
+    # a fresh acknowledge clock on the grade's time; the first one stays DONE
+    assert sorted((t.kind, t.state) for t in head.timers if t.kind == "ACK") == [("ACK", "ACTIVE"), ("ACK", "DONE")]
+    [fresh] = [t for t in head.timers if t.kind == "ACK" and t.state == "ACTIVE"]
+    assert fresh.due_at == rig.clock.now + timedelta(minutes=60)  # Grade 2: acknowledge within the hour
+    head = rig.board.command(rig.actor("adults-mgr"), cid, "allocate", {"to_user_id": "adults-m1"})
+    head = rig.board.command(m1, cid, "acknowledge", {})
+    assert [t.state for t in head.timers if t.kind == "ACK"] == ["DONE", "DONE"]
 
 
 def test_illegal_and_stale_commands(rig: BoardRig) -> None:
