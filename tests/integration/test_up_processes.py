@@ -30,8 +30,7 @@ pytestmark = pytest.mark.integration
 def test_up_serves_ingest_from_its_own_process_and_one_ctrl_c_stops_everything(tmp_path: Path) -> None:
     broker_port, http_port = free_port(), free_port()
     data = tmp_path / "data"
-    env = hub_env(data, broker_port, http_port, EAHUB_BOARD_HTTP_PORT=str(free_port()),
-                  EAHUB_CONSOLE_HTTP_PORT=str(free_port()))
+    env = hub_env(data, broker_port, http_port)
     hub = Service("up", ["up"], env, tmp_path / "logs").start()
     assert hub.proc is not None
     try:

@@ -21,7 +21,8 @@ def hub_env(data_dir: Path, broker_port: int, http_port: int, **extra: str) -> d
     env = {k: v for k, v in os.environ.items() if not k.startswith("EAHUB_") or k.startswith("EAHUB_TEST_")}
     env.update({"EAHUB_DATA_DIR": str(data_dir), "EAHUB_BROKER_PORT": str(broker_port),
                 "EAHUB_HTTP_PORT": str(http_port), "EAHUB_METRICS_PORT": str(free_port()), "EAHUB_LOG_FORMAT": "json",
-                **extra})
+                # free ports for the web apps too, so that a test never clashes with a demo running on 8081/8082
+                "EAHUB_BOARD_HTTP_PORT": str(free_port()), "EAHUB_CONSOLE_HTTP_PORT": str(free_port()), **extra})
     return env
 
 
