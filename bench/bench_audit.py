@@ -9,7 +9,7 @@ service's own consume loop (batch, append, seal, checkpoint, commit), timed from
 
   --before-src DIR   also the same drain with another tree's code (DIR/eahub = that tree's services/), alternated
   --in-process       no broker: the service's batch handler over the same messages (no commits), for profiling
-  --profile          (with --in-process) cProfile of one drain, top functions by own time
+  --profile          cProfile of each drain, top functions by own time
 
 Usage: .venv/bin/python bench/bench_audit.py [--events 4000] [--rounds 3] [--before-src DIR]
                                              [--database-url postgresql://postgres@127.0.0.1:5432/test]
@@ -64,7 +64,7 @@ def route(data_dir: Path, n: int) -> list[tuple[str, bytes | None, bytes]]:
 
     settings = HubSettings(data_dir=data_dir)
     pseudo = Pseudonymiser.from_data_dir(data_dir)
-    start = datetime.now(UTC) - timedelta(days=max(1, n // 134 + 1))
+    start = datetime.now(UTC) - timedelta(days=n // 134 + 3)  # about 134 a day: the last well before now
     msgs = []
     for i, obj in enumerate(generate(count=n, seed=7, start=start)):
         record = from_json(obj)
@@ -110,26 +110,17 @@ def child(args: argparse.Namespace) -> None:
         service = AuditService(consumer=None, publisher=CollectingPublisher(),  # type: ignore[arg-type]
                                store=parts.store, vault=parts.vault, checkpointer=parts.checkpointer)
         service.checkpointer.sync()
-        profiler = None
-        if args.profile:
-            import cProfile
-
-            profiler = cProfile.Profile()
-            profiler.enable()
+        profiler = start_profile(args.profile)
         start = time.perf_counter()
         for i in range(0, len(msgs), service.settings.batch_size):
             service.handle_batch(msgs[i:i + service.settings.batch_size], threading.Event())
         elapsed = time.perf_counter() - start
-        if profiler is not None:
-            import pstats
-
-            profiler.disable()
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
     else:
         service = build_audit_service(settings, group_id=f"bench-audit-{os.getpid()}")
         service.checkpointer.sync()
         loop = service._loop()
         stop = threading.Event()
+        profiler = start_profile(args.profile)
         start = None
         deadline = time.monotonic() + 300
         while service.stats.appended + service.stats.duplicates < entries or service.stats.payloads < cases:
@@ -141,12 +132,27 @@ def child(args: argparse.Namespace) -> None:
                 loop.process_batch(msgs, stop)
         elapsed = time.perf_counter() - (start or time.perf_counter())
         service.close()
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     stats = service.stats
     assert stats.appended == entries and stats.payloads == cases, stats
     cpu_s = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
     print(json.dumps({"seconds": elapsed, "entries": stats.appended, "cases": stats.payloads,
                       "batches": stats.batches, "cpu_s": cpu_s}))
+
+
+def start_profile(wanted: bool) -> Any:
+    if not wanted:
+        return None
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    return profiler
 
 
 # --- the parent -----------------------------------------------------------------------------------------------
@@ -212,7 +218,7 @@ def main() -> None:
     parser.add_argument("--before-src", default=None, help="a folder whose eahub/ is another tree's services/")
     parser.add_argument("--database-url", default=None, help="a PostgreSQL server's database (fresh ones made)")
     parser.add_argument("--in-process", action="store_true", help="no broker: the batch handler alone")
-    parser.add_argument("--profile", action="store_true", help="with --in-process: cProfile of each drain")
+    parser.add_argument("--profile", action="store_true", help="cProfile of each drain (on stderr)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--audited", type=Path, help=argparse.SUPPRESS)

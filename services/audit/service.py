@@ -95,11 +95,11 @@ class AuditService:
                 if msg.topic() == topics.AUDIT:  # one entry or several: all of them appended, or none
                     batch = entries_of(msg.value())
                     for entry in batch:
-                        entry_format.canonical_document(entry, 0, now)  # rejects what the ledger cannot hold
+                        entry_format.check(entry)  # rejects what the ledger cannot hold
                     entries.extend(batch)
                 elif msg.topic() == topics.BOARD_ACTIVITY:
                     entry = to_ledger_entry(avro_codec.decode(msg.value(), expected=schemas.BOARD_ACTIVITY)[1])
-                    entry_format.canonical_document(entry, 0, now)  # rejects what the ledger cannot hold
+                    entry_format.check(entry)  # rejects what the ledger cannot hold
                     entries.append(entry)
                 else:
                     value = msg.value()
