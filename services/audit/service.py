@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from confluent_kafka import Consumer, Message
 
@@ -87,6 +87,7 @@ class AuditService:
     def handle_batch(self, msgs: list[Message], stop: threading.Event) -> None:
         entries: list[dict[str, Any]] = []
         cases: list[dict[str, Any]] = []
+        sealed: list[bytes] = []  # each case as received: what the vault seals
         dead: list[OutboundMessage] = []
         now = self.clock()
         for msg in msgs:
@@ -94,20 +95,23 @@ class AuditService:
                 if msg.topic() == topics.AUDIT:  # one entry or several: all of them appended, or none
                     batch = entries_of(msg.value())
                     for entry in batch:
-                        entry_format.canonical_document(entry, 0, now)  # rejects what the ledger cannot hold
+                        entry_format.check(entry)  # rejects what the ledger cannot hold
                     entries.extend(batch)
                 elif msg.topic() == topics.BOARD_ACTIVITY:
                     entry = to_ledger_entry(avro_codec.decode(msg.value(), expected=schemas.BOARD_ACTIVITY)[1])
-                    entry_format.canonical_document(entry, 0, now)  # rejects what the ledger cannot hold
+                    entry_format.check(entry)  # rejects what the ledger cannot hold
                     entries.append(entry)
                 else:
-                    cases.append(avro_codec.decode(msg.value(), expected=schemas.ROUTED_CASE)[1])
+                    value = msg.value()
+                    cases.append(avro_codec.decode(value, expected=schemas.ROUTED_CASE)[1])
+                    sealed.append(cast(bytes, value))  # decoded, so bytes
             except avro_codec.UndecodableMessage as exc:
                 dead.append(dead_letter(msg, "UNDECODABLE", str(exc), COMPONENT))
             except ValueError as exc:
                 dead.append(dead_letter(msg, "SCHEMA_INVALID", str(exc), COMPONENT))
         appended = self._with_db_retry(lambda: self.store.append(entries, now), stop) if entries else []
-        stored = self._with_db_retry(lambda: self.vault.store_many(cases), stop) if cases else 0  # one transaction
+        # One transaction for the batch's cases, sealed as they were received.
+        stored = self._with_db_retry(lambda: self.vault.store_many(cases, encoded=sealed), stop) if cases else 0
         if dead:
             self._publish(dead, stop)
             for d in dead:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, func, insert, select, text
@@ -49,8 +50,8 @@ class SqlLedgerStore:
             last = conn.scalar(select(func.max(ledger.c.seq)))
             next_seq = 0 if last is None else int(last) + 1
             rows = build_rows(entries, next_seq, recorded_at, present)
-            if rows:
-                conn.execute(insert(ledger), [dict(r.__dict__) for r in rows])
+            if rows:  # straight to the driver's executemany: no per-row parameter processing by SQLAlchemy
+                conn.exec_driver_sql(_insert_sql(self.engine), [r.__dict__ for r in rows])
         return rows
 
     def size(self) -> int:
@@ -160,6 +161,17 @@ class SqlLedgerStore:
                 break
             out.append(bytes(root))
         return out
+
+
+@cache
+def _insert_sql_for(postgres: bool) -> str:
+    names = list(LedgerRow.__dataclass_fields__)
+    marks = ", ".join(f"%({n})s" if postgres else f":{n}" for n in names)  # psycopg's and sqlite3's named style
+    return f"INSERT INTO {ledger.name} ({', '.join(names)}) VALUES ({marks})"
+
+
+def _insert_sql(engine: Engine) -> str:
+    return _insert_sql_for(is_postgres(engine))
 
 
 def _row(r: Any) -> LedgerRow:

@@ -55,43 +55,51 @@ class Vault:
         """Seal one RoutedCase under its subject's key. False if that case is already stored."""
         return self.store_many([routed_case], now_ms) == 1
 
-    def store_many(self, routed_cases: Sequence[dict[str, Any]], now_ms: int | None = None) -> int:
+    def store_many(self, routed_cases: Sequence[dict[str, Any]], now_ms: int | None = None,
+                   encoded: Sequence[bytes] | None = None) -> int:
         """Seal a batch of RoutedCases, each under its subject's key, in one transaction. Cases already stored
         (or repeated in the batch) are skipped; returns how many were stored. Should a concurrent writer store
-        one of them first, the batch is rolled back and sealed case by case."""
+        one of them first, the batch is rolled back and sealed case by case. `encoded`, when given, holds each
+        case as it was received (the board message, single-object encoded), sealed as it is: the bytes a
+        re-encoding of the decoded record would give, without the cost of writing them again."""
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         if not routed_cases:
             return 0
+        if encoded is not None and len(encoded) != len(routed_cases):
+            raise ValueError("encoded must hold one payload per routed case")
         try:
             with self.engine.begin() as conn:
-                return self._store_batch(conn, routed_cases, now_ms)
+                return self._store_batch(conn, routed_cases, now_ms, encoded)
         except IntegrityError:
             if len(routed_cases) == 1:
                 return 0
-            return sum(self.store_many([c], now_ms) for c in routed_cases)
+            return sum(self.store_many([c], now_ms, None if encoded is None else [encoded[i]])
+                       for i, c in enumerate(routed_cases))
 
-    def _store_batch(self, conn: Any, routed_cases: Sequence[dict[str, Any]], now_ms: int) -> int:
+    def _store_batch(self, conn: Any, routed_cases: Sequence[dict[str, Any]], now_ms: int,
+                     encoded: Sequence[bytes] | None) -> int:
         present: set[str] = set()
         case_ids = [c["case_id"] for c in routed_cases]
         for i in range(0, len(case_ids), 500):
             chunk = case_ids[i : i + 500]
             present.update(conn.scalars(select(vault_payloads.c.case_id).where(vault_payloads.c.case_id.in_(chunk))))
-        todo: list[tuple[dict[str, Any], str]] = []
-        for case in routed_cases:
+        todo: list[tuple[dict[str, Any], str, bytes | None]] = []
+        for i, case in enumerate(routed_cases):
             if case["case_id"] not in present:
                 present.add(case["case_id"])
-                todo.append((case, case.get("subject_ref") or f"case:{case['case_id']}"))
+                todo.append((case, case.get("subject_ref") or f"case:{case['case_id']}",
+                             None if encoded is None else encoded[i]))
         if not todo:
             return 0
-        keys = self._subject_keys(conn, sorted({subject for _, subject in todo}), now_ms)
+        keys = self._subject_keys(conn, sorted({subject for _, subject, _ in todo}), now_ms)
         rows = []
-        for case, subject in todo:
+        for case, subject, plain in todo:
             case_id = case["case_id"]
             kind = "OVERRIDE" if case.get("override") else "DISCLOSURE"
             key_id, key = keys[subject]
             nonce = os.urandom(12)
-            # Decoded from the board topic, so valid already: re-encoded without a second schema check.
-            plain = avro_codec.encode(schemas.ROUTED_CASE, case, check=False)
+            if plain is None:  # decoded from the board topic, so valid already: no second schema check
+                plain = avro_codec.encode(schemas.ROUTED_CASE, case, check=False)
             rows.append({
                 "case_id": case_id, "subject_ref": subject, "key_id": key_id, "kind": kind,
                 "event_id": case["event_id"], "recipient": case["recipient"], "stored_at_ms": now_ms,

@@ -94,6 +94,8 @@ def test_canonical_form_is_the_same_for_any_timezone_of_the_same_instant() -> No
 def test_bad_entries_are_refused_naming_the_field(field: str, value: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         entry_format.canonical_document(audit_entry(1, **{field: value}), 0, T0)
+    with pytest.raises(ValueError, match=message):  # the audit service's check before a batch is appended
+        entry_format.check(audit_entry(1, **{field: value}))
 
 
 def test_an_entry_that_would_not_fit_the_ledger_is_refused_naming_the_field() -> None:
@@ -105,3 +107,5 @@ def test_an_entry_that_would_not_fit_the_ledger_is_refused_naming_the_field() ->
     entry = audit_entry(1, "ACTION", event_id="x" * 81)
     with pytest.raises(ValueError, match="event_id is longer than the ledger's 80 characters"):
         canonical_document(entry, 0, datetime.now(UTC))
+    with pytest.raises(ValueError, match="event_id is longer than the ledger's 80 characters"):
+        entry_format.check(entry)
