@@ -9,6 +9,7 @@ no input can exhaust the parser's stack)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 MAX_DEPTH = 32
@@ -38,30 +39,27 @@ def strict_loads(data: bytes | str) -> Any:
         raise JsonRejected(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:  # unreachable after the depth check; kept so no input can escape as a crash
         raise JsonRejected(f"nested more than {MAX_DEPTH} levels deep") from None
-    _check_strings(value)
+    if not isinstance(data, bytes) or _SURROGATE_ESCAPE.search(text):  # decoded UTF-8 holds none but escaped ones
+        _check_strings(value)
     return value
 
 
 def nesting_depth(text: str) -> int:
-    """The deepest nesting of arrays and objects, ignoring brackets inside strings."""
+    """The deepest nesting of arrays and objects, ignoring brackets inside strings (an unterminated one runs to
+    the end). Strings are cut out by one regular expression and only the brackets left are walked."""
     depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
+    for ch in _BRACKET.findall(_STRING.sub("", text)):
+        if ch in "[{":
             depth += 1
             deepest = max(deepest, depth)
-        elif ch in "]}":
+        else:
             depth -= 1
     return deepest
+
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -4,7 +4,7 @@ offending field. The app only translates HTTP to `accept_event` and back; its po
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from eahub.core.bearer import Unauthenticated, authenticate
 from eahub.core.errors import FieldError, SourceMismatch, ValidationFailed
@@ -100,6 +101,12 @@ def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int =
             "schema": {"$ref": "#/components/schemas/ConcernEvent"}, "example": EXAMPLE_EVENT}}}},
     )
     async def post_event(request: Request) -> JSONResponse:
+        try:
+            return await _post_event(request)
+        except _Problem as exc:
+            return exc.response
+
+    async def _post_event(request: Request) -> JSONResponse:
         agency = _authenticate(request, tokens).agency
         _require_json(request)
         obj = _parse(await _read_limited(request, max_body_bytes))
@@ -137,6 +144,8 @@ def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int =
         return JSONResponse(body, status_code=202,
                             headers={"Idempotent-Replayed": "true"} if result.replayed else None)
 
+    app.add_middleware(_EventsFastPath, post_event=post_event)
+
     if overrides is not None:
         async def read_json(request: Request) -> Any:
             _require_json(request)
@@ -164,6 +173,21 @@ def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int =
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+class _EventsFastPath:
+    """`POST /v1/events` straight to its endpoint, past FastAPI's routing and dependency solving (the hot route,
+    about a third of a request's CPU). The route stays declared, for the OpenAPI document and the same answers."""
+
+    def __init__(self, app: ASGIApp, post_event: Callable[[Request], Awaitable[JSONResponse]]) -> None:
+        self.app, self.post_event = app, post_event
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/v1/events":
+            response = await self.post_event(Request(scope, receive))
+            await response(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def _authenticate(request: Request, tokens: TokenLookup) -> TokenInfo:

@@ -13,6 +13,7 @@ class IngestSettings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     clock_skew_seconds: int = 300
     publish_timeout_seconds: float = 15.0
+    linger_ms: int = 2  # librdkafka's linger.ms for the 202's publish (see kafka_publisher)
 
     @property
     def clock_skew(self) -> timedelta:
