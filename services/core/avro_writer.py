@@ -24,12 +24,17 @@ def _varint(n: int) -> bytes:
     if not -(1 << 63) <= n < (1 << 63):
         raise OverflowError("long out of range")
     z = (n << 1) ^ (n >> 63)
+    if z < 0x80:
+        return _ONE_BYTE[z]
     out = bytearray()
     while z > 0x7F:
         out.append((z & 0x7F) | 0x80)
         z >>= 7
     out.append(z)
     return bytes(out)
+
+
+_ONE_BYTE = [bytes((z,)) for z in range(0x80)]
 
 
 def _long(value: Any) -> bytes:
@@ -42,6 +47,12 @@ def _int(value: Any) -> bytes:
     if not isinstance(value, int) or not -(1 << 31) <= value < (1 << 31):
         raise TypeError("not an Avro int")
     return _varint(value)
+
+
+def _length(n: str, indent: str = "") -> list[str]:
+    """Statements appending the varint of the length `n` (a local of the generated code): one byte below 64."""
+    return [f"{indent}if {n} < 64:", f"{indent}    out.append({n} << 1)", f"{indent}else:",
+            f"{indent}    out += _varint({n})"]
 
 
 class _Compiler:
@@ -110,12 +121,12 @@ class _Compiler:
         if kind in ("record", "enum"):
             return [f"{self.function_for(schema)}(out, {var})"]
         if kind == "array":
-            item = self.fresh("i")
-            return [f"if {var}:", f"    out += _varint(len({var}))", f"    for {item} in {var}:",
+            item, n = self.fresh("i"), self.fresh("n")
+            return [f"{n} = len({var})", f"if {n}:", *_length(n, "    "), f"    for {item} in {var}:",
                     *("        " + line for line in self.write(schema["items"], item)), "out += b'\\x00'"]
         if kind == "map":
-            key, value = self.fresh("k"), self.fresh("m")
-            return [f"if {var}:", f"    out += _varint(len({var}))", f"    for {key}, {value} in {var}.items():",
+            key, value, n = self.fresh("k"), self.fresh("m"), self.fresh("n")
+            return [f"{n} = len({var})", f"if {n}:", *_length(n, "    "), f"    for {key}, {value} in {var}.items():",
                     *("        " + line for line in self.primitive("string", key)),
                     *("        " + line for line in self.write(schema["values"], value)), "out += b'\\x00'"]
         if isinstance(kind, str) and kind in _PRIMITIVES:
@@ -124,9 +135,8 @@ class _Compiler:
 
     def primitive(self, kind: str, var: str) -> list[str]:
         if kind == "string":
-            b = self.fresh("b")
-            return [f"{b} = {var}.encode()", f"if len({b}) < 64:", f"    out.append(len({b}) << 1)", "else:",
-                    f"    out += _varint(len({b}))", f"out += {b}"]
+            b, n = self.fresh("b"), self.fresh("n")
+            return [f"{b} = {var}.encode()", f"{n} = len({b})", *_length(n), f"out += {b}"]
         if kind == "long":
             return [f"out += _long({var})"]
         if kind == "int":
