@@ -32,7 +32,7 @@ class AuditParts:
 
 def init_audit(settings: HubSettings) -> None:
     """Create the audit tables and their append-only triggers (idempotent): the owner's one-time step."""
-    from eahub.audit.console.bootstrap import init_console  # the IG console's tables live in the audit DB too
+    from eahub.audit.console.init import init_console  # the IG console's tables live in the audit DB too
 
     engine = make_engine(settings.ledger_url)
     try:

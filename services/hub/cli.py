@@ -131,6 +131,7 @@ def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: 
     """`up` plus a synthetic feed, time-compressed, printing one line per decision (no personal data), with a
     demo account on every board (printed) and the boards' clocks compressed so that a breach escalates."""
     from eahub.core.registry import agency_ids
+    from eahub.core.web.serving import wait_listening
     from eahub.hub.decision_tail import follow_decisions
     from eahub.hub.demo_feed import feed
     from eahub.hub.hub import start_web_apps
@@ -172,6 +173,7 @@ def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: 
              "  One line per decision follows (Ctrl-C to stop); the boards' and the IG console's demo accounts "
              "are printed when they are ready:")
         hub.services.start("decisions", follow_decisions(settings, decision))
+        wait_listening(settings.http_host, settings.http_port, "ingest")  # the feed's first event goes at once
         hub.services.start("feed", feed(base_url, tokens, seed, 24 * 60 / minutes_per_day, warn))
         first_decision.wait(_WEB_AFTER_S)
         from eahub.audit.console.settings import ConsoleSettings

@@ -1,9 +1,11 @@
 """The demo's synthetic feed: realistic events, published through the real HTTP ingest API with each
 agency's own token, paced at one simulated day per real minute (so the afternoon-to-midnight peak and
-the quiet early hours can be seen). Each event is stamped at the real time it is sent."""
+the quiet early hours can be seen). Each event is stamped at the real time it is sent. The first day is paced from
+its first event, sent at once, so that the demo's first decision does not wait for the simulated clock."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,7 +14,7 @@ from typing import Any
 import httpx
 
 from eahub.core.logging import get_logger
-from eahub.ingest.generator import generate
+from eahub.ingest.generator import generate, reported_at
 
 log = get_logger("eahub.demo")
 
@@ -43,7 +45,11 @@ def feed(base_url: str, tokens: dict[str, str], seed: int, speedup: float,
             while not stop.is_set():
                 day_start = (datetime.now(UTC) - timedelta(days=1)).replace(hour=0, minute=0, second=0,
                                                                            microsecond=0)
-                for event in paced(generate(None, seed + day, day_start, days=1), day_start, speedup, stop):
+                events, pace_from = generate(None, seed + day, day_start, days=1), day_start
+                first = next(events, None) if day == 0 else None
+                if first is not None:
+                    events, pace_from = itertools.chain([first], events), reported_at(first)
+                for event in paced(events, pace_from, speedup, stop):
                     agency = event["source_agency"]
                     resp = client.post("/v1/events", json=event,
                                        headers={"Authorization": f"Bearer {tokens[agency]}"})

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import uvicorn
-from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
 from sqlalchemy import make_url
 
 from eahub.audit.bootstrap import build_audit_service
@@ -25,19 +23,20 @@ from eahub.core.runner import ServiceThreads
 from eahub.core.secrets import ensure_private_dir
 from eahub.core.settings import HubSettings
 from eahub.core.topic_guard import TopicGuard
-from eahub.core.web.serving import serve_until
-from eahub.hub.break_glass import BreakGlass
 from eahub.hub.ingest_process import ingest_process
 from eahub.hub.init import initialise
-from eahub.ingest.bootstrap import build_app
 from eahub.router.bootstrap import build_router
 
-if TYPE_CHECKING:  # the web apps are imported when started: the hub's services need not wait for them
+if TYPE_CHECKING:  # the web stack is imported once the router is started: its group join need not wait for it
+    import uvicorn
+    from fastapi.responses import PlainTextResponse
+
     from eahub.audit.console.bootstrap import ConsoleApp
     from eahub.audit.console.settings import ConsoleSettings
     from eahub.board.settings import BoardSettings
     from eahub.board.web.serve import BoardWeb
     from eahub.board.web.settings import BoardWebSettings
+    from eahub.hub.break_glass import BreakGlass
 
 log = get_logger("eahub.hub")
 
@@ -79,12 +78,32 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
     broker = None
     if settings.embedded_broker:
         ensure_private_dir(settings.data_dir)
-        broker = EmbeddedBroker(settings.broker_port, log_path=settings.data_dir / "broker.log").start()
+    # The embedded default: `up` is the operator's one command, so it creates the tables, while the broker starts
+    # (neither needs the other; the broker is started from this thread, which it must not outlive).
+    with ThreadPoolExecutor(1, thread_name_prefix="hub-tables") as pool:
+        tables = pool.submit(initialise, settings)
+        if settings.embedded_broker:
+            broker = EmbeddedBroker(settings.broker_port, log_path=settings.data_dir / "broker.log").start()
     try:
         topics.create_topics(settings, agency_ids(settings.policies_dir))
-        initialise(settings)  # the embedded default: `up` is the operator's one command, so it creates the tables
+        tables.result()
         services = ServiceThreads()
         metrics = MetricsRegistry()
+
+        def run_router(stop: threading.Event) -> None:
+            # The embedded Rego engine may only be used from the thread that created it.
+            router = build_router(settings)
+            router.register_metrics(metrics)
+            router.run(stop)
+
+        # The router first: its group join (about 1 s on the embedded broker) goes on while the rest starts.
+        services.start("router", run_router)
+        import uvicorn
+        from fastapi.responses import PlainTextResponse
+
+        from eahub.hub.break_glass import BreakGlass
+        from eahub.ingest.bootstrap import build_app
+
         audit = build_audit_service(settings)
         break_glass, http = None, None
 
@@ -99,15 +118,12 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
             http = uvicorn.Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
                                                  log_level="warning"))
 
-        def run_router(stop: threading.Event) -> None:
-            # The embedded Rego engine may only be used from the thread that created it.
-            router = build_router(settings)
-            router.register_metrics(metrics)
-            router.run(stop)
-
-        services.start("router", run_router)
         services.start("audit", audit.run)
         if http is None:
+            from fastapi import FastAPI
+
+            from eahub.core.web.serving import serve_until
+
             services.start("ingest-process", ingest_process(settings))
             metrics_app = FastAPI(title="Early Action Hub metrics", docs_url=None, redoc_url=None, openapi_url=None)
             metrics_app.add_api_route("/metrics", metrics_route, methods=["GET"],

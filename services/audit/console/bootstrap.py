@@ -1,7 +1,6 @@
-"""The console's composition root: settings in, the app and its runners out. `init_console` is the owner's
-one-time DDL (console tables and the shell's `ig_*` tables in the audit database), for `eahub init` /
-`eahub audit init` and `eahub audit console init`; `start_console` runs the web app and the scheduled
-verification in threads (for `eahub up`, `eahub demo` and the browser tests)."""
+"""The console's composition root: settings in, the app and its runners out (its tables: `init.py`);
+`start_console` runs the web app and the scheduled verification in threads (for `eahub up`, `eahub demo` and the
+browser tests)."""
 
 from __future__ import annotations
 
@@ -16,31 +15,18 @@ from eahub.audit.bootstrap import AuditParts, open_audit
 from eahub.audit.console.erase import Publish
 from eahub.audit.console.integrity import Integrity
 from eahub.audit.console.settings import ConsoleSettings
-from eahub.audit.console.tables import create_console_tables
 from eahub.audit.console.web.accounts import console_shell
 from eahub.audit.console.web.app import create_console_app
 from eahub.audit.console.web.context import Console
 from eahub.audit.settings import AuditSettings
-from eahub.core.database import make_engine
 from eahub.core.logging import get_logger
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.runner import ServiceThreads
 from eahub.core.settings import HubSettings
-from eahub.core.web.compose import create_tables
 from eahub.core.web.serving import serve_until, wait_listening
 from eahub.core.web.shell import Shell
 
 log = get_logger("eahub.audit.console")
-
-
-def init_console(settings: HubSettings) -> None:
-    """Create the console's tables and the IG accounts/sessions tables in the audit database (idempotent)."""
-    engine = make_engine(settings.ledger_url)
-    try:
-        create_console_tables(engine)
-        create_tables(console_shell(ConsoleSettings(), engine))
-    finally:
-        engine.dispose()
 
 
 def kafka_publish(settings: HubSettings) -> Publish:

@@ -26,7 +26,7 @@ def console() -> None:
 @console.command("init")
 def init() -> None:
     """Create the console's tables in the audit database (idempotent)."""
-    from eahub.audit.console.bootstrap import init_console
+    from eahub.audit.console.init import init_console
     from eahub.core.settings import HubSettings
 
     init_console(HubSettings())

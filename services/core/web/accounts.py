@@ -1,11 +1,13 @@
 """Accounts of a web app over SQLAlchemy Core: one table per app (the board's `board_users`, the IG console's
 `ig_users`), with the roles that app allows. Passwords are argon2id hashes (argon2-cffi); an unknown login costs
-the same work as a known one (a dummy hash is verified), and a hash made with older parameters is replaced at the
-next successful sign-in."""
+the same work as a known one (a dummy hash is verified; it is made at the first sign-in attempt, known login or not,
+so that building a store costs no argon2 work), and a hash made with older parameters is replaced at the next
+successful sign-in."""
 
 from __future__ import annotations
 
 import builtins
+import threading
 import time
 import uuid
 from collections.abc import Collection
@@ -67,7 +69,15 @@ class Accounts:
         self.roles = tuple(roles)
         self.agencies = None if agencies is None else frozenset(agencies)
         self.hasher = hasher or PasswordHasher()
-        self._dummy_hash = self.hasher.hash(uuid.uuid4().hex)
+        self._dummy: str | None = None
+        self._dummy_lock = threading.Lock()
+
+    def _dummy_hash(self) -> str:
+        """The hash an unknown login is verified against, made once, on the first sign-in attempt."""
+        with self._dummy_lock:
+            if self._dummy is None:
+                self._dummy = self.hasher.hash(uuid.uuid4().hex)
+            return self._dummy
 
     def create_tables(self) -> None:
         self.metadata.create_all(self.engine)
@@ -139,11 +149,12 @@ class Accounts:
 
     def authenticate(self, login: str, password: str) -> Account | None:
         """The active account whose password matches, else None; the same argon2 work either way."""
+        dummy = self._dummy_hash()  # before the lookup: the first attempt costs the same for every login
         with self.engine.connect() as conn:
             row = conn.execute(select(self.table).where(self.table.c.login == login)).first()
         stored = row._mapping["password_hash"] if row is not None else None
         try:
-            self.hasher.verify(stored or self._dummy_hash, password)
+            self.hasher.verify(stored or dummy, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return None
         if row is None or stored is None or not row._mapping["active"]:
