@@ -84,10 +84,10 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         tables = pool.submit(initialise, settings)
         if settings.embedded_broker:
             broker = EmbeddedBroker(settings.broker_port, log_path=settings.data_dir / "broker.log").start()
+    services = ServiceThreads()
     try:
         topics.create_topics(settings, agency_ids(settings.policies_dir))
         tables.result()
-        services = ServiceThreads()
         metrics = MetricsRegistry()
 
         def run_router(stop: threading.Event) -> None:
@@ -134,7 +134,9 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
             server = http
             services.start("ingest-http", lambda stop: server.run())
         services.start("topic-guard", TopicGuard(settings).run)  # recreates topics a restarted broker lost
-    except BaseException:
+    except BaseException:  # stop what already started (the router, say), then the broker
+        services.stop.set()
+        services.join()
         if broker is not None:
             broker.stop()
         raise
