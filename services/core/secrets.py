@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets as _secrets
+import threading
 from pathlib import Path
 
 
@@ -36,7 +37,8 @@ def read_or_create(path: Path, nbytes: int = 32) -> bytes:
         pass
     ensure_private_dir(path.parent)
     value = _secrets.token_bytes(nbytes)
-    tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
+    # a name of this process's and this thread's own: services built in parallel threads create the same secret
+    tmp = path.with_suffix(path.suffix + f".{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(value)
