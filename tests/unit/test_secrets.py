@@ -14,25 +14,30 @@ from eahub.core.secrets import read_or_create
 pytestmark = pytest.mark.unit
 
 
+def _create_at_once(path: Path, threads: int) -> tuple[list[bytes], list[BaseException]]:
+    barrier = threading.Barrier(threads)
+    values: list[bytes] = []
+    errors: list[BaseException] = []
+
+    def create() -> None:
+        barrier.wait()
+        try:
+            values.append(read_or_create(path))
+        except BaseException as exc:  # collected: the assertion names it
+            errors.append(exc)
+
+    started = [threading.Thread(target=create) for _ in range(threads)]
+    for t in started:
+        t.start()
+    for t in started:
+        t.join()
+    return values, errors
+
+
 def test_threads_creating_one_secret_at_once_share_it(tmp_path: Path) -> None:
     for attempt in range(20):
         path = tmp_path / f"secrets-{attempt}" / "pseudonym.key"
-        barrier = threading.Barrier(8)
-        values: list[bytes] = []
-        errors: list[BaseException] = []
-
-        def create() -> None:
-            barrier.wait()
-            try:
-                values.append(read_or_create(path))
-            except BaseException as exc:  # collected: the assertion below names it
-                errors.append(exc)
-
-        threads = [threading.Thread(target=create) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        values, errors = _create_at_once(path, 8)
         assert errors == []
         assert len(values) == 8 and len(set(values)) == 1 and len(values[0]) == 32
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
