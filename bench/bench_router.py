@@ -176,8 +176,6 @@ def _router_process(settings: HubSettings, group: str, batch: int, cache: bool, 
     stop = threading.Event()
     while handled.value < n:
         msgs = consumer.consume(batch, timeout=0.2)
-        if not msgs:  # a partition paused before go may come back paused from a rebalance: resume what is ours
-            consumer.resume(consumer.assignment())
         if msgs:
             before = router.stats.events + router.stats.dead_letters
             router.process_batch(msgs, stop)
