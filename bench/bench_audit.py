@@ -28,13 +28,12 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Message
 
-from eahub.core import avro_codec, schemas, topics
+from eahub.core import topics
 from eahub.core.messages import OutboundMessage
 
 AUDITED = "audited.pickle"  # (topic, key, value) of every message the audit service reads
@@ -55,22 +54,16 @@ class CollectingPublisher:
 
 def route(data_dir: Path, n: int) -> list[tuple[str, bytes | None, bytes]]:
     """The router's outputs for `n` generated events that the audit service subscribes to."""
-    from eahub.core.event_json import from_json
+    from bench_router import inbound_messages
+
     from eahub.core.pseudonym import Pseudonymiser
     from eahub.core.settings import HubSettings
-    from eahub.ingest.generator import generate
     from eahub.policy.bootstrap import build_engine
     from eahub.router.service import Router
 
     settings = HubSettings(data_dir=data_dir)
     pseudo = Pseudonymiser.from_data_dir(data_dir)
-    start = datetime.now(UTC) - timedelta(days=n // 134 + 3)  # about 134 a day: the last well before now
-    msgs = []
-    for i, obj in enumerate(generate(count=n, seed=7, start=start)):
-        record = from_json(obj)
-        msgs.append(Message(topic=topics.inbound(record["source_agency"]), partition=0, offset=i,
-                            key=pseudo.subject_ref(record).encode(),
-                            value=avro_codec.encode(schemas.CONCERN_EVENT, record)))
+    msgs = inbound_messages(pseudo, n)  # the same feed as bench_router's
     publisher = CollectingPublisher()
     router = Router(consumer=None, publisher=publisher, engine=build_engine(settings),  # type: ignore[arg-type]
                     pseudonymiser=pseudo)

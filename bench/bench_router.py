@@ -53,6 +53,17 @@ def feed_start(n: int) -> datetime:
     return datetime.now(UTC) - timedelta(days=n / 134 * 1.25 + 1)
 
 
+def inbound_messages(pseudo: Pseudonymiser, n: int) -> list[Message]:
+    """`n` generated events as the inbound messages a router consumes (offsets 0..n-1, partition 0)."""
+    msgs = []
+    for i, obj in enumerate(generate(count=n, seed=7, start=feed_start(n))):
+        record = from_json(obj)
+        msgs.append(Message(topic=topics.inbound(record["source_agency"]), partition=0, offset=i,
+                            key=pseudo.subject_ref(record).encode(),
+                            value=avro_codec.encode(schemas.CONCERN_EVENT, record)))
+    return msgs
+
+
 def load_inbound(settings: HubSettings, n: int) -> None:
     pseudo = Pseudonymiser.from_data_dir(settings.data_dir)
     start = feed_start(n)
@@ -208,13 +219,7 @@ def in_process(settings: HubSettings, n: int, batch: int, cache: bool, warm: boo
     from eahub.router.service import Router
 
     pseudo = Pseudonymiser.from_data_dir(settings.data_dir)
-    start = feed_start(n)
-    msgs = []
-    for i, obj in enumerate(generate(count=n, seed=7, start=start)):
-        record = from_json(obj)
-        msgs.append(Message(topic=topics.inbound(record["source_agency"]), partition=0, offset=i,
-                            key=pseudo.subject_ref(record).encode(),
-                            value=avro_codec.encode(schemas.CONCERN_EVENT, record)))
+    msgs = inbound_messages(pseudo, n)
     engine = build_engine(settings)
     publisher = CollectingPublisher()
     router = Router(consumer=None, publisher=publisher, engine=engine if cache else engine.inner,  # type: ignore[arg-type]
