@@ -131,10 +131,6 @@ def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: 
     """`up` plus a synthetic feed, time-compressed, printing one line per decision (no personal data), with a
     demo account on every board (printed) and the boards' clocks compressed so that a breach escalates."""
     from eahub.core.registry import agency_ids
-    from eahub.core.web.serving import wait_listening
-    from eahub.hub.decision_tail import follow_decisions
-    from eahub.hub.demo_feed import feed
-    from eahub.hub.hub import start_web_apps
     from eahub.ingest.tokens import TokenStore
 
     started = time.monotonic()
@@ -167,6 +163,11 @@ def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: 
     # decision is out, or after a few seconds; their consumers read the board topics from the start.
     hub = _start(settings, web=False)
     try:
+        from eahub.core.web.serving import wait_listening
+        from eahub.hub.decision_tail import follow_decisions
+        from eahub.hub.demo_feed import feed
+        from eahub.hub.hub import start_web_apps
+
         emit(f"Early Action Hub demo ({minutes_per_day:g} real minute per simulated day, about 134 events a day; "
              f"board clocks {sla_time_scale:g}x faster):", *_endpoint_lines(hub),
              "  the audit trail: eahub audit verify ;  eahub audit show --event <an event id below>",

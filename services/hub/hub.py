@@ -6,28 +6,27 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import make_url
-
-from eahub.audit.bootstrap import build_audit_service
 from eahub.core import topics
 from eahub.core.broker import EmbeddedBroker
 from eahub.core.kafka import KafkaPublisher, producer_config
 from eahub.core.logging import get_logger
-from eahub.core.metrics import CONTENT_TYPE, MetricsRegistry
 from eahub.core.registry import agency_ids
 from eahub.core.runner import ServiceThreads
 from eahub.core.secrets import ensure_private_dir
 from eahub.core.settings import HubSettings
 from eahub.core.topic_guard import TopicGuard
 from eahub.hub.ingest_process import ingest_process
-from eahub.hub.init import initialise
 from eahub.router.bootstrap import build_router
+from eahub.router.bootstrap import subscribe as subscribe_router
 
-if TYPE_CHECKING:  # the web stack is imported once the router is started: its group join need not wait for it
+# Only what the router's subscription needs is imported with this module: the rest of the hub (database, audit,
+# ingest, the web stack) is imported by `start_hub` once the router's consumer is subscribed, so that its group
+# join (about 1 s on the embedded broker) goes on meanwhile.
+if TYPE_CHECKING:
     import uvicorn
     from fastapi.responses import PlainTextResponse
 
@@ -68,6 +67,12 @@ class RunningHub:
             self.broker.stop()
 
 
+def _create_tables(settings: HubSettings) -> None:
+    from eahub.hub.init import initialise  # SQLAlchemy and the services' tables, imported in the tables' thread
+
+    initialise(settings)
+
+
 def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event], None]] | None = None,
               board: BoardWebSettings | None = None, board_settings: BoardSettings | None = None,
               console: ConsoleSettings | None = None, ingest_apart: bool = False) -> RunningHub:
@@ -78,31 +83,40 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
     broker = None
     if settings.embedded_broker:
         ensure_private_dir(settings.data_dir)
-    # The embedded default: `up` is the operator's one command, so it creates the tables, while the broker starts
-    # (neither needs the other; the broker is started from this thread, which it must not outlive).
-    with ThreadPoolExecutor(1, thread_name_prefix="hub-tables") as pool:
-        tables = pool.submit(initialise, settings)
-        if settings.embedded_broker:
-            broker = EmbeddedBroker(settings.broker_port, log_path=settings.data_dir / "broker.log").start()
+    # `up` is the operator's one command, so it creates the tables: in a thread, while the broker starts and the
+    # topics are created (none of them needs the others).
+    pool = ThreadPoolExecutor(1, thread_name_prefix="hub-tables")
+    tables = pool.submit(_create_tables, settings)
+    pool.shutdown(wait=False)  # its thread ends with this one task
     services = ServiceThreads()
+    consumer = None  # the router's, until its thread owns it
     try:
+        if settings.embedded_broker:  # started from this thread, which the broker must not outlive
+            broker = EmbeddedBroker(settings.broker_port, log_path=settings.data_dir / "broker.log").start()
         topics.create_topics(settings, agency_ids(settings.policies_dir))
-        tables.result()
-        metrics = MetricsRegistry()
-
-        def run_router(stop: threading.Event) -> None:
-            # The embedded Rego engine may only be used from the thread that created it.
-            router = build_router(settings)
-            router.register_metrics(metrics)
-            router.run(stop)
-
-        # The router first: its group join (about 1 s on the embedded broker) goes on while the rest starts.
-        services.start("router", run_router)
+        # The router's consumer first (after the topics: a subscription that matched none yet would join again once
+        # they exist): its group join goes on while the rest is imported and started.
+        consumer = subscribe_router(settings)
         import uvicorn
         from fastapi.responses import PlainTextResponse
 
+        from eahub.audit.bootstrap import build_audit_service
+        from eahub.core.metrics import CONTENT_TYPE, MetricsRegistry
         from eahub.hub.break_glass import BreakGlass
         from eahub.ingest.bootstrap import build_app
+
+        metrics = MetricsRegistry()
+        tables.result()
+        router_consumer = consumer
+
+        def run_router(stop: threading.Event) -> None:
+            # The embedded Rego engine may only be used from the thread that created it.
+            router = build_router(settings, consumer=router_consumer)
+            router.register_metrics(metrics)
+            router.run(stop)
+
+        services.start("router", run_router)
+        consumer = None
 
         audit = build_audit_service(settings)
         break_glass, http = None, None
@@ -137,9 +151,14 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
     except BaseException:  # stop what already started (the router, say), then the broker
         services.stop.set()
         services.join()
+        if consumer is not None:
+            consumer.close()
+        wait([tables])  # a failed start leaves no table half-created behind it
         if broker is not None:
             broker.stop()
         raise
+    from sqlalchemy import make_url
+
     endpoints = {
         "broker": f"{settings.bootstrap_servers}" + (" (embedded, memory storage)" if broker else " (external)"),
         "ingest": f"http://{settings.http_host}:{settings.http_port}/v1/events  (API docs: /docs"
@@ -162,18 +181,19 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
 def start_web_apps(hub: RunningHub, board: BoardWebSettings | None = None,
                    board_settings: BoardSettings | None = None, console: ConsoleSettings | None = None) -> None:
     """Start the Early Action boards and/or the IG console in a running hub's threads (`eahub demo` starts them
-    after its decision tail, so that decisions need not wait for them)."""
-    from eahub.audit.console.bootstrap import build_console
-    from eahub.board.web.serve import build_board_web
-
+    after its decision tail, so that decisions need not wait for them). Each is imported only when started."""
     settings, services = hub.settings, hub.services
     if board is not None:
+        from eahub.board.web.serve import build_board_web
+
         hub.board = build_board_web(settings, board, board_settings)
         for name, target in hub.board.runners().items():
             services.start(name, target)
         hub.endpoints["boards"] = (f"{hub.board.url}  (sign in with an account of `eahub board user add`; "
                                    "metrics: /metrics)")
     if console is not None:
+        from eahub.audit.console.bootstrap import build_console
+
         hub.console_publisher = KafkaPublisher(producer_config(settings))  # erasure requests to the boards
         hub.console = build_console(settings, console, publish=hub.console_publisher.publish)
         for name, target in hub.console.runners().items():

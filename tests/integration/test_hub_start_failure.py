@@ -1,6 +1,6 @@
-"""A hub whose start fails part-way stops what had already started: the router's thread (started first, so that
-its group join overlaps the rest of the start) and the embedded broker. The failure is injected by replacing the
-audit service's builder (fault injection: no real part fails on demand at that point)."""
+"""A hub whose start fails part-way stops what had already started: the router's thread (its consumer subscribed
+first, so that its group join overlaps the rest of the start) and the embedded broker. The failure is injected by
+replacing the audit service's builder (fault injection: no real part fails on demand at that point)."""
 
 from __future__ import annotations
 
@@ -28,16 +28,16 @@ def test_a_start_that_fails_after_the_router_started_stops_it_and_the_broker(
     router_started = threading.Event()
     real_build_router = hub_module.build_router
 
-    def build_router(s: HubSettings):  # type: ignore[no-untyped-def]
+    def build_router(s: HubSettings, **kwargs):  # type: ignore[no-untyped-def]
         router_started.set()
-        return real_build_router(s)
+        return real_build_router(s, **kwargs)
 
     def build_audit_service(s: HubSettings) -> None:
         assert router_started.wait(30), "the router had not started before the audit service was built"
         raise Injected("the ledger is unavailable")
 
     monkeypatch.setattr(hub_module, "build_router", build_router)
-    monkeypatch.setattr(hub_module, "build_audit_service", build_audit_service)
+    monkeypatch.setattr("eahub.audit.bootstrap.build_audit_service", build_audit_service)  # imported by start_hub
     with pytest.raises(Injected):
         hub_module.start_hub(settings)
     deadline = time.monotonic() + 15
