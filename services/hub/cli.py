@@ -13,6 +13,8 @@ from eahub.core.logging import announce, configure_logging
 from eahub.core.settings import HubSettings
 
 if TYPE_CHECKING:
+    from eahub.audit.console.settings import ConsoleSettings
+    from eahub.board.web.settings import BoardWebSettings
     from eahub.hub.hub import RunningHub
 
 
@@ -24,13 +26,17 @@ def _settings(port: int | None, broker_port: int | None) -> HubSettings:
 
 def _start(settings: HubSettings, web: bool = True, ingest_apart: bool = False) -> RunningHub:
     """The hub; `web`: with the boards and the IG console (else start them with `start_web_apps`)."""
-    from eahub.audit.console.settings import ConsoleSettings
-    from eahub.board.web.settings import BoardWebSettings
     from eahub.hub.hub import start_hub
 
+    board: BoardWebSettings | None = None
+    console: ConsoleSettings | None = None
+    if web:
+        from eahub.audit.console.settings import ConsoleSettings
+        from eahub.board.web.settings import BoardWebSettings
+
+        board, console = BoardWebSettings(), ConsoleSettings()
     try:
-        return start_hub(settings, board=BoardWebSettings() if web else None,
-                         console=ConsoleSettings() if web else None, ingest_apart=ingest_apart)
+        return start_hub(settings, board=board, console=console, ingest_apart=ingest_apart)
     except (BrokerError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
 
