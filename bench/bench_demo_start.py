@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -78,6 +79,7 @@ def one_run(timeout_s: float, src: str | None = None) -> Run:
         except subprocess.TimeoutExpired:
             demo.kill()
             demo.wait()
+        shutil.rmtree(data_dir, ignore_errors=True)
     return Run(started, decided, cpu)
 
 
