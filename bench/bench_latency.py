@@ -6,10 +6,15 @@ Publishes generated events at fixed rates over Kafka (a producer client on the i
   publish -> every routed case   (the event's last case to arrive)
   publish -> ledger              (the event's first and last entry seen in the ledger, polled every 10 ms)
 plus the CPU each service thread, librdkafka's threads and the broker used (% of one core), measured from
-/proc per thread, and the same while idle. The bench's own threads share the process (and the GIL) with the
-hub, as `eahub up` does. Run by hand; keep runs short on a shared machine:
+/proc per thread, and the same while idle. Over Kafka, `--hops` also prints where one event's time goes, hop by
+hop (p50/p99 of each): to the router's poll, its decision (to the produce of the event's audit message), the
+wait for that message's acknowledgement (to the produce of its cases), the case's way to the board consumer,
+and on the ledger's side the audit service's poll, its batch (append, vault, commit) and the ledger poller.
+Produce times are the messages' own timestamps (ms); poll and batch times come from wrapping the consume
+loop's methods in this process. The bench's own threads share the process (and the GIL) with the hub, as
+`eahub up` does. Run by hand; keep runs short on a shared machine:
 
-    .venv/bin/python bench/bench_latency.py [--seconds 10] [--rates 10,100,300] [--transports kafka,http]
+    .venv/bin/python bench/bench_latency.py [--seconds 10] [--rates 10,100,300] [--transports kafka,http] [--hops]
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ from confluent_kafka import Consumer, Producer
 from sqlalchemy import text
 
 from eahub.core import avro_codec, schemas, topics
+from eahub.core.audit_entries import entries_of
 from eahub.core.broker import free_port
+from eahub.core.consume import ConsumeLoop
 from eahub.core.database import make_engine
 from eahub.core.event_json import from_json
 from eahub.core.kafka import consumer_config, producer_config
@@ -44,20 +51,58 @@ from eahub.ingest.generator import generate
 from eahub.ingest.tokens import TokenStore
 
 TICK = os.sysconf("SC_CLK_TCK")
+Position = tuple[str, int, int]  # topic, partition, offset
+
+
+class Hops:
+    """Per message position: when the router's and the audit service's consume loops returned it from a poll and
+    when the audit service's batch holding it was done (its offsets committed). Installed by wrapping
+    `ConsumeLoop.next_batch` and `ConsumeLoop.process_batch` of every loop in this process; the clock is
+    `time.time()` so that it compares with the messages' own timestamps."""
+
+    def __init__(self) -> None:
+        self.polled: dict[str, dict[Position, float]] = defaultdict(dict)
+        self.done: dict[str, dict[Position, float]] = defaultdict(dict)
+        next_batch, process_batch = ConsumeLoop.next_batch, ConsumeLoop.process_batch
+        hops = self
+
+        def timed_next_batch(loop: ConsumeLoop) -> list[Any]:
+            msgs = next_batch(loop)
+            now = time.time()
+            polled = hops.polled[loop.name]
+            for m in msgs:
+                polled[(m.topic(), m.partition(), m.offset())] = now
+            return msgs
+
+        def timed_process_batch(loop: ConsumeLoop, msgs: list[Any], stop: threading.Event | None = None) -> None:
+            process_batch(loop, msgs, stop)
+            now = time.time()
+            done = hops.done[loop.name]
+            for m in msgs:
+                done[(m.topic(), m.partition(), m.offset())] = now
+
+        ConsumeLoop.next_batch = timed_next_batch  # type: ignore[method-assign]
+        ConsumeLoop.process_batch = timed_process_batch  # type: ignore[method-assign]
 
 
 class Observer:
     """Arrival times of routed cases (bench consumer) and ledger entries (ledger poller), by event id."""
 
-    def __init__(self, settings: HubSettings) -> None:
+    def __init__(self, settings: HubSettings, hops: bool = False) -> None:
         self.cases: dict[str, list[float]] = defaultdict(list)
         self.entries: dict[str, list[float]] = defaultdict(list)
+        # With hops: each event's first case (produce timestamp, arrival) and audit message (produce, position).
+        self.case_produced: dict[str, tuple[float, float]] = {}
+        self.audit_produced: dict[str, tuple[float, Position]] = {}
+        self.hops = hops
+        self.entry_seen: dict[str, float] = {}  # wall clock of each event's first entry seen in the ledger
         self.stop = threading.Event()
         self.consumer = Consumer(consumer_config(settings, f"bench-observer-{uuid.uuid4().hex[:6]}",
                                                  **{"topic.metadata.refresh.interval.ms": 1000, "fetch.wait.max.ms": 10,
                                                     "auto.offset.reset": "latest"}))
         self.assigned = threading.Event()
-        self.consumer.subscribe([r"^eahub\.board\..+"], on_assign=lambda _c, _p: self.assigned.set())
+        self.consumer.subscribe([r"^eahub\.board\..+", *([topics.AUDIT] if hops else [])],
+                                on_assign=lambda _c, _p: self.assigned.set())
         self.engine = make_engine(settings.ledger_url)
         with self.engine.connect() as conn:
             self.last_seq = int(conn.scalar(text("SELECT coalesce(max(seq), -1) FROM audit_ledger")))
@@ -71,10 +116,21 @@ class Observer:
             first = self.consumer.poll(0.1)
             if first is None:
                 continue
-            now = time.perf_counter()
+            now, wall = time.perf_counter(), time.time()
             for m in [first, *self.consumer.consume(500, timeout=0)]:
-                if m.error() is None and m.value():
-                    self.cases[avro_codec.decode(m.value(), schemas.ROUTED_CASE)[1]["event_id"]].append(now)
+                if m.error() is not None or not m.value():
+                    continue
+                if m.topic() == topics.AUDIT:
+                    for entry in entries_of(m.value()):
+                        if entry.get("event_id"):
+                            self.audit_produced.setdefault(entry["event_id"],
+                                                           (m.timestamp()[1] / 1000, (m.topic(), m.partition(),
+                                                                                      m.offset())))
+                    continue
+                event_id = avro_codec.decode(m.value(), schemas.ROUTED_CASE)[1]["event_id"]
+                self.cases[event_id].append(now)
+                if self.hops:
+                    self.case_produced.setdefault(event_id, (m.timestamp()[1] / 1000, wall))
         self.consumer.close()
 
     def _ledger(self) -> None:
@@ -82,11 +138,12 @@ class Observer:
         while not self.stop.wait(0.01):
             with self.engine.connect() as conn:
                 rows = conn.execute(query, {"s": self.last_seq}).all()
-            now = time.perf_counter()
+            now, wall = time.perf_counter(), time.time()
             for seq, event_id in rows:
                 self.last_seq = seq
                 if event_id:
                     self.entries[event_id].append(now)
+                    self.entry_seen.setdefault(event_id, wall)
 
     def ready(self, timeout_s: float = 15.0) -> None:
         if not self.assigned.wait(timeout_s):
@@ -144,17 +201,60 @@ def summary(label: str, values: list[float]) -> str:
             f"p99 {pct(values, 0.99):7.1f} ms")
 
 
+def position_of(event_id: str, inbound: dict[str, Position]) -> Any:
+    """A delivery callback that notes where the event's message landed."""
+    def on_delivery(_err: Any, msg: Any) -> None:
+        inbound[event_id] = (msg.topic(), msg.partition(), msg.offset())
+    return on_delivery
+
+
+def hop_summary(hops: Hops, observer: Observer, sent_wall: dict[str, float], inbound: dict[str, Position]) -> None:
+    """Print p50/p99 of each hop of the events seen all the way (see the module's docstring)."""
+    names = ["publish -> router poll", "router poll -> audit produced", "audit produced -> cases produced",
+             "case produced -> board", "audit produced -> audit poll", "audit poll -> batch committed",
+             "audit poll -> seen in ledger", "cases produced -> router committed"]
+    values: dict[str, list[float]] = {n: [] for n in names}
+    router, audit, audit_done = hops.polled["router"], hops.polled["audit"], hops.done["audit"]
+    router_done = hops.done["router"]
+    for event_id, t0 in sent_wall.items():
+        polled = router.get(inbound.get(event_id, ("", 0, -1)))
+        produced = observer.audit_produced.get(event_id)
+        case = observer.case_produced.get(event_id)
+        if polled is None or produced is None:
+            continue
+        values[names[0]].append(polled - t0)
+        values[names[1]].append(produced[0] - polled)
+        if case is not None:
+            values[names[2]].append(case[0] - produced[0])
+            values[names[3]].append(case[1] - case[0])
+            if inbound.get(event_id) in router_done:
+                values[names[7]].append(router_done[inbound[event_id]] - case[0])
+        if produced[1] in audit:
+            values[names[4]].append(audit[produced[1]] - produced[0])
+            if produced[1] in audit_done:
+                values[names[5]].append(audit_done[produced[1]] - audit[produced[1]])
+            if event_id in observer.entry_seen:
+                values[names[6]].append(observer.entry_seen[event_id] - audit[produced[1]])
+    print("  hops (ms; produce times are message timestamps, 1 ms resolution):")
+    for name in names:
+        v = values[name]
+        print(f"    {name:<34} n={len(v):<6} p50 {pct(v, 0.5):6.1f}  p99 {pct(v, 0.99):6.1f}")
+
+
 def run_rate(hub: RunningHub, transport: str, rate: int, seconds: float, seed: int,
-             tokens: dict[str, str]) -> None:
+             tokens: dict[str, str], hops: Hops | None = None) -> None:
     settings = hub.settings
     n = int(rate * seconds)
     events = fresh_events(n, seed)
     pseudo = Pseudonymiser.from_data_dir(settings.data_dir)
-    observer = Observer(settings)
+    observer = Observer(settings, hops=hops is not None)
     observer.ready()
     sent: dict[str, float] = {}
+    sent_wall: dict[str, float] = {}
+    inbound: dict[str, Position] = {}  # each event's position on its inbound topic
     errors = 0
-    producer = Producer(producer_config(settings)) if transport == "kafka" else None
+    # An agency's system publishing with librdkafka's defaults (linger.ms 5), whatever the hub's own producers use.
+    producer = Producer(producer_config(settings, **{"linger.ms": 5})) if transport == "kafka" else None
     client = httpx.Client(base_url=f"http://{settings.http_host}:{settings.http_port}", timeout=10,
                           limits=httpx.Limits(max_connections=16)) if transport == "http" else None
     pool = ThreadPoolExecutor(16, thread_name_prefix="bench-http") if client else None
@@ -190,8 +290,9 @@ def run_rate(hub: RunningHub, transport: str, rate: int, seconds: float, seed: i
             time.sleep(delay)
         if producer:
             topic, key, value = payload  # type: ignore[misc]
-            sent[obj["event_id"]] = time.perf_counter()
-            producer.produce(topic, value, key)
+            event_id = obj["event_id"]
+            sent[event_id], sent_wall[event_id] = time.perf_counter(), time.time()
+            producer.produce(topic, value, key, on_delivery=position_of(event_id, inbound))
             producer.poll(0)
         else:
             assert pool is not None
@@ -206,7 +307,7 @@ def run_rate(hub: RunningHub, transport: str, rate: int, seconds: float, seed: i
     deadline = time.perf_counter() + 30
     last_count, quiet_since = -1, time.perf_counter()
     while time.perf_counter() < deadline:
-        count = sum(len(v) for v in observer.entries.values())
+        count = sum(map(len, list(observer.entries.values())))  # a copy: the ledger poller adds keys meanwhile
         if count != last_count:
             last_count, quiet_since = count, time.perf_counter()
         elif time.perf_counter() - quiet_since > 1.0 and len(observer.entries) >= len(sent) * 0.99:
@@ -234,6 +335,11 @@ def run_rate(hub: RunningHub, transport: str, rate: int, seconds: float, seed: i
     print(summary("publish -> ledger (all)", ledger_all))
     print(f"  ledger (all) p99 first half {pct(halves[0], 0.99):.1f} ms, second half {pct(halves[1], 0.99):.1f} ms")
     print(f"  CPU while publishing (% of one core): {cpu_share(before, cpu_after_publish, publish_s)}")
+    wal = Path(f"{settings.data_dir / 'ledger.db'}-wal")
+    if settings.database_url is None and wal.exists():
+        print(f"  ledger WAL after the run {wal.stat().st_size / 1e6:.1f} MB")
+    if hops is not None and transport == "kafka":
+        hop_summary(hops, observer, sent_wall, inbound)
 
 
 def main() -> None:
@@ -242,10 +348,12 @@ def main() -> None:
     parser.add_argument("--rates", default="10,100,300", help="events/s, comma-separated (e.g. 10,100,300,1000)")
     parser.add_argument("--transports", default="kafka,http")
     parser.add_argument("--idle-seconds", type=float, default=5.0)
+    parser.add_argument("--hops", action="store_true", help="also print where an event's time goes, hop by hop")
     args = parser.parse_args()
     configure_logging("console", "error")
     with tempfile.TemporaryDirectory() as tmp:
         settings = HubSettings(data_dir=Path(tmp), broker_port=free_port(), http_port=free_port())
+        hops = Hops() if args.hops else None
         started = time.perf_counter()
         hub = start_hub(settings)
         try:
@@ -269,7 +377,7 @@ def main() -> None:
             for transport in args.transports.split(","):
                 for rate in [int(r) for r in args.rates.split(",")]:
                     seed += 1
-                    run_rate(hub, transport, rate, args.seconds, seed, tokens)
+                    run_rate(hub, transport, rate, args.seconds, seed, tokens, hops)
         finally:
             hub.shutdown()
 

@@ -22,7 +22,10 @@ def producer_config(settings: HubSettings, **overrides: Any) -> dict[str, Any]:
         **settings.kafka_config(),
         "enable.idempotence": True,
         "acks": "all",
-        "linger.ms": 5,
+        # Every publish waits for its batch's acknowledgements (the router twice per batch: its audit records,
+        # then its cases), so lingering is paid on each batch. 1 ms still packs what one batch queues in a loop
+        # into the same requests; librdkafka's 5 ms cost about 4 ms per wait (bench_latency.py --hops).
+        "linger.ms": 1,
         "compression.type": "none",
         "message.timeout.ms": 30000,
         "allow.auto.create.topics": False,  # topics are created explicitly (see core.topic_guard)
