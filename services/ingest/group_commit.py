@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Generic, TypeVar
 
-from sqlalchemy import Connection, Engine
-
 T = TypeVar("T")
+C = TypeVar("C")  # what a transaction hands each write: a SQLAlchemy Connection, a sqlite3 connection
 
 
-class _Write(Generic[T]):
-    def __init__(self, work: Callable[[Connection], T]) -> None:
+class _Write(Generic[C, T]):
+    def __init__(self, work: Callable[[C], T]) -> None:
         self.work = work
         self.wake = threading.Event()
         self.result: T | None = None
@@ -29,17 +29,19 @@ class _Write(Generic[T]):
         self.wake.set()
 
 
-class GroupCommit:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+class GroupCommit(Generic[C]):
+    """`begin()`: a transaction, committed when its block ends and rolled back when it raises (`Engine.begin`)."""
+
+    def __init__(self, begin: Callable[[], AbstractContextManager[C]]) -> None:
+        self._begin = begin
         self._lock = threading.Lock()
-        self._queue: list[_Write[object]] = []
+        self._queue: list[_Write[C, object]] = []
         self._writing = False
 
-    def run(self, work: Callable[[Connection], T]) -> T:
+    def run(self, work: Callable[[C], T]) -> T:
         """`work(connection)` inside a transaction shared with the writes queued beside it; its result once
         committed, or its exception (the transaction's, when it failed even alone)."""
-        write: _Write[T] = _Write(work)
+        write: _Write[C, T] = _Write(work)
         with self._lock:
             self._queue.append(write)  # type: ignore[arg-type]
             if not self._writing:
@@ -67,9 +69,9 @@ class GroupCommit:
                 else:
                     self._writing = False
 
-    def _commit(self, batch: list[_Write[object]]) -> None:
+    def _commit(self, batch: list[_Write[C, object]]) -> None:
         try:
-            with self._engine.begin() as conn:
+            with self._begin() as conn:
                 results = [w.work(conn) for w in batch]
         except Exception as exc:
             if len(batch) == 1:

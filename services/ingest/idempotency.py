@@ -169,7 +169,7 @@ class SqlIdempotencyRecords:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._writes = GroupCommit(engine)
+        self._writes = GroupCommit(engine.begin)
         t = idempotency_table
         # Built once with bound parameters, so SQLAlchemy computes each statement's cache key once, not per call.
         insert = postgresql_insert if is_postgres(engine) else sqlite_insert

@@ -52,7 +52,7 @@ def insert(n: int) -> Any:
 def test_concurrent_writes_share_transactions_and_all_commit(engine: Any) -> None:
     commits = []
     event.listen(engine, "commit", lambda _conn: commits.append(1))
-    results = run_concurrently(GroupCommit(engine), [insert(n) for n in range(40)])
+    results = run_concurrently(GroupCommit(engine.begin), [insert(n) for n in range(40)])
     assert results == list(range(40))
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 40
@@ -66,7 +66,7 @@ def test_a_failing_write_fails_alone(engine: Any) -> None:
 
     works = [insert(n) for n in range(20)]
     works[7] = fails
-    results = run_concurrently(GroupCommit(engine), works)
+    results = run_concurrently(GroupCommit(engine.begin), works)
     assert isinstance(results[7], ValueError)
     assert [r for i, r in enumerate(results) if i != 7] == [n for n in range(20) if n != 7]
     with engine.connect() as conn:
@@ -75,4 +75,4 @@ def test_a_failing_write_fails_alone(engine: Any) -> None:
 
 
 def test_a_lone_write_returns_its_result(engine: Any) -> None:
-    assert GroupCommit(engine).run(insert(5)) == 5
+    assert GroupCommit(engine.begin).run(insert(5)) == 5
