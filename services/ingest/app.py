@@ -149,7 +149,10 @@ def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int =
         return JSONResponse(body, status_code=202,
                             headers={"Idempotent-Replayed": "true"} if result.replayed else None)
 
-    app.add_middleware(_EventsFastPath, post_event=post_event)
+    # Outermost, so past Starlette's error, body-size and telemetry middleware too: `post_event` answers every
+    # error it expects itself and reads at most `max_body_bytes`; an unexpected one still gets uvicorn's 500.
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: _EventsFastPath(build_stack(), post_event)  # type: ignore[method-assign]
 
     if overrides is not None:
         async def read_json(request: Request) -> Any:
@@ -181,8 +184,9 @@ def create_app(*, ports: IngestPorts, tokens: TokenLookup, max_body_bytes: int =
 
 
 class _EventsFastPath:
-    """`POST /v1/events` straight to its endpoint, past FastAPI's routing and dependency solving (the hot route,
-    about a third of a request's CPU). The route stays declared, for the OpenAPI document and the same answers."""
+    """`POST /v1/events` straight to its endpoint, past FastAPI's middleware, routing and dependency solving (the
+    hot route, about a third of a request's CPU). The route stays declared, for the OpenAPI document and the same
+    answers."""
 
     def __init__(self, app: ASGIApp, post_event: Callable[[Request], Awaitable[JSONResponse]]) -> None:
         self.app, self.post_event = app, post_event
