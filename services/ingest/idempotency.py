@@ -18,6 +18,7 @@ import hashlib
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Protocol
@@ -33,8 +34,15 @@ PENDING, DONE = "pending", "done"
 DEFAULT_LEASE_MS = 60_000  # longer than any publisher's delivery timeout (IngestSettings derives its own)
 
 
-def body_hash(json_form: dict[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of the validated event (so equivalent spellings hash alike)."""
+def body_hash(encoded: bytes) -> str:
+    """SHA-256 of the validated event's Avro encoding, the bytes published: equivalent spellings of an event
+    validate to one record and so hash alike (the schema has no maps, so a record has one encoding)."""
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def json_body_hash(json_form: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of the validated event: the body hash of the rows recorded before 2026-12-02,
+    still recognised (`Idempotency.claim`), so a replay of an event accepted then is answered as before."""
     canonical = json.dumps(json_form, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -83,7 +91,10 @@ class Idempotency:
     def __init__(self, records: IdempotencyRecords, lease_ms: int = DEFAULT_LEASE_MS) -> None:
         self.records, self.lease_ms = records, lease_ms
 
-    def claim(self, event_id: str, digest: str, agency: str, now_ms: int) -> Claim:
+    def claim(self, event_id: str, digest: str, agency: str, now_ms: int,
+              earlier_digest: Callable[[], str] | None = None) -> Claim:
+        """`earlier_digest`: the same body's hash as rows recorded by an earlier version hold it, computed only
+        when a recorded row's hash is not `digest`."""
         token = str(uuid.uuid4())
         while True:
             if self.records.insert_pending(IdempotencyRow(event_id, digest, agency, PENDING, token, now_ms)):
@@ -91,7 +102,9 @@ class Idempotency:
             row = self.records.get(event_id)
             if row is None:
                 continue  # released between our insert and read: try again
-            if row.body_sha256 != digest or row.agency != agency:
+            same_body = row.body_sha256 == digest or (earlier_digest is not None
+                                                      and row.body_sha256 == earlier_digest())
+            if not same_body or row.agency != agency:
                 return Claim(Outcome.CONFLICT)
             if row.state == DONE:
                 return Claim(Outcome.DONE)
