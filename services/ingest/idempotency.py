@@ -3,7 +3,8 @@ message; a different body under a used id is a conflict.
 
 Two steps around the publish, so that no crash can lose an event or make a retry fail:
 1. `claim` records the id as *pending* (with the body hash, the agency, a claim token and time);
-2. after the broker acknowledged the message, `complete` marks it *done*.
+2. after the broker acknowledged the message, `complete` marks it *done* (in the SQL adapters, in the next
+   transaction of the writes beside it, without waiting for its commit).
 If the publish fails the claim is released, so a retry publishes. If the process dies between the
 broker's ack and `complete` (or before the publish), the claim stays pending; once its lease has
 expired a retry of the same body takes it over and publishes again - at-least-once, which the
@@ -68,7 +69,8 @@ class IdempotencyRecords(Protocol):
         """Replace a pending claim's token and time, only if it still holds `old_token`."""
 
     def complete(self, event_id: str, now_ms: int) -> None:
-        """Mark the event done (idempotent)."""
+        """Mark the event done (idempotent). May return before that is durable, once the event is acknowledged:
+        until it is, a duplicate finds the claim live and waits; after a crash, the lease runs out."""
 
     def release(self, event_id: str, token: str) -> None:
         """Forget a pending claim held under `token` (the publish failed)."""
@@ -209,7 +211,7 @@ class SqlIdempotencyRecords:
         return self._writes.run(lambda conn: conn.execute(self._take_over, params).rowcount == 1)
 
     def complete(self, event_id: str, now_ms: int) -> None:
-        self._writes.run(lambda conn: conn.execute(self._complete, {"id": event_id, "now": now_ms}))
+        self._writes.defer(lambda conn: conn.execute(self._complete, {"id": event_id, "now": now_ms}))
 
     def release(self, event_id: str, token: str) -> None:
         self._writes.run(lambda conn: conn.execute(self._release, {"id": event_id, "token": token}))

@@ -50,7 +50,7 @@ class SqliteIdempotencyRecords:
         return self._writes.run(lambda conn: conn.execute(_TAKE_OVER, values).rowcount == 1)
 
     def complete(self, event_id: str, now_ms: int) -> None:
-        self._writes.run(lambda conn: conn.execute(_COMPLETE, (now_ms, event_id)))
+        self._writes.defer(lambda conn: conn.execute(_COMPLETE, (now_ms, event_id)))
 
     def release(self, event_id: str, token: str) -> None:
         self._writes.run(lambda conn: conn.execute(_RELEASE, (event_id, token)))
