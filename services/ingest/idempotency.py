@@ -178,7 +178,8 @@ def create_tables(engine: Engine) -> None:
 
 
 class SqlIdempotencyRecords:
-    """SQLAlchemy Core adapter (SQLite or PostgreSQL); the primary key makes concurrent claims safe, across
+    """SQLAlchemy Core adapter (PostgreSQL in the service; SQLite works too, where the service uses
+    `SqliteIdempotencyRecords`); the primary key makes concurrent claims safe, across
     processes too. Writes of concurrent requests share transactions (`GroupCommit`); an insert that finds the id
     recorded changes nothing (ON CONFLICT DO NOTHING), so it never aborts the writes beside it."""
 
