@@ -14,7 +14,7 @@ from eahub.core.event_json import to_json
 from eahub.core.messages import DeliveryFailed, Publisher
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.topics import inbound
-from eahub.ingest.idempotency import Idempotency, Outcome, body_hash
+from eahub.ingest.idempotency import Idempotency, Outcome, body_hash, json_body_hash
 from eahub.ingest.message import concern_message
 from eahub.ingest.validation import DEFAULT_CLOCK_SKEW, advisories, check_source, validate_and_encode
 
@@ -63,11 +63,12 @@ def accept_event(obj: Any, agency: str, ports: IngestPorts) -> Accepted:
     check_source(obj, agency)
     record, encoded = validate_and_encode(obj, ports.agency_ids, ports.clock(), ports.clock_skew)
     event_id, topic = record["event_id"], inbound(agency)
-    digest = body_hash(to_json(record))
+    digest = body_hash(encoded)
     warnings = advisories(record)
     deadline = time.monotonic() + ports.idempotency.lease_ms / 1000 + 1
     while True:
-        claim = ports.idempotency.claim(event_id, digest, agency, _ms(ports.clock()))
+        claim = ports.idempotency.claim(event_id, digest, agency, _ms(ports.clock()),
+                                        earlier_digest=lambda: json_body_hash(to_json(record)))
         if claim.outcome is Outcome.DONE:
             return Accepted(event_id, topic, replayed=True, warnings=warnings)
         if claim.outcome is Outcome.CONFLICT:

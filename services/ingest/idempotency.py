@@ -3,7 +3,8 @@ message; a different body under a used id is a conflict.
 
 Two steps around the publish, so that no crash can lose an event or make a retry fail:
 1. `claim` records the id as *pending* (with the body hash, the agency, a claim token and time);
-2. after the broker acknowledged the message, `complete` marks it *done*.
+2. after the broker acknowledged the message, `complete` marks it *done* (in the SQL adapters, in the next
+   transaction of the writes beside it, without waiting for its commit).
 If the publish fails the claim is released, so a retry publishes. If the process dies between the
 broker's ack and `complete` (or before the publish), the claim stays pending; once its lease has
 expired a retry of the same body takes it over and publishes again - at-least-once, which the
@@ -18,6 +19,7 @@ import hashlib
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Protocol
@@ -33,8 +35,15 @@ PENDING, DONE = "pending", "done"
 DEFAULT_LEASE_MS = 60_000  # longer than any publisher's delivery timeout (IngestSettings derives its own)
 
 
-def body_hash(json_form: dict[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of the validated event (so equivalent spellings hash alike)."""
+def body_hash(encoded: bytes) -> str:
+    """SHA-256 of the validated event's Avro encoding, the bytes published: equivalent spellings of an event
+    validate to one record and so hash alike (the schema has no maps, so a record has one encoding)."""
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def json_body_hash(json_form: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of the validated event: the body hash of the rows recorded before 2026-12-02,
+    still recognised (`Idempotency.claim`), so a replay of an event accepted then is answered as before."""
     canonical = json.dumps(json_form, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -60,7 +69,8 @@ class IdempotencyRecords(Protocol):
         """Replace a pending claim's token and time, only if it still holds `old_token`."""
 
     def complete(self, event_id: str, now_ms: int) -> None:
-        """Mark the event done (idempotent)."""
+        """Mark the event done (idempotent). May return before that is durable, once the event is acknowledged:
+        until it is, a duplicate finds the claim live and waits; after a crash, the lease runs out."""
 
     def release(self, event_id: str, token: str) -> None:
         """Forget a pending claim held under `token` (the publish failed)."""
@@ -83,7 +93,10 @@ class Idempotency:
     def __init__(self, records: IdempotencyRecords, lease_ms: int = DEFAULT_LEASE_MS) -> None:
         self.records, self.lease_ms = records, lease_ms
 
-    def claim(self, event_id: str, digest: str, agency: str, now_ms: int) -> Claim:
+    def claim(self, event_id: str, digest: str, agency: str, now_ms: int,
+              earlier_digest: Callable[[], str] | None = None) -> Claim:
+        """`earlier_digest`: the same body's hash as rows recorded by an earlier version hold it, computed only
+        when a recorded row's hash is not `digest`."""
         token = str(uuid.uuid4())
         while True:
             if self.records.insert_pending(IdempotencyRow(event_id, digest, agency, PENDING, token, now_ms)):
@@ -91,7 +104,9 @@ class Idempotency:
             row = self.records.get(event_id)
             if row is None:
                 continue  # released between our insert and read: try again
-            if row.body_sha256 != digest or row.agency != agency:
+            same_body = row.body_sha256 == digest or (earlier_digest is not None
+                                                      and row.body_sha256 == earlier_digest())
+            if not same_body or row.agency != agency:
                 return Claim(Outcome.CONFLICT)
             if row.state == DONE:
                 return Claim(Outcome.DONE)
@@ -163,13 +178,14 @@ def create_tables(engine: Engine) -> None:
 
 
 class SqlIdempotencyRecords:
-    """SQLAlchemy Core adapter (SQLite or PostgreSQL); the primary key makes concurrent claims safe, across
+    """SQLAlchemy Core adapter (PostgreSQL in the service; SQLite works too, where the service uses
+    `SqliteIdempotencyRecords`); the primary key makes concurrent claims safe, across
     processes too. Writes of concurrent requests share transactions (`GroupCommit`); an insert that finds the id
     recorded changes nothing (ON CONFLICT DO NOTHING), so it never aborts the writes beside it."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._writes = GroupCommit(engine)
+        self._writes = GroupCommit(engine.begin)
         t = idempotency_table
         # Built once with bound parameters, so SQLAlchemy computes each statement's cache key once, not per call.
         insert = postgresql_insert if is_postgres(engine) else sqlite_insert
@@ -196,7 +212,7 @@ class SqlIdempotencyRecords:
         return self._writes.run(lambda conn: conn.execute(self._take_over, params).rowcount == 1)
 
     def complete(self, event_id: str, now_ms: int) -> None:
-        self._writes.run(lambda conn: conn.execute(self._complete, {"id": event_id, "now": now_ms}))
+        self._writes.defer(lambda conn: conn.execute(self._complete, {"id": event_id, "now": now_ms}))
 
     def release(self, event_id: str, token: str) -> None:
         self._writes.run(lambda conn: conn.execute(self._release, {"id": event_id, "token": token}))

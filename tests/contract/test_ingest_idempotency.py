@@ -21,22 +21,23 @@ from eahub.ingest.idempotency import (
     SqlIdempotencyRecords,
     create_tables,
 )
+from eahub.ingest.idempotency_sqlite import SqliteIdempotencyRecords
 
 pytestmark = pytest.mark.contract
 EID = "0b7e5c1e-3f0a-4c55-9d2e-8a6f1b2c3d4e"
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=["memory", "sqlite-driver", "sqlite", "postgres"])
 def records(request: pytest.FixtureRequest, tmp_path: Path) -> IdempotencyRecords:
     if request.param == "memory":
         return InMemoryIdempotencyRecords()
-    if request.param == "sqlite":
+    if request.param.startswith("sqlite"):
         engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
     else:
         request.applymarker(pytest.mark.postgres)
         engine = make_engine(request.getfixturevalue("postgres_url"))
     create_tables(engine)  # as `eahub init` does; the records themselves never run DDL
-    return SqlIdempotencyRecords(engine)
+    return SqliteIdempotencyRecords(engine) if request.param == "sqlite-driver" else SqlIdempotencyRecords(engine)
 
 
 def row(token: str = "t1", digest: str = "h1", at: int = 1000) -> IdempotencyRow:
@@ -127,3 +128,26 @@ def run_all(functions: list[Callable[[], None]]) -> None:
         t.start()
     for t in threads:
         t.join()
+
+
+@pytest.mark.parametrize("adapter", [SqliteIdempotencyRecords, SqlIdempotencyRecords])
+def test_sqlite_records_are_shared_by_processes_and_survive_a_restart(
+        adapter: Callable[..., IdempotencyRecords], tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    create_tables(make_engine(url))
+    first, second = (Idempotency(adapter(make_engine(url)), lease_ms=10_000) for _ in range(2))  # two workers
+    outcomes: list[Outcome] = []
+    barrier = threading.Barrier(8)
+
+    def contender(idem: Idempotency) -> Callable[[], None]:
+        def claim() -> None:
+            barrier.wait()
+            outcomes.append(idem.claim(EID, "h1", "lancashire-police", 1000).outcome)
+        return claim
+
+    run_all([contender(first), contender(second)] * 4)
+    assert sorted(o.value for o in outcomes) == ["in-progress"] * 7 + ["new"]
+    first.complete(EID, 2000)
+    restarted = Idempotency(adapter(make_engine(url)), lease_ms=10_000)
+    assert restarted.claim(EID, "h1", "lancashire-police", 3000).outcome is Outcome.DONE
+    assert restarted.claim(EID, "h2", "lancashire-police", 3000).outcome is Outcome.CONFLICT

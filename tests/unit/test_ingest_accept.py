@@ -8,13 +8,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+from eahub.core.event_json import to_json
 from eahub.core.messages import InMemoryPublisher, OutboundMessage
 from eahub.core.paths import POLICIES_DIR
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.registry import agency_ids
-from eahub.ingest.accept import Accepted, IngestPorts, accept_event
+from eahub.ingest.accept import Accepted, IdConflict, IngestPorts, accept_event
 from eahub.ingest.examples import example_event
-from eahub.ingest.idempotency import Idempotency, InMemoryIdempotencyRecords
+from eahub.ingest.idempotency import PENDING, Idempotency, IdempotencyRow, InMemoryIdempotencyRecords, json_body_hash
+from eahub.ingest.validation import validate_event
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 20, 16, 15, tzinfo=UTC)
@@ -55,3 +57,19 @@ def test_concurrent_duplicate_waits_and_replays() -> None:
     second.join(10)
     assert sorted(r.replayed for r in results) == [False, True]
     assert len(publisher.sent) == 1
+
+
+def test_an_event_recorded_with_the_earlier_json_body_hash_replays_and_still_conflicts() -> None:
+    records = InMemoryIdempotencyRecords()
+    ports = IngestPorts(publisher=InMemoryPublisher(), idempotency=Idempotency(records),
+                        pseudonymiser=Pseudonymiser(b"k" * 32), agency_ids=agency_ids(POLICIES_DIR),
+                        clock=lambda: NOW)
+    event = example_event(NOW)
+    recorded = validate_event(event, ports.agency_ids, NOW)
+    records.insert_pending(IdempotencyRow(recorded["event_id"], json_body_hash(to_json(recorded)),
+                                          "lancashire-police", PENDING, "t", 1000))  # as before 2026-12-02
+    records.complete(recorded["event_id"], 2000)
+    assert accept_event(event, "lancashire-police", ports).replayed
+    with pytest.raises(IdConflict):
+        accept_event({**event, "district": event["district"] + " North"}, "lancashire-police", ports)
+    assert ports.publisher.sent == []  # type: ignore[attr-defined]
