@@ -169,8 +169,8 @@ def _scan(store: LedgerStore, heads: list[TreeHead], since: VerifiedState | None
                 if digest.copy().digest() != since.rows_digest:  # type: ignore[union-attr]
                     return None
                 boundary_checked = True
-            recorded = max(record_end - split, 0)
-            digest.update(checked[:recorded], None if leaves is None else leaves[:recorded])
+            to_record = max(record_end - split, 0)
+            digest.update(checked[:to_record], None if leaves is None else leaves[:to_record])
         except (TypeError, ValueError):
             if not boundary_checked:
                 return None  # a column of a type the ledger never writes, before the head: let the full pass name it
