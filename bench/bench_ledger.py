@@ -2,20 +2,30 @@
 subject access request and per inclusion proof. Prints figures; run by hand:
 
     python bench/bench_ledger.py [--entries 1000000] [--database-url URL] [--data-dir DIR]
+                                 [--rounds 3 [--before-src DIR]]
 
 Default database: a fresh SQLite file in a temporary directory (the embedded default). With --data-dir, the
 signing key and the SQLite file live there and a ledger of --entries already built by an earlier run is
-reused (the append figure is then not measured), so that repeated runs measure verification, SAR and proofs."""
+reused (the append figure is then not measured), so that repeated runs measure verification, SAR and proofs.
+Verification shows CPU seconds beside the time (and, on PostgreSQL, the server process's CPU seconds): the steadier
+figure on a shared machine. With --rounds, only verification is measured, that many times, each in a child process,
+alternated with the same in another tree's code (--before-src DIR: DIR/eahub is that tree's services/)."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy import Engine
 
 from eahub.audit import merkle, proofs, queries
 from eahub.audit.checkpoints import Checkpointer
@@ -69,6 +79,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000, help="entries per append transaction")
     parser.add_argument("--checkpoint-every", type=int, default=10_000)
     parser.add_argument("--data-dir", type=Path, default=None, help="keep (and reuse) the ledger and key here")
+    parser.add_argument("--rounds", type=int, default=0,
+                        help="verification alone, this many rounds in child processes, alternated with --before-src")
+    parser.add_argument("--before-src", default=None, help="a folder whose eahub/ is another tree's services/")
+    parser.add_argument("--verify-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     n = args.entries
     tmp = args.data_dir or Path(tempfile.mkdtemp(prefix="eahub-bench-"))
@@ -81,6 +95,9 @@ def main() -> None:
     if store.size() and not reuse:
         raise SystemExit(f"{url} already holds a ledger of another size; give an empty database")
     signer = Signer.from_data_dir(tmp)
+    if args.verify_child:
+        print(json.dumps(measure_verify(engine, store, signer)))
+        return
     checkpointer = Checkpointer(store, signer)
     subjects = max(1, n // 30)  # about 30 entries (5 events) per subject
     print(
@@ -93,22 +110,10 @@ def main() -> None:
     else:
         append(store, checkpointer, n, subjects, args.batch, args.checkpoint_every)
 
-    start = time.perf_counter()
-    result = verify_ledger(store, signer.public_key)
-    verify_s = time.perf_counter() - start
-    assert result.ok, result.summary()
-    print(
-        f"verify:    {verify_s:.1f} s for {result.size:,} entries and {result.tree_heads} heads in full "
-        f"({result.size / verify_s:,.0f} entries/s)"
-    )
-    start = time.perf_counter()
-    again = verify_ledger(store, signer.public_key, since=result.state)
-    incremental_s = time.perf_counter() - start
-    assert again.ok and again.note is None, again.summary()
-    print(
-        f"           {incremental_s:.1f} s incremental from the head at {again.checked_from:,} "
-        f"({verify_s / incremental_s:.1f}x faster than in full)"
-    )
+    if args.rounds:
+        compare_verify(args, tmp, url)
+        return
+    report_verify(measure_verify(engine, store, signer))
 
     if engine.dialect.name == "postgresql":  # planner statistics after a bulk load, as autovacuum would gather
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -153,6 +158,73 @@ def main() -> None:
     if not reuse:
         seal_vault(vault, subjects, min(n, 20_000), args.batch)
     print(f"database:  {tmp}")
+
+
+def measure_verify(engine: Engine, store: SqlLedgerStore, signer: Signer) -> dict[str, float]:
+    """Seconds and CPU seconds (this process's, and on PostgreSQL the server process's serving it) of a full
+    verification and then of an incremental one from the state it recorded."""
+    figures: dict[str, float] = {"size": store.size()}
+    since = None
+    for mode in ("full", "incremental"):
+        backend = _backend_cpu(engine)
+        cpu, start = time.process_time(), time.perf_counter()
+        result = verify_ledger(store, signer.public_key, since=since)
+        figures[f"{mode}_s"] = time.perf_counter() - start
+        figures[f"{mode}_cpu_s"] = time.process_time() - cpu
+        figures[f"{mode}_db_cpu_s"] = _backend_cpu(engine) - backend
+        assert result.ok and result.note is None, result.summary()
+        figures["heads"], figures["checked_from"], since = result.tree_heads, result.checked_from, result.state
+    return figures
+
+
+def _backend_cpu(engine: Engine) -> float:
+    """CPU seconds so far of the PostgreSQL server process behind the engine's pooled connection (the server is on
+    this machine in the benchmark; 0 for SQLite, which runs in this process)."""
+    if engine.dialect.name != "postgresql":
+        return 0.0
+    with engine.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def report_verify(f: dict[str, float]) -> None:
+    db = " + {:.1f} s in the database server".format
+    print(
+        f"verify:    {f['full_s']:.1f} s for {f['size']:,.0f} entries and {f['heads']:.0f} heads in full "
+        f"({f['size'] / f['full_s']:,.0f} entries/s; CPU {f['full_cpu_s']:.1f} s"
+        f"{db(f['full_db_cpu_s']) if f['full_db_cpu_s'] else ''})"
+    )
+    print(
+        f"           {f['incremental_s']:.1f} s incremental from the head at {f['checked_from']:,.0f} "
+        f"({f['full_s'] / f['incremental_s']:.1f}x faster than in full; CPU {f['incremental_cpu_s']:.1f} s"
+        f"{db(f['incremental_db_cpu_s']) if f['incremental_db_cpu_s'] else ''})"
+    )
+
+
+def compare_verify(args: argparse.Namespace, data_dir: Path, url: str) -> None:
+    """Each round: a child process per variant (the other tree's code first), full then incremental verification."""
+    variants = ([("before", args.before_src)] if args.before_src else []) + [("after", None)]
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name, _ in variants}
+    command = [sys.executable, __file__, "--verify-child", "--entries", str(args.entries), "--data-dir", str(data_dir),
+               "--database-url", url]
+    for round_ in range(args.rounds):
+        for name, src in variants:
+            env = {**os.environ, **({"PYTHONPATH": src} if src else {})}
+            out = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+            runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            f = runs[name][-1]
+            print(f"  round {round_ + 1} {name:6}: full {f['full_s']:.1f} s (CPU {f['full_cpu_s']:.1f} + database "
+                  f"{f['full_db_cpu_s']:.1f} s), incremental {f['incremental_s']:.1f} s (CPU "
+                  f"{f['incremental_cpu_s']:.1f} + database {f['incremental_db_cpu_s']:.1f} s)", flush=True)
+    for name, results in runs.items():
+        print(f"{name:6}: " + "; ".join(f"{key} {spread([r[key] for r in results])}" for key in (
+            "full_s", "full_cpu_s", "full_db_cpu_s", "incremental_s", "incremental_cpu_s", "incremental_db_cpu_s")
+        ) + " (min/median/max)")
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):.1f}/{statistics.median(values):.1f}/{max(values):.1f}"
 
 
 def append(store: SqlLedgerStore, checkpointer: Checkpointer, n: int, subjects: int, batch: int, every: int) -> None:

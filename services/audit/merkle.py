@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from operator import methodcaller
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
+_LEAF_PREFIX = b"\x00"
+_DIGEST = methodcaller("digest")
 
 
 def leaf_hash(data: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + data).digest()
+    return hashlib.sha256(_LEAF_PREFIX + data).digest()
+
+
+def leaf_hashes(entries: Sequence[bytes]) -> list[bytes]:
+    """leaf_hash of each entry, the loop in C (no Python call per entry)."""
+    return list(map(_DIGEST, map(hashlib.sha256, map(_LEAF_PREFIX.__add__, entries))))
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:

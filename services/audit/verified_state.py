@@ -13,11 +13,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import marshal
 import os
 from array import array
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,14 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from eahub.audit import merkle
 from eahub.audit.signing import Signer, TreeHead, key_id
 from eahub.audit.store import LedgerRow
 from eahub.core.secrets import ensure_private_dir
 
 STATE_FILE = "audit-verified.json"
 _DOMAIN = b"eahub audit verified state v1"
+_FORMAT = 2  # of rows_digest (1: the small columns as repr, each entry hashed whole): an older record is not used
 
 # Raw ledger rows are tuples in LedgerRow field order: the small columns, then the entry and its leaf hash.
 _FIELDS = tuple(LedgerRow.__dataclass_fields__)
@@ -45,35 +48,40 @@ class RowDigest:
     in Python). The result does not depend on how the rows were split into batches."""
 
     def __init__(self) -> None:
-        self._small = hashlib.sha256()  # repr of the small columns, one tuple per row, each followed by ", "
-        self._entries = hashlib.sha256()
+        self._small = hashlib.sha256()  # the small columns, marshalled one tuple per row
+        self._entries = hashlib.sha256()  # each entry by its leaf hash: the entries are then equal too
         self._leaves = hashlib.sha256()
-        self._entry_lengths = hashlib.sha256()  # so that the concatenations are unambiguous
-        self._leaf_lengths = hashlib.sha256()
+        self._leaf_lengths = hashlib.sha256()  # so that the concatenation of stored leaf hashes is unambiguous
 
-    def update(self, rows: Sequence[Sequence[Any]]) -> None:
-        """Raises TypeError for an entry or leaf hash that is not bytes (the ledger never stores one)."""
+    def update(self, rows: Sequence[Sequence[Any]], entry_hashes: Sequence[bytes] | None = None) -> None:
+        """`entry_hashes`: the rows' entries already hashed with merkle.leaf_hashes, when the caller has them (a
+        full verification does). Raises TypeError for an entry or leaf hash that is not bytes (the ledger never
+        stores one) and ValueError for a small column of a type no driver returns."""
         if not rows:
             return
-        # repr of str, int and None (and of anything else a tampered column might hold) is a Python literal:
-        # unambiguous, and in C.
-        self._small.update(repr(list(map(_SMALL, rows)))[1:-1].encode("utf-8", "surrogatepass") + b", ")
-        deque(map(self._entries.update, map(_ENTRY_OF, rows)), maxlen=0)
-        deque(map(self._leaves.update, map(_LEAF_OF, rows)), maxlen=0)
-        self._entry_lengths.update(array("q", map(len, map(_ENTRY_OF, rows))).tobytes())
-        self._leaf_lengths.update(array("q", map(len, map(_LEAF_OF, rows))).tobytes())
+        # marshal's version 0 has no back-references nor interning marks: each value's encoding is typed,
+        # self-delimiting and the same whatever else is in the list, so the items (after its 5-byte header) concatenate.
+        self._small.update(marshal.dumps(list(map(_SMALL, rows)), 0)[5:])
+        leaves = list(map(_LEAF_OF, rows))
+        if entry_hashes is None:
+            entries = list(map(_ENTRY_OF, rows))
+            if not all(map(isinstance, entries, repeat(bytes))):
+                raise TypeError("a ledger entry is not bytes")
+            entry_hashes = merkle.leaf_hashes(entries)
+        self._entries.update(b"".join(entry_hashes))
+        self._leaves.update(b"".join(leaves))
+        self._leaf_lengths.update(array("q", map(len, leaves)).tobytes())
 
     def digest(self) -> bytes:
         return hashlib.sha256(b"".join(h.digest() for h in self._parts())).digest()
 
     def copy(self) -> RowDigest:
         other = RowDigest.__new__(RowDigest)
-        other._small, other._entries, other._leaves, other._entry_lengths, other._leaf_lengths = (
-            h.copy() for h in self._parts())
+        other._small, other._entries, other._leaves, other._leaf_lengths = (h.copy() for h in self._parts())
         return other
 
     def _parts(self) -> tuple[Any, ...]:
-        return self._small, self._entries, self._leaves, self._entry_lengths, self._leaf_lengths
+        return self._small, self._entries, self._leaves, self._leaf_lengths
 
 
 @dataclass(frozen=True)
@@ -123,7 +131,7 @@ def save_state(path: Path, state: VerifiedState, signer: Signer) -> None:
     """Write the signed record atomically, owner-only."""
     ensure_private_dir(path.parent)
     signature = signer.sign_document(_DOMAIN, _canonical(state))
-    doc = {"state": state.to_json(), "signature": base64.b64encode(signature).decode()}
+    doc = {"format": _FORMAT, "state": state.to_json(), "signature": base64.b64encode(signature).decode()}
     tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -141,8 +149,11 @@ def load_state(path: Path, public_key: Ed25519PublicKey) -> VerifiedState | None
         doc = json.loads(text)
         state = VerifiedState.from_json(doc["state"])
         signature = base64.b64decode(doc["signature"])
+        written_format = doc.get("format", 1)
     except (ValueError, KeyError, TypeError) as exc:
         raise StateUnusable(f"the record of the last verification ({path}) is unreadable") from exc
+    if written_format != _FORMAT:
+        raise StateUnusable(f"the record of the last verification ({path}) is of an earlier format")
     if state.key_id != key_id(public_key):
         raise StateUnusable(f"the record of the last verification ({path}) was made against another key")
     try:

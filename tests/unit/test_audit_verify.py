@@ -5,6 +5,7 @@ and the audit settings read from the environment."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -163,6 +164,21 @@ def test_an_incremental_verification_needs_a_record_signed_by_the_hub(
         load_state(path, Signer.from_data_dir(tmp_path / "other").public_key)
     path.write_text(path.read_text().replace('"verified_at_ms": ', '"verified_at_ms": 1'))
     with pytest.raises(StateUnusable, match="not signed"):
+        load_state(path, cp.signer.public_key)
+
+
+def test_a_record_of_an_earlier_format_is_not_used(
+    ledger: tuple[InMemoryLedgerStore, Checkpointer], tmp_path: Path
+) -> None:
+    store, cp = ledger
+    state = verify_ledger(store, cp.signer.public_key).state
+    assert state is not None
+    path = tmp_path / "verified.json"
+    save_state(path, state, cp.signer)
+    doc = json.loads(path.read_text())
+    del doc["format"]  # as written before the rows digest changed: genuine, but its digest is not comparable
+    path.write_text(json.dumps(doc))
+    with pytest.raises(StateUnusable, match="earlier format"):
         load_state(path, cp.signer.public_key)
 
 
