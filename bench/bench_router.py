@@ -185,15 +185,18 @@ def _stalled(settings: HubSettings, group: str, workers: list[BaseProcess], prog
     admin = AdminClient(settings.kafka_config())
     partitions = [TopicPartition(name, p) for name, t in admin.list_topics(timeout=10).topics.items()
                   if topics.agency_of_inbound(name) is not None for p in t.partitions]
-    reader = Consumer(consumer_config(settings, group))
-    at = {(tp.topic, tp.partition): tp.offset for tp in reader.committed(partitions, timeout=10)}
-    reader.close()
-    reader = Consumer(consumer_config(settings, PASS_THROUGH_GROUP))
-    ends = {(tp.topic, tp.partition): tp.offset for tp in reader.committed(partitions, timeout=10)}
-    reader.close()
+    at, ends = _committed(settings, group, partitions), _committed(settings, PASS_THROUGH_GROUP, partitions)
     behind = [f"{t}[{p}] at {max(at[(t, p)], 0)} of {end}" for (t, p), end in sorted(ends.items()) if at[(t, p)] < end]
     return RuntimeError(f"the group stopped: {progress}; {'; '.join(exited) or 'no process exited'}; "
                         f"partitions not yet committed to their end: {', '.join(behind) or 'none'}")
+
+
+def _committed(settings: HubSettings, group: str, partitions: list[TopicPartition]) -> dict[tuple[str, int], int]:
+    reader = Consumer(consumer_config(settings, group))  # asks the group's commits, never joins it
+    try:
+        return {(tp.topic, tp.partition): tp.offset for tp in reader.committed(partitions, timeout=10)}
+    finally:
+        reader.close()
 
 
 def _router_process(settings: HubSettings, group: str, batch: int, cache: bool, index: int, n: int,
