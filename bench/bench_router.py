@@ -20,11 +20,15 @@ Usage: .venv/bin/python bench/bench_router.py [--events 5000] [--batch 500] [--p
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import multiprocessing
+import os
+import signal
 import tempfile
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
+from multiprocessing.process import BaseProcess
 from multiprocessing.sharedctypes import Synchronized, SynchronizedArray
 from pathlib import Path
 
@@ -45,6 +49,7 @@ from eahub.policy.model import PolicyRequest
 from eahub.router.bootstrap import build_router
 
 COPY_TOPIC = "bench.copy"
+PASS_THROUGH_GROUP = "bench-pass-through"
 
 
 def feed_start(n: int) -> datetime:
@@ -86,7 +91,7 @@ def create_copy_topic(settings: HubSettings) -> None:
 
 
 def pass_through(settings: HubSettings, n: int, batch: int) -> float:
-    consumer = Consumer(consumer_config(settings, "bench-pass-through"))
+    consumer = Consumer(consumer_config(settings, PASS_THROUGH_GROUP))
     consumer.subscribe([topics.INBOUND_PATTERN])
     publisher = KafkaPublisher(producer_config(settings))
     done, started = 0, None
@@ -155,10 +160,10 @@ def router_processes(settings: HubSettings, n: int, batch: int, processes: int, 
     while handled.value < n:
         if handled.value != seen:
             seen, progressed = handled.value, time.monotonic()
-        elif time.monotonic() - progressed > 60:
-            for w in workers:
-                w.terminate()
-            raise RuntimeError(f"no progress for 60 s: {seen} of {n} events handled, assigned {list(assigned)}")
+        elif time.monotonic() - progressed > 60 or not all(w.is_alive() for w in workers):
+            if handled.value >= n:
+                break
+            raise _stalled(settings, group, workers, f"{seen} of {n} events handled, assigned {list(assigned)}")
         time.sleep(0.01)
     elapsed = time.perf_counter() - started
     for w in workers:
@@ -166,8 +171,37 @@ def router_processes(settings: HubSettings, n: int, batch: int, processes: int, 
     return n / elapsed, f"{processes} processes, group {group}, {total} inbound partitions"
 
 
+def _stalled(settings: HubSettings, group: str, workers: list[BaseProcess], progress: str) -> RuntimeError:
+    """Say why the group stopped before it handled every event: which router processes had exited (and how), where
+    each live one was (its threads' stacks, printed by the process on SIGUSR1), and the partitions the group's
+    commits had not yet reached (their ends taken from the pass-through's commits: it read every event)."""
+    exited = [f"pid {w.pid} exited with code {w.exitcode}" for w in workers if not w.is_alive()]
+    for w in workers:
+        if w.is_alive() and w.pid is not None:
+            os.kill(w.pid, signal.SIGUSR1)
+    time.sleep(1)
+    for w in workers:
+        w.terminate()
+    admin = AdminClient(settings.kafka_config())
+    partitions = [TopicPartition(name, p) for name, t in admin.list_topics(timeout=10).topics.items()
+                  if topics.agency_of_inbound(name) is not None for p in t.partitions]
+    at, ends = _committed(settings, group, partitions), _committed(settings, PASS_THROUGH_GROUP, partitions)
+    behind = [f"{t}[{p}] at {max(at[(t, p)], 0)} of {end}" for (t, p), end in sorted(ends.items()) if at[(t, p)] < end]
+    return RuntimeError(f"the group stopped: {progress}; {'; '.join(exited) or 'no process exited'}; "
+                        f"partitions not yet committed to their end: {', '.join(behind) or 'none'}")
+
+
+def _committed(settings: HubSettings, group: str, partitions: list[TopicPartition]) -> dict[tuple[str, int], int]:
+    reader = Consumer(consumer_config(settings, group))  # asks the group's commits, never joins it
+    try:
+        return {(tp.topic, tp.partition): tp.offset for tp in reader.committed(partitions, timeout=10)}
+    finally:
+        reader.close()
+
+
 def _router_process(settings: HubSettings, group: str, batch: int, cache: bool, index: int, n: int,
                     handled: Synchronized, assigned: SynchronizedArray, go: threading.Event) -> None:
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # where it is, if the group stops (see _stalled)
     router = build_router(settings, group_id=group)
     router.batch_size = batch
     if not cache:

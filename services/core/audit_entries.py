@@ -25,6 +25,7 @@ _EMPTY: dict[str, Any] = {
     "policy_revision": None, "fields_shared": [], "fields_withheld": [], "reasons": [], "case_id": None,
     "details": {},
 }
+_FIELDS = frozenset(_EMPTY)
 
 
 def entry_id(kind: str, *facts: str) -> str:
@@ -35,15 +36,18 @@ def entry_id(kind: str, *facts: str) -> str:
 def audit_entry(kind: str, *, id_facts: Sequence[str], actor: str, occurred_at: datetime,
                 **fields: Any) -> dict[str, Any]:
     """An AuditEntry record: every optional field empty unless given; `details` values must be strings."""
-    return recorded_entry(entry_id(kind, *id_facts), kind, actor=actor, occurred_at=occurred_at, **fields)
+    return _entry(entry_id(kind, *id_facts), kind, actor, occurred_at, fields)
 
 
 def recorded_entry(entry_id_: str, kind: str, *, actor: str, occurred_at: datetime, **fields: Any) -> dict[str, Any]:
     """An AuditEntry record for an act whose id was already derived by `entry_id` where it happened (a board's
     activity record carries it), so the ledger entry keeps that id."""
-    unknown = fields.keys() - _EMPTY.keys()
-    if unknown:
-        raise TypeError(f"not AuditEntry fields: {', '.join(sorted(unknown))}")
+    return _entry(entry_id_, kind, actor, occurred_at, fields)
+
+
+def _entry(entry_id_: str, kind: str, actor: str, occurred_at: datetime, fields: dict[str, Any]) -> dict[str, Any]:
+    if not _FIELDS.issuperset(fields):
+        raise TypeError(f"not AuditEntry fields: {', '.join(sorted(fields.keys() - _FIELDS))}")
     entry: dict[str, Any] = {"entry_id": entry_id_, "kind": kind, "occurred_at": occurred_at, "actor": actor,
                              **_EMPTY, "fields_shared": [], "fields_withheld": [], "reasons": [], "details": {}}
     entry.update(fields)

@@ -8,6 +8,7 @@ schema, which then stays with fastavro."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from fastavro.write import LOGICAL_WRITERS
@@ -19,6 +20,9 @@ class NotCompilable(ValueError):
     """The schema uses a type this writer does not compile."""
 
 
+# Memoised (values repeat: one batch's timestamps, the lengths of the same reasons): bounded, and only results are
+# kept, so a value out of range raises every time.
+@lru_cache(maxsize=4096)
 def _varint(n: int) -> bytes:
     """The zig-zag varint of a long, as Avro writes it."""
     if not -(1 << 63) <= n < (1 << 63):
@@ -43,6 +47,23 @@ def _long(value: Any) -> bytes:
     return _varint(value)
 
 
+@lru_cache(maxsize=4096)
+def _string(value: str) -> bytes:
+    """A string's length and UTF-8 bytes, memoised: for the items of string arrays and the keys of maps, which are
+    mostly a vocabulary (field paths, reasons, details keys) repeated across records."""
+    b = value.encode()
+    return _varint(len(b)) + b
+
+
+def _logical(prepare: Callable[[Any, Any], Any], write: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
+    """The writer of a logical type's values (`prepare` turns a datetime or date into its long or int), memoised by
+    value AND type (`typed`: 1, 1.0 and True are different keys, so a value it cannot write still raises)."""
+    @lru_cache(maxsize=4096, typed=True)
+    def logical(value: Any) -> bytes:
+        return write(prepare(value, None))
+    return logical
+
+
 def _int(value: Any) -> bytes:
     if not isinstance(value, int) or not -(1 << 31) <= value < (1 << 31):
         raise TypeError("not an Avro int")
@@ -58,7 +79,7 @@ def _length(n: str, indent: str = "") -> list[str]:
 class _Compiler:
     def __init__(self) -> None:
         self.lines: list[str] = []
-        self.names: dict[str, Any] = {"_varint": _varint, "_long": _long, "_int": _int}
+        self.names: dict[str, Any] = {"_varint": _varint, "_long": _long, "_int": _int, "_string": _string}
         self.named: dict[str, Any] = {}  # full name -> parsed schema, as fastavro names later references
         self.functions: dict[str, str] = {}  # record or enum full name -> generated function name
         self.counter = 0
@@ -87,9 +108,9 @@ class _Compiler:
                 else:
                     body.append(f"{var} = d[{fname!r}]")
                 body.extend(self.write(f["type"], var))
-        else:  # enum
-            index = self.constant({s: i for i, s in enumerate(schema["symbols"])})
-            body.append(f"out += _varint({index}[d])")
+        else:  # enum: each symbol's encoded index, computed here
+            index = self.constant({s: _varint(i) for i, s in enumerate(schema["symbols"])})
+            body.append(f"out += {index}[d]")
         self.lines.append(f"def {fn}(out, d):")
         self.lines.extend("    " + line for line in body or ["pass"])
         return fn
@@ -115,19 +136,20 @@ class _Compiler:
             prepare = LOGICAL_WRITERS.get(f"{kind}-{logical}")
             if prepare is None or kind not in ("int", "long"):
                 raise NotCompilable(f"logical type {kind}-{logical}")
-            fn = self.fresh("_prep")
-            self.names[fn] = prepare
-            return [f"{var} = {fn}({var}, None)", *self.primitive(kind, var)]
+            fn = self.fresh("_logical")
+            self.names[fn] = _logical(prepare, _long if kind == "long" else _int)
+            return [f"out += {fn}({var})"]
         if kind in ("record", "enum"):
             return [f"{self.function_for(schema)}(out, {var})"]
         if kind == "array":
             item, n = self.fresh("i"), self.fresh("n")
+            items = [f"out += _string({item})"] if schema["items"] == "string" else self.write(schema["items"], item)
             return [f"{n} = len({var})", f"if {n}:", *_length(n, "    "), f"    for {item} in {var}:",
-                    *("        " + line for line in self.write(schema["items"], item)), "out += b'\\x00'"]
+                    *("        " + line for line in items), "out += b'\\x00'"]
         if kind == "map":
             key, value, n = self.fresh("k"), self.fresh("m"), self.fresh("n")
             return [f"{n} = len({var})", f"if {n}:", *_length(n, "    "), f"    for {key}, {value} in {var}.items():",
-                    *("        " + line for line in self.primitive("string", key)),
+                    f"        out += _string({key})",
                     *("        " + line for line in self.write(schema["values"], value)), "out += b'\\x00'"]
         if isinstance(kind, str) and kind in _PRIMITIVES:
             return self.primitive(kind, var)

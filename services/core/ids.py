@@ -8,16 +8,16 @@ import uuid
 
 _NAMESPACE = uuid.UUID("6f1c8f0e-3a55-4b59-9d7a-6a1b2f1e0c11")
 _NAMESPACE_BYTES = _NAMESPACE.bytes
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}  # hex digit -> with bits 10xx
+_sha1 = hashlib.sha1
 
 
 def derive(*parts: str) -> str:
     """`str(uuid.uuid5(_NAMESPACE, "\\x1f".join(parts)))`, computed without building a UUID object (the router
-    derives several ids per event): SHA-1 of namespace and name, version 5 and the RFC 4122 variant set."""
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + "\x1f".join(parts).encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    derives several ids per event): the hex of SHA-1 over namespace and name, its version digit set to 5 and the
+    RFC 4122 variant bits (10) into the high bits of its 17th digit."""
+    h = _sha1(_NAMESPACE_BYTES + "\x1f".join(parts).encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 def decision_id(event_id: str, policy_revision: str, override_id: str = "") -> str:

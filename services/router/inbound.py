@@ -44,8 +44,9 @@ def read_inbound(msg: Message) -> dict[str, Any] | Rejected:
     if record["source_agency"] != agency:
         return Rejected("SOURCE_MISMATCH",
                         f"source_agency does not match the publishing agency of topic {topic}", facts)
-    unknown = [i for i, code in enumerate(record.get("risk_factors") or []) if risk_factors.unknown_codes([code])]
-    if unknown:  # the positions, never the text: an uncoded entry may be free text about a person
+    codes = record.get("risk_factors") or []
+    if codes and risk_factors.unknown_codes(codes):  # the positions, never the text: it may be free text about a person
+        unknown = [i for i, code in enumerate(codes) if risk_factors.unknown_codes([code])]
         where = ", ".join(f"risk_factors[{i}]" for i in unknown)
         return Rejected("SCHEMA_INVALID", f"unknown risk-factor code at {where}: not in the controlled "
                         f"vocabulary ({risk_factors.FILE})", facts)
