@@ -5,7 +5,9 @@
 #   and withheld, the lawful basis, the purpose, the notes on special-category fields withheld and the
 #   break-glass share; for a recipient no ISA governs, its break-glass share. The bundle loader evaluates
 #   `shares` once per policy revision and places it in the data as data.hub.shares, for every engine alike;
-#   `decision` reads it there, so an evaluation computes only what the event's facts change.
+#   `decision` reads it there, so an evaluation computes only what the event's facts change. `routes` holds,
+#   for each (source, recipient), the ISAs that name both as parties and give the recipient an allow-list,
+#   each with what the decision needs of it: an evaluation only filters them by the event's facts.
 package eahub.sharing
 
 import rego.v1
@@ -17,7 +19,36 @@ shares := {
 	"isa": {_isa_key(isa): {r: _isa_share(isa, r) | some r, _ in isa.recipients} | some isa in _hub.isas},
 	"no_isa": {r: _break_glass_share(_plain_kinds, r) | some r, _ in _hub.agencies},
 	"all_leaves": _withheld_under_share([]),
+	"routes": {s: {r: _route(s, r) | some r, _ in _hub.agencies; r != s} | some s, _ in _hub.agencies},
 }
+
+# The ISAs between a source and a recipient, with the ids a refusal names when none covers the category.
+_route(s, r) := {
+	"party": [_party_entry(isa, r) | some isa in _party_isas_of(s, r)],
+	"party_ids": concat(", ", sort({isa.id | some isa in _party_isas_of(s, r)})),
+}
+
+_party_isas_of(s, r) := {isa |
+	some isa in _hub.isas
+	isa.recipients[r]
+	s in isa.parties
+	r in isa.parties
+}
+
+# An ISA as a decision reads it for a recipient: its key, the subjects it gives the recipient (its own list,
+# else the ISA's), the linked adults' roles that stand in for them, and the recipient's share.
+_party_entry(isa, r) := {
+	"isa": isa,
+	"key": _isa_key(isa),
+	"bands": _recipient_bands(isa, r),
+	"linked_adult_roles": isa.recipients[r].linked_adult_roles,
+	"share": _isa_share(isa, r),
+}
+
+_recipient_bands(isa, r) := bands if {
+	bands := isa.recipients[r].subject_age_bands
+	bands != null
+} else := isa.subject_age_bands
 
 _isa_key(isa) := sprintf("%s v%s", [isa.id, isa.version])
 
