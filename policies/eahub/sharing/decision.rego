@@ -52,7 +52,7 @@ _facts_by[r] := facts if {
 	some r in _candidates
 	agency := _hub.agencies[r]
 	route := object.get(_routes, r, _no_route)
-	covering := [e | some e in route.party; _covers_category(e.isa)]
+	covering := object.get(object.get(route.by_band, _band, route.by_category), _event.category, [])
 	dated := [e | some e in covering; _in_force(e.isa)]
 	applicable := [e | some e in dated; _age_covered(e)]
 	governing := _governing(applicable, r)
@@ -76,8 +76,9 @@ _facts_by[r] := facts if {
 	}
 }
 
+# A share under the governing ISA; else a refusal set aside by break-glass; else a refusal, which shares
+# nothing and names the agreement considered, if any (a break-glass override applies only to a refusal).
 _recipient_decision(f) := d if {
-	not _overridden(f)
 	count(f.refusals) == 0
 	d := {
 		"agency": f.agency,
@@ -91,27 +92,7 @@ _recipient_decision(f) := d if {
 		"reasons": array.concat(sort(_share_notes(f)), sort(_override_notes(f))),
 		"override": false,
 	}
-}
-
-# A refusal shares nothing and names the agreement considered, if any.
-_recipient_decision(f) := d if {
-	not _overridden(f)
-	count(f.refusals) > 0
-	d := {
-		"agency": f.agency,
-		"shared": false,
-		"isa_id": f.isa.id,
-		"isa_version": f.isa.version,
-		"lawful_basis": null,
-		"purpose": null,
-		"fields_shared": [],
-		"fields_withheld": _hub.shares.all_leaves,
-		"reasons": array.concat(sort(f.refusals), sort(_override_notes(f))),
-		"override": false,
-	}
-}
-
-_recipient_decision(f) := d if {
+} else := d if {
 	_overridden(f)
 	d := {
 		"agency": f.agency,
@@ -125,6 +106,17 @@ _recipient_decision(f) := d if {
 		"reasons": array.concat(sort(f.refusals), sort(_override_notes(f))),
 		"override": true,
 	}
+} else := {
+	"agency": f.agency,
+	"shared": false,
+	"isa_id": f.isa.id,
+	"isa_version": f.isa.version,
+	"lawful_basis": null,
+	"purpose": null,
+	"fields_shared": [],
+	"fields_withheld": _hub.shares.all_leaves,
+	"reasons": array.concat(sort(f.refusals), sort(_override_notes(f))),
+	"override": false,
 }
 
 # ---------------------------------------------------------------- the governing agreement
@@ -133,16 +125,11 @@ _kind(r) := _hub.agencies[r].kind
 
 # The ISAs that name both the source and a recipient as parties and give the recipient an allow-list, as
 # data.hub.shares.routes holds them (shares.rego): each {"isa", "key", "bands", "linked_adult_roles",
-# "share"}. A source that is no registered agency has none.
+# "share"}, and those that cover the event's category for its subject's age band. A source that is no
+# registered agency has none.
 _routes := object.get(_hub.shares.routes, _source, {})
 
-_no_route := {"party": [], "party_ids": ""}
-
-# An ISA covers the event's category for every subject, or for the subject's age band only
-# (the child safeguarding ISA covers every category of a child's case).
-_covers_category(isa) if _event.category in isa.categories
-
-_covers_category(isa) if _event.category in object.get(isa.categories_by_age_band, _band, [])
+_no_route := {"party": [], "party_ids": "", "by_category": {}, "by_band": {}}
 
 _in_force(isa) if {
 	isa.valid_from <= input.today

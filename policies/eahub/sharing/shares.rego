@@ -22,11 +22,35 @@ shares := {
 	"routes": {s: {r: _route(s, r) | some r, _ in _hub.agencies; r != s} | some s, _ in _hub.agencies},
 }
 
-# The ISAs between a source and a recipient, with the ids a refusal names when none covers the category.
+# The ISAs between a source and a recipient, with the ids a refusal names when none covers the category, and
+# those that cover each category they name: `by_category` for every subject, `by_band` for a subject of an
+# age band that some of them cover categories for (the unconditional ones included).
 _route(s, r) := {
-	"party": [_party_entry(isa, r) | some isa in _party_isas_of(s, r)],
+	"party": _party_entries(s, r),
 	"party_ids": concat(", ", sort({isa.id | some isa in _party_isas_of(s, r)})),
+	"by_category": _covering(_party_entries(s, r), null),
+	"by_band": {band: _covering(_party_entries(s, r), band) |
+		some isa in _party_isas_of(s, r)
+		some band, _ in isa.categories_by_age_band
+	},
 }
+
+_party_entries(s, r) := [_party_entry(isa, r) | some isa in _party_isas_of(s, r)]
+
+_covering(entries, band) := {c: [e | some e in entries; _covers_category(e.isa, c, band)] |
+	some c in _named_categories(entries)
+}
+
+_named_categories(entries) := {c |
+	some e in entries
+	some c in array.concat(e.isa.categories, [x | some cs in e.isa.categories_by_age_band; some x in cs])
+}
+
+# An ISA covers a category for every subject, or for the subject's age band only (the child safeguarding
+# ISA covers every category of a child's case).
+_covers_category(isa, category, _) if category in isa.categories
+
+_covers_category(isa, category, band) if category in object.get(isa.categories_by_age_band, band, [])
 
 _party_isas_of(s, r) := {isa |
 	some isa in _hub.isas
