@@ -53,23 +53,24 @@ _facts_by[r] := facts if {
 	agency := _hub.agencies[r]
 	route := object.get(_routes, r, _no_route)
 	covering := object.get(object.get(route.by_band, _band, route.by_category), _event.category, [])
-	dated := [e | some e in covering; _in_force(e.isa)]
+	dated := [e | some e in covering; e.valid_from <= input.today; input.today <= e.valid_to] # in force
 	applicable := [e | some e in dated; _age_covered(e)]
 	governing := _governing(applicable, r)
 	has_isa := count(applicable) > 0
-	conditions := _risk_conditions(governing.isa)
+	conditions := _risk_conditions(governing.consent_override)
 	refusals := union({
 		_isa_refusals(r, route, covering, dated, applicable),
 		_originator_refusals(r),
 		_children_refusals(agency),
 		_marking_refusals(agency),
-		_consent_refusals(governing.isa, has_isa, conditions),
-		_basis_refusals(agency, governing.isa, has_isa),
+		_consent_refusals(governing.key, has_isa, conditions),
+		{msg | some msg in governing.basis_refusals}, # the ISA states no lawful basis for the recipient's kind
 		_vocabulary_refusals,
 	})
 	facts := {
 		"agency": r,
-		"isa": governing.isa,
+		"id": governing.id,
+		"version": governing.version,
 		"share": governing.share,
 		"refusals": refusals,
 		"conditions": conditions,
@@ -83,8 +84,8 @@ _recipient_decision(f) := d if {
 	d := {
 		"agency": f.agency,
 		"shared": true,
-		"isa_id": f.isa.id,
-		"isa_version": f.isa.version,
+		"isa_id": f.id,
+		"isa_version": f.version,
 		"lawful_basis": f.share.lawful_basis,
 		"purpose": f.share.purpose,
 		"fields_shared": f.share.fields_shared,
@@ -97,8 +98,8 @@ _recipient_decision(f) := d if {
 	d := {
 		"agency": f.agency,
 		"shared": true,
-		"isa_id": f.isa.id,
-		"isa_version": f.isa.version,
+		"isa_id": f.id,
+		"isa_version": f.version,
 		"lawful_basis": f.share.override_lawful_basis,
 		"purpose": _hub.rules.break_glass.purpose,
 		"fields_shared": f.share.override_fields,
@@ -109,8 +110,8 @@ _recipient_decision(f) := d if {
 } else := {
 	"agency": f.agency,
 	"shared": false,
-	"isa_id": f.isa.id,
-	"isa_version": f.isa.version,
+	"isa_id": f.id,
+	"isa_version": f.version,
 	"lawful_basis": null,
 	"purpose": null,
 	"fields_shared": [],
@@ -124,17 +125,12 @@ _recipient_decision(f) := d if {
 _kind(r) := _hub.agencies[r].kind
 
 # The ISAs that name both the source and a recipient as parties and give the recipient an allow-list, as
-# data.hub.shares.routes holds them (shares.rego): each {"isa", "key", "bands", "linked_adult_roles",
-# "share"}, and those that cover the event's category for its subject's age band. A source that is no
-# registered agency has none.
+# data.hub.shares.routes holds them (shares.rego): each {"id", "version", "key", "valid_from", "valid_to",
+# "bands", "linked_adult_roles", "consent_override", "basis_refusals", "share"}, and those that cover the
+# event's category for its subject's age band. A source that is no registered agency has none.
 _routes := object.get(_hub.shares.routes, _source, {})
 
 _no_route := {"party": [], "party_ids": "", "by_category": {}, "by_band": {}}
-
-_in_force(isa) if {
-	isa.valid_from <= input.today
-	input.today <= isa.valid_to
-}
 
 # The subjects a recipient receives under an ISA (`bands`: its own list, else the ISA's).
 _age_covered(e) if _band in e.bands
@@ -153,12 +149,21 @@ _age_covered(e) if {
 # (shares.rego); under no ISA, only the break-glass share is.
 _governing(applicable, r) := e if {
 	some e in applicable
-	e.isa.id == min({x.isa.id | some x in applicable})
-} else := {"isa": {"id": null, "version": null}, "share": _hub.shares.no_isa[r]}
+	e.id == min({x.id | some x in applicable})
+} else := {
+	"id": null,
+	"version": null,
+	"key": null,
+	"consent_override": {},
+	"basis_refusals": [],
+	"share": _hub.shares.no_isa[r],
+}
 
 # Which of the agreement's steps fails, if one does: no ISA between the two, none for the category, none in
 # force on the day, none for the subject's age.
-_isa_refusals(r, route, covering, dated, applicable) := {msg} if {
+_isa_refusals(r, route, covering, dated, applicable) := set() if {
+	count(applicable) > 0
+} else := {msg} if {
 	count(route.party) == 0
 	msg := sprintf("no information sharing agreement provides for %s to share with %s", [_source, r])
 } else := {msg} if {
@@ -169,15 +174,13 @@ _isa_refusals(r, route, covering, dated, applicable) := {msg} if {
 	)
 } else := {msg |
 	some e in covering
-	isa := e.isa
 	msg := sprintf(
 		"ISA %s v%s is not in force on %s (valid %s to %s)",
-		[isa.id, isa.version, input.today, isa.valid_from, isa.valid_to],
+		[e.id, e.version, input.today, e.valid_from, e.valid_to],
 	)
 } if {
 	count(dated) == 0
 } else := {msg} if {
-	count(applicable) == 0
 	ids := concat(", ", sort({e.key | some e in dated}))
 	msg := sprintf(
 		"%s: no ISA in force gives %s this case for that age (considered: %s)",
@@ -219,22 +222,13 @@ _marking_refusals(agency) := {msg |
 	msg := sprintf("the event is marked OFFICIAL-SENSITIVE and %s is not cleared for it", [agency.id])
 }
 
-_consent_refusals(isa, has_isa, conditions) := {msg |
+_consent_refusals(key, has_isa, conditions) := {msg |
 	_event.consent.status == "REFUSED"
 	has_isa
 	conditions == set()
 	msg := sprintf(
-		"consent refused by the subject, and no risk condition of ISA %s v%s applies (child at risk, serious harm)",
-		[isa.id, isa.version],
-	)
-}
-
-_basis_refusals(agency, isa, has_isa) := {msg |
-	has_isa
-	not isa.lawful_basis[agency.kind]
-	msg := sprintf(
-		"ISA %s v%s states no lawful basis for a recipient of kind %s",
-		[isa.id, isa.version, agency.kind],
+		"consent refused by the subject, and no risk condition of ISA %s applies (child at risk, serious harm)",
+		[key],
 	)
 }
 
@@ -248,33 +242,33 @@ _vocabulary_refusals := {msg |
 
 # The ISA's risk conditions met by this event, in plain words; each overrides refused consent (so they are
 # only looked for when consent was refused).
-_risk_conditions(isa) := _child_at_risk(isa) | _serious_harm(isa) if {
+_risk_conditions(conditions) := _child_at_risk(conditions) | _serious_harm(conditions) if {
 	_event.consent.status == "REFUSED"
 } else := set()
 
-_child_at_risk(isa) := {msg |
-	cond := isa.conditions.consent_override.child_at_risk
+_child_at_risk(conditions) := {msg |
+	cond := conditions.child_at_risk
 	_event.category in cond.categories
 	msg := sprintf("child at risk (category %s)", [_event.category])
 } | {msg |
-	cond := isa.conditions.consent_override.child_at_risk
+	cond := conditions.child_at_risk
 	_band in cond.subject_age_bands
 	msg := "child at risk (the subject is under 18)"
 } | {msg |
-	cond := isa.conditions.consent_override.child_at_risk
+	cond := conditions.child_at_risk
 	roles := {p.role | some p in _event.linked_people} & {x | some x in cond.linked_roles}
 	roles != set()
 	msg := sprintf("child at risk (linked people: %s)", [concat(", ", sort(roles))])
 } | {msg |
-	cond := isa.conditions.consent_override.child_at_risk
+	cond := conditions.child_at_risk
 	"child" in cond.subject_age_bands
 	roles := {p.role | some p in _event.linked_people; p.age_band == "child"}
 	roles != set()
 	msg := sprintf("child at risk (a linked person under 18: %s)", [concat(", ", sort(roles))])
 }
 
-_serious_harm(isa) := {msg |
-	cond := isa.conditions.consent_override.serious_harm
+_serious_harm(conditions) := {msg |
+	cond := conditions.serious_harm
 	factors := {f | some f in _event.risk_factors} & {x | some x in cond.risk_factors}
 	factors != set()
 	msg := sprintf("serious harm (risk factors: %s)", [concat(", ", sort(factors))])
@@ -282,7 +276,7 @@ _serious_harm(isa) := {msg |
 
 # Notes on a share: the consent position and, when consent was refused, which risk condition applies.
 _share_notes(f) := notes if {
-	shared := {sprintf("shared under ISA %s v%s for category %s", [f.isa.id, f.isa.version, _event.category])}
+	shared := {sprintf("shared under ISA %s v%s for category %s", [f.id, f.version, _event.category])}
 	kinds := {msg | some msg in f.share.kind_notes} # special-category fields its kind may not have
 	notes := ((shared | _consent_notes(f)) | kinds) | _age_notes
 }

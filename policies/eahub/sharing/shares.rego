@@ -25,25 +25,28 @@ shares := {
 # The ISAs between a source and a recipient, with the ids a refusal names when none covers the category, and
 # those that cover each category they name: `by_category` for every subject, `by_band` for a subject of an
 # age band that some of them cover categories for (the unconditional ones included).
-_route(s, r) := {
-	"party": _party_entries(s, r),
-	"party_ids": concat(", ", sort({isa.id | some isa in _party_isas_of(s, r)})),
-	"by_category": _covering(_party_entries(s, r), null),
-	"by_band": {band: _covering(_party_entries(s, r), band) |
-		some isa in _party_isas_of(s, r)
-		some band, _ in isa.categories_by_age_band
-	},
+_route(s, r) := route if {
+	isas := [isa | some isa in _party_isas_of(s, r)]
+	entries := [_party_entry(isa, r) | some isa in isas]
+	route := {
+		"party": entries,
+		"party_ids": concat(", ", sort({isa.id | some isa in isas})),
+		"by_category": _covering(isas, entries, null),
+		"by_band": {band: _covering(isas, entries, band) |
+			some isa in isas
+			some band, _ in isa.categories_by_age_band
+		},
+	}
 }
 
-_party_entries(s, r) := [_party_entry(isa, r) | some isa in _party_isas_of(s, r)]
-
-_covering(entries, band) := {c: [e | some e in entries; _covers_category(e.isa, c, band)] |
-	some c in _named_categories(entries)
+# `entries[i]` is the entry of `isas[i]`.
+_covering(isas, entries, band) := {c: [entries[i] | some i, isa in isas; _covers_category(isa, c, band)] |
+	some c in _named_categories(isas)
 }
 
-_named_categories(entries) := {c |
-	some e in entries
-	some c in array.concat(e.isa.categories, [x | some cs in e.isa.categories_by_age_band; some x in cs])
+_named_categories(isas) := {c |
+	some isa in isas
+	some c in array.concat(isa.categories, [x | some cs in isa.categories_by_age_band; some x in cs])
 }
 
 # An ISA covers a category for every subject, or for the subject's age band only (the child safeguarding
@@ -59,15 +62,27 @@ _party_isas_of(s, r) := {isa |
 	r in isa.parties
 }
 
-# An ISA as a decision reads it for a recipient: its key, the subjects it gives the recipient (its own list,
-# else the ISA's), the linked adults' roles that stand in for them, and the recipient's share.
+# An ISA as a decision reads it for a recipient (only that: a decision passes it around): its id, version,
+# key and dates, the subjects it gives the recipient (its own list, else the ISA's), the linked adults' roles
+# that stand in for them, the risk conditions that set aside refused consent, the refusal when it states no
+# lawful basis for the recipient's kind, and the recipient's share.
 _party_entry(isa, r) := {
-	"isa": isa,
+	"id": isa.id,
+	"version": isa.version,
 	"key": _isa_key(isa),
+	"valid_from": isa.valid_from,
+	"valid_to": isa.valid_to,
 	"bands": _recipient_bands(isa, r),
 	"linked_adult_roles": isa.recipients[r].linked_adult_roles,
+	"consent_override": isa.conditions.consent_override,
+	"basis_refusals": _basis_refusals(isa, r),
 	"share": _isa_share(isa, r),
 }
+
+_basis_refusals(isa, r) := [msg |
+	not isa.lawful_basis[_kind(r)]
+	msg := sprintf("ISA %s v%s states no lawful basis for a recipient of kind %s", [isa.id, isa.version, _kind(r)])
+]
 
 _recipient_bands(isa, r) := bands if {
 	bands := isa.recipients[r].subject_age_bands

@@ -59,7 +59,9 @@ test_a_route_entry_holds_the_recipients_subjects_linked_adults_and_share if {
 test_a_recipient_without_its_own_subjects_has_the_isas if {
 	some e in routes["lancashire-police"].nwas.party
 	e.key == "isa-lancs-mental-health-crisis v1.2"
-	e.bands == e.isa.subject_age_bands
+	some isa in data.hub.isas
+	isa.id == e.id
+	e.bands == isa.subject_age_bands
 	e.linked_adult_roles == []
 }
 
