@@ -51,7 +51,7 @@ _candidates contains id if {
 _facts_by[r] := facts if {
 	some r in _candidates
 	agency := _hub.agencies[r]
-	route := object.get(_routes, r, _no_route)
+	route := _routes[r]
 	covering := object.get(object.get(route.by_band, _band, route.by_category), _event.category, [])
 	dated := [e | some e in covering; e.valid_from <= input.today; input.today <= e.valid_to] # in force
 	applicable := [e | some e in dated; _age_covered(e)]
@@ -128,7 +128,7 @@ _kind(r) := _hub.agencies[r].kind
 # data.hub.shares.routes holds them (shares.rego): each {"id", "version", "key", "valid_from", "valid_to",
 # "bands", "linked_adult_roles", "consent_override", "basis_refusals", "share"}, and those that cover the
 # event's category for its subject's age band. A source that is no registered agency has none.
-_routes := object.get(_hub.shares.routes, _source, {})
+_routes := object.get(_hub.shares.routes, _source, {r: _no_route | some r in _candidates})
 
 _no_route := {"party": [], "party_ids": "", "by_category": {}, "by_band": {}}
 
