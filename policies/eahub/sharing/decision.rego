@@ -14,8 +14,9 @@
 #   Data: data.hub.agencies (id -> agency), data.hub.isas, data.hub.rules, data.hub.schema (field
 #   classification by personal-data kind, derived from schemas/ when the bundle loads) and
 #   data.hub.risk_factors (the controlled vocabulary of risk-factor codes, from schemas/risk_factors.json).
-#   data.hub.shares (what each recipient receives under each ISA, and under break-glass) is derived from
-#   these by `shares` (shares.rego) once, when the bundle loads: an evaluation only looks it up.
+#   data.hub.shares (what each recipient receives under each ISA, and under break-glass, and the `routes`:
+#   the ISAs between each source and recipient, by category and age band) is derived from these by `shares`
+#   (shares.rego) once, when the bundle loads: an evaluation only looks it up.
 #   Rules whose name starts with `_` are internal: only `decision`, `batch` and `shares` are entrypoints.
 package eahub.sharing
 
