@@ -132,7 +132,7 @@ def test_policy_check_cli(policies: Path) -> None:
     runner = CliRunner()
     ok = runner.invoke(policy, ["check", "--policies", str(policies)])
     assert ok.exit_code == 0, ok.output
-    assert ok.output.startswith("OK  2 policy file(s), 1 test file(s), 5 agencies, 4 ISAs; revision ")
+    assert ok.output.startswith("OK  2 policy file(s), 2 test file(s), 5 agencies, 4 ISAs; revision ")
     edit_json(policies / "data" / "rules.json", lambda d: d["rules"]["break_glass"]["fields"].append("mood"))
     bad = runner.invoke(policy, ["check", "--policies", str(policies)])
     assert bad.exit_code == 1

@@ -14,8 +14,9 @@
 #   Data: data.hub.agencies (id -> agency), data.hub.isas, data.hub.rules, data.hub.schema (field
 #   classification by personal-data kind, derived from schemas/ when the bundle loads) and
 #   data.hub.risk_factors (the controlled vocabulary of risk-factor codes, from schemas/risk_factors.json).
-#   data.hub.shares (what each recipient receives under each ISA, and under break-glass) is derived from
-#   these by `shares` (shares.rego) once, when the bundle loads: an evaluation only looks it up.
+#   data.hub.shares (what each recipient receives under each ISA, and under break-glass, and the `routes`:
+#   the ISAs between each source and recipient, by category and age band) is derived from these by `shares`
+#   (shares.rego) once, when the bundle loads: an evaluation only looks it up.
 #   Rules whose name starts with `_` are internal: only `decision`, `batch` and `shares` are entrypoints.
 package eahub.sharing
 
@@ -30,7 +31,7 @@ batch := [d | some req in input.requests; d := decision with input as req]
 # title: One structured decision per event
 # description: every registered agency except the source, shared or refused, each with its reasons
 # entrypoint: true
-decision := {"recipients": [_recipient_decision(r) | some r in sort(_candidates)]}
+decision := {"recipients": [_recipient_decision(_facts_by[r]) | some r in sort(_candidates)]}
 
 _hub := data.hub
 
@@ -45,153 +46,148 @@ _candidates contains id if {
 	id != _source
 }
 
-_recipient_decision(r) := d if {
-	not _overridden(r)
-	d := {
+# What a recipient's decision rests on, computed once per recipient per evaluation (a function with
+# arguments is evaluated again on every call; a rule's value is kept): the governing agreement and its
+# share, the refusals, and the ISA's risk conditions met when consent was refused.
+_facts_by[r] := facts if {
+	some r in _candidates
+	agency := _hub.agencies[r]
+	route := _routes[r]
+	covering := object.get(object.get(route.by_band, _band, route.by_category), _event.category, [])
+	dated := [e | some e in covering; e.valid_from <= input.today; input.today <= e.valid_to] # in force
+	applicable := [e | some e in dated; _age_covered(e)]
+	governing := _governing(applicable, r)
+	has_isa := count(applicable) > 0
+	conditions := _risk_conditions(governing.consent_override)
+	refusals := union({
+		_isa_refusals(r, route, covering, dated, applicable),
+		_originator_refusals(r),
+		_children_refusals(agency),
+		_marking_refusals(agency),
+		_consent_refusals(governing.key, has_isa, conditions),
+		{msg | some msg in governing.basis_refusals}, # the ISA states no lawful basis for the recipient's kind
+		_vocabulary_refusals,
+	})
+	facts := {
 		"agency": r,
-		"shared": count(_refusals(r)) == 0,
-		"isa_id": _governing_isa(r).id,
-		"isa_version": _governing_isa(r).version,
-		"lawful_basis": _lawful_basis(r),
-		"purpose": _purpose(r),
-		"fields_shared": _shared_fields(r),
-		"fields_withheld": _withheld_fields(r),
-		"reasons": array.concat(
-			sort(_refusals(r)),
-			array.concat(sort(_share_notes(r)), sort(_override_notes(r))),
-		),
-		"override": false,
+		"id": governing.id,
+		"version": governing.version,
+		"share": governing.share,
+		"refusals": refusals,
+		"conditions": conditions,
 	}
 }
 
-_recipient_decision(r) := d if {
-	_overridden(r)
-	granted := _share(r)
+# A share under the governing ISA; else a refusal set aside by break-glass; else a refusal, which shares
+# nothing and names the agreement considered, if any (a break-glass override applies only to a refusal).
+_recipient_decision(f) := d if {
+	count(f.refusals) == 0
 	d := {
-		"agency": r,
+		"agency": f.agency,
 		"shared": true,
-		"isa_id": _governing_isa(r).id,
-		"isa_version": _governing_isa(r).version,
-		"lawful_basis": granted.override_lawful_basis,
+		"isa_id": f.id,
+		"isa_version": f.version,
+		"lawful_basis": f.share.lawful_basis,
+		"purpose": f.share.purpose,
+		"fields_shared": f.share.fields_shared,
+		"fields_withheld": f.share.fields_withheld,
+		"reasons": array.concat(sort(_share_notes(f)), sort(_override_notes(f))),
+		"override": false,
+	}
+} else := d if {
+	_overridden(f)
+	d := {
+		"agency": f.agency,
+		"shared": true,
+		"isa_id": f.id,
+		"isa_version": f.version,
+		"lawful_basis": f.share.override_lawful_basis,
 		"purpose": _hub.rules.break_glass.purpose,
-		"fields_shared": granted.override_fields,
-		"fields_withheld": granted.override_withheld,
-		"reasons": array.concat(sort(_refusals(r)), sort(_override_notes(r))),
+		"fields_shared": f.share.override_fields,
+		"fields_withheld": f.share.override_withheld,
+		"reasons": array.concat(sort(f.refusals), sort(_override_notes(f))),
 		"override": true,
 	}
+} else := {
+	"agency": f.agency,
+	"shared": false,
+	"isa_id": f.id,
+	"isa_version": f.version,
+	"lawful_basis": null,
+	"purpose": null,
+	"fields_shared": [],
+	"fields_withheld": _hub.shares.all_leaves,
+	"reasons": array.concat(sort(f.refusals), sort(_override_notes(f))),
+	"override": false,
 }
 
 # ---------------------------------------------------------------- the governing agreement
 
 _kind(r) := _hub.agencies[r].kind
 
-# ISAs that name both the source and the recipient as parties and give the recipient an allow-list.
-# Like the other `_x_by[r]` objects, computed once per recipient per evaluation: a function with arguments
-# is evaluated again on every call.
-_party_isas(r) := _party_by[r]
+# The ISAs that name both the source and a recipient as parties and give the recipient an allow-list, as
+# data.hub.shares.routes holds them (shares.rego): each {"id", "version", "key", "valid_from", "valid_to",
+# "bands", "linked_adult_roles", "consent_override", "basis_refusals", "share"}, and those that cover the
+# event's category for its subject's age band. A source that is no registered agency has none.
+_routes := object.get(_hub.shares.routes, _source, {r: _no_route | some r in _candidates})
 
-_party_by[r] := isas if {
-	some r in _candidates
-	isas := {isa |
-		some isa in _hub.isas
-		isa.recipients[r] # before `r in ...`: OPA 1.20 fails on `r in` then `x[r]` in a comprehension
-		_source in isa.parties
-		r in isa.parties
-	}
-}
+_no_route := {"party": [], "party_ids": "", "by_category": {}, "by_band": {}}
 
-# An ISA covers the event's category for every subject, or for the subject's age band only
-# (the child safeguarding ISA covers every category of a child's case).
-_covers_category(isa) if _event.category in isa.categories
-
-_covers_category(isa) if _event.category in object.get(isa.categories_by_age_band, _band, [])
-
-_category_isas(r) := _category_by[r]
-
-_category_by[r] := isas if {
-	some r in _candidates
-	isas := {isa | some isa in _party_isas(r); _covers_category(isa)}
-}
-
-_in_force(isa) if {
-	isa.valid_from <= input.today
-	input.today <= isa.valid_to
-}
-
-_dated_isas(r) := _dated_by[r]
-
-_dated_by[r] := isas if {
-	some r in _candidates
-	isas := {isa | some isa in _category_isas(r); _in_force(isa)}
-}
-
-# The subjects a recipient receives under an ISA: its own list, else the ISA's.
-_recipient_bands(isa, r) := bands if {
-	bands := isa.recipients[r].subject_age_bands
-	bands != null
-} else := isa.subject_age_bands
-
-_age_covered(isa, r) if _band in _recipient_bands(isa, r)
+# The subjects a recipient receives under an ISA (`bands`: its own list, else the ISA's).
+_age_covered(e) if _band in e.bands
 
 # An ISA may give a recipient a case outside its age bands for a purpose it names: a linked adult
 # (e.g. adult social care for an adult in a child's household). A linked person recorded as a child
 # does not count, whatever the role; an unknown age counts by the role.
-_age_covered(isa, r) if {
+_age_covered(e) if {
 	some p in _event.linked_people
 	p.age_band != "child"
-	roles := isa.recipients[r].linked_adult_roles
-	p.role in roles
-}
-
-_applicable_isas(r) := _applicable_by[r]
-
-_applicable_by[r] := isas if {
-	some r in _candidates
-	isas := {isa | some isa in _dated_isas(r); _age_covered(isa, r)}
+	p.role in e.linked_adult_roles
 }
 
 # When several agreements apply, the one with the smallest id governs (data validation forbids two
-# versions of one ISA in force on the same day).
-_governing_isa(r) := _governing_by[r]
-
-_governing_by[r] := isa if {
-	some r in _candidates
-	some isa in _applicable_isas(r)
-	isa.id == min({i.id | some i in _applicable_isas(r)})
+# versions of one ISA in force on the same day). Lawful basis, purpose and fields are stated for a share
+# (shares.rego); under no ISA, only the break-glass share is.
+_governing(applicable, r) := e if {
+	some e in applicable
+	e.id == min({x.id | some x in applicable})
+} else := {
+	"id": null,
+	"version": null,
+	"key": null,
+	"consent_override": {},
+	"basis_refusals": [],
+	"share": _hub.shares.no_isa[r],
 }
 
-_governing_by[r] := {"id": null, "version": null} if {
-	some r in _candidates
-	not _has_isa(r)
-}
-
-_has_isa(r) if _applicable_isas(r) != set()
-
-_isa_refusals(r) := union({_no_agreement(r), _category_not_covered(r), _not_in_force(r), _age_refusals(r)})
-
-_no_agreement(r) := {msg |
-	_party_isas(r) == set()
+# Which of the agreement's steps fails, if one does: no ISA between the two, none for the category, none in
+# force on the day, none for the subject's age.
+_isa_refusals(r, route, covering, dated, applicable) := set() if {
+	count(applicable) > 0
+} else := {msg} if {
+	count(route.party) == 0
 	msg := sprintf("no information sharing agreement provides for %s to share with %s", [_source, r])
-}
-
-_category_not_covered(r) := {msg |
-	_party_isas(r) != set()
-	_category_isas(r) == set()
-	ids := concat(", ", sort({i.id | some i in _party_isas(r)}))
+} else := {msg} if {
+	count(covering) == 0
 	msg := sprintf(
 		"category %s is not covered by any ISA between %s and %s (considered: %s)",
-		[_event.category, _source, r, ids],
+		[_event.category, _source, r, route.party_ids],
 	)
-}
-
-_not_in_force(r) := {msg |
-	_dated_isas(r) == set()
-	some isa in _category_isas(r)
+} else := {msg |
+	some e in covering
 	msg := sprintf(
 		"ISA %s v%s is not in force on %s (valid %s to %s)",
-		[isa.id, isa.version, input.today, isa.valid_from, isa.valid_to],
+		[e.id, e.version, input.today, e.valid_from, e.valid_to],
 	)
-}
+} if {
+	count(dated) == 0
+} else := {msg} if {
+	ids := concat(", ", sort({e.key | some e in dated}))
+	msg := sprintf(
+		"%s: no ISA in force gives %s this case for that age (considered: %s)",
+		[_band_words[_band], r, ids],
+	)
+} else := set()
 
 _band_words := {
 	"child": "the subject is a child (under 18 when the event occurred)",
@@ -199,56 +195,7 @@ _band_words := {
 	"unknown": "the subject's age is unknown (no date of birth), so the case is not treated as an adult's",
 }
 
-_age_refusals(r) := {msg |
-	_dated_isas(r) != set()
-	not _has_isa(r)
-	ids := concat(", ", sort({sprintf("%s v%s", [i.id, i.version]) | some i in _dated_isas(r)}))
-	msg := sprintf(
-		"%s: no ISA in force gives %s this case for that age (considered: %s)",
-		[_band_words[_band], r, ids],
-	)
-}
-
-# Lawful basis, purpose and fields are stated for a share (shares.rego); a refusal shares nothing and names
-# the agreement considered, if any.
-_lawful_basis(r) := _share(r).lawful_basis if count(_refusals(r)) == 0 else := null
-
-_purpose(r) := _share(r).purpose if count(_refusals(r)) == 0 else := null
-
-_shared_fields(r) := _share(r).fields_shared if count(_refusals(r)) == 0 else := []
-
-_withheld_fields(r) := _share(r).fields_withheld if count(_refusals(r)) == 0 else := _hub.shares.all_leaves
-
-# What the recipient receives under its governing ISA, or under none (data.hub.shares, from shares.rego).
-_share(r) := _share_by[r]
-
-_share_by[r] := _hub.shares.isa[_isa_key(_governing_isa(r))][r] if {
-	some r in _candidates
-	_has_isa(r)
-}
-
-_share_by[r] := _hub.shares.no_isa[r] if {
-	some r in _candidates
-	not _has_isa(r)
-}
-
 # ---------------------------------------------------------------- refusals, each with its reason
-
-_refusals(r) := _refusals_by[r]
-
-_refusals_by[r] := _all_refusals(r) if {
-	some r in _candidates
-}
-
-_all_refusals(r) := union({
-	_isa_refusals(r),
-	_originator_refusals(r),
-	_children_refusals(r),
-	_marking_refusals(r),
-	_consent_refusals(r),
-	_basis_refusals(r),
-	_vocabulary_refusals,
-})
 
 _originator_refusals(r) := {msg |
 	is_array(_event.restricted_to)
@@ -260,35 +207,30 @@ _originator_refusals(r) := {msg |
 }
 
 # Hub-wide: a children's concern goes only to the agencies of child protection, whatever an ISA says.
-_children_refusals(r) := {msg |
+_children_refusals(agency) := {msg |
 	_event.category in _hub.rules.children_categories
-	not _kind(r) in _hub.rules.children_concern_recipient_kinds
+	not agency.kind in _hub.rules.children_concern_recipient_kinds
 	kinds := concat(", ", _hub.rules.children_concern_recipient_kinds)
-	msg := sprintf("children's concerns (%s) go only to %s; %s is %s", [_event.category, kinds, r, _kind(r)])
-}
-
-_marking_refusals(r) := {msg |
-	_event.security_marking == "OFFICIAL_SENSITIVE"
-	not _hub.agencies[r].cleared_official_sensitive
-	msg := sprintf("the event is marked OFFICIAL-SENSITIVE and %s is not cleared for it", [r])
-}
-
-_consent_refusals(r) := {msg |
-	_event.consent.status == "REFUSED"
-	_has_isa(r)
-	_risk_conditions(r) == set()
-	isa := _governing_isa(r)
 	msg := sprintf(
-		"consent refused by the subject, and no risk condition of ISA %s v%s applies (child at risk, serious harm)",
-		[isa.id, isa.version],
+		"children's concerns (%s) go only to %s; %s is %s",
+		[_event.category, kinds, agency.id, agency.kind],
 	)
 }
 
-_basis_refusals(r) := {msg |
-	_has_isa(r)
-	isa := _governing_isa(r)
-	not isa.lawful_basis[_kind(r)]
-	msg := sprintf("ISA %s v%s states no lawful basis for a recipient of kind %s", [isa.id, isa.version, _kind(r)])
+_marking_refusals(agency) := {msg |
+	_event.security_marking == "OFFICIAL_SENSITIVE"
+	not agency.cleared_official_sensitive
+	msg := sprintf("the event is marked OFFICIAL-SENSITIVE and %s is not cleared for it", [agency.id])
+}
+
+_consent_refusals(key, has_isa, conditions) := {msg |
+	_event.consent.status == "REFUSED"
+	has_isa
+	conditions == set()
+	msg := sprintf(
+		"consent refused by the subject, and no risk condition of ISA %s applies (child at risk, serious harm)",
+		[key],
+	)
 }
 
 # Fail closed: a code outside the controlled vocabulary cannot be classified, so nothing is shared (to any
@@ -299,53 +241,52 @@ _vocabulary_refusals := {msg |
 	msg := sprintf("risk factor codes not in the controlled vocabulary: %s", [concat(", ", sort(unknown))])
 }
 
-# The ISA's risk conditions met by this event, in plain words; each overrides refused consent.
-_risk_conditions(r) := _child_at_risk(r) | _serious_harm(r)
+# The ISA's risk conditions met by this event, in plain words; each overrides refused consent (so they are
+# only looked for when consent was refused).
+_risk_conditions(conditions) := _child_at_risk(conditions) | _serious_harm(conditions) if {
+	_event.consent.status == "REFUSED"
+} else := set()
 
-_child_at_risk(r) := {msg |
-	cond := _governing_isa(r).conditions.consent_override.child_at_risk
+_child_at_risk(conditions) := {msg |
+	cond := conditions.child_at_risk
 	_event.category in cond.categories
 	msg := sprintf("child at risk (category %s)", [_event.category])
 } | {msg |
-	cond := _governing_isa(r).conditions.consent_override.child_at_risk
+	cond := conditions.child_at_risk
 	_band in cond.subject_age_bands
 	msg := "child at risk (the subject is under 18)"
 } | {msg |
-	cond := _governing_isa(r).conditions.consent_override.child_at_risk
+	cond := conditions.child_at_risk
 	roles := {p.role | some p in _event.linked_people} & {x | some x in cond.linked_roles}
 	roles != set()
 	msg := sprintf("child at risk (linked people: %s)", [concat(", ", sort(roles))])
 } | {msg |
-	cond := _governing_isa(r).conditions.consent_override.child_at_risk
+	cond := conditions.child_at_risk
 	"child" in cond.subject_age_bands
 	roles := {p.role | some p in _event.linked_people; p.age_band == "child"}
 	roles != set()
 	msg := sprintf("child at risk (a linked person under 18: %s)", [concat(", ", sort(roles))])
 }
 
-_serious_harm(r) := {msg |
-	cond := _governing_isa(r).conditions.consent_override.serious_harm
+_serious_harm(conditions) := {msg |
+	cond := conditions.serious_harm
 	factors := {f | some f in _event.risk_factors} & {x | some x in cond.risk_factors}
 	factors != set()
 	msg := sprintf("serious harm (risk factors: %s)", [concat(", ", sort(factors))])
 }
 
 # Notes on a share: the consent position and, when consent was refused, which risk condition applies.
-_share_notes(r) := set() if count(_refusals(r)) > 0
-
-_share_notes(r) := notes if {
-	count(_refusals(r)) == 0
-	isa := _governing_isa(r)
-	shared := {sprintf("shared under ISA %s v%s for category %s", [isa.id, isa.version, _event.category])}
-	kinds := {msg | some msg in _share(r).kind_notes} # special-category fields its kind may not have
-	notes := ((shared | _consent_notes(r)) | kinds) | _age_notes(r)
+_share_notes(f) := notes if {
+	shared := {sprintf("shared under ISA %s v%s for category %s", [f.id, f.version, _event.category])}
+	kinds := {msg | some msg in f.share.kind_notes} # special-category fields its kind may not have
+	notes := ((shared | _consent_notes(f)) | kinds) | _age_notes
 }
 
-_age_notes(r) := {sprintf("subject age band: %s", [_band])}
+_age_notes := {sprintf("subject age band: %s", [_band])}
 
-_consent_notes(r) := {msg} if {
+_consent_notes(f) := {msg} if {
 	_event.consent.status == "REFUSED"
-	conditions := concat("; ", sort(_risk_conditions(r)))
+	conditions := concat("; ", sort(f.conditions))
 	msg := sprintf("consent refused; shared because the ISA's risk condition applies: %s", [conditions])
 } else := {sprintf("consent %s", [_consent_words[_event.consent.status]])}
 
@@ -370,56 +311,56 @@ _justified(o) if o.justified == true
 
 # Refusals no break-glass can set aside: the originator's own restriction, the security marking, and an
 # event whose risk factors cannot be classified.
-_binding_refusals(r) := (_originator_refusals(r) | _marking_refusals(r)) | _vocabulary_refusals
+_binding_refusals(r) := (_originator_refusals(r) | _marking_refusals(_hub.agencies[r])) | _vocabulary_refusals
 
-_overridden(r) if {
-	o := _override_for(r) # first: without an override for r, nothing else here is evaluated
-	count(_refusals(r)) > 0
-	count(_binding_refusals(r)) == 0
+_overridden(f) if {
+	o := _override_for(f.agency) # first: without an override for the recipient, nothing else here is evaluated
+	count(f.refusals) > 0
+	count(_binding_refusals(f.agency)) == 0
 	_designated(o)
 	_justified(o)
 }
 
-_override_notes(r) := union({
-	_override_applied(r),
-	_override_not_designated(r),
-	_override_unjustified(r),
-	_override_bound(r),
-	_override_needless(r),
+_override_notes(f) := union({
+	_override_applied(f),
+	_override_not_designated(f),
+	_override_unjustified(f),
+	_override_bound(f),
+	_override_needless(f),
 }) if input.override != null else := set()
 
-_override_applied(r) := {msg |
-	_overridden(r)
-	o := _override_for(r)
+_override_applied(f) := {msg |
+	_overridden(f)
+	o := _override_for(f.agency)
 	msg := sprintf(
 		"break-glass override by %s (role %s): refusal set aside for this event; queued for IG review",
 		[o.actor, o.role],
 	)
 }
 
-_override_not_designated(r) := {msg |
-	o := _override_for(r)
-	count(_refusals(r)) > 0
+_override_not_designated(f) := {msg |
+	o := _override_for(f.agency)
+	count(f.refusals) > 0
 	not _designated(o)
 	msg := sprintf("break-glass override refused: role %s is not a designated break-glass role", [o.role])
 }
 
-_override_unjustified(r) := {msg |
-	o := _override_for(r)
-	count(_refusals(r)) > 0
+_override_unjustified(f) := {msg |
+	o := _override_for(f.agency)
+	count(f.refusals) > 0
 	_designated(o)
 	not _justified(o)
 	msg := "break-glass override refused: a justification is mandatory"
 }
 
-_override_bound(r) := {msg |
-	_override_for(r)
-	count(_binding_refusals(r)) > 0
+_override_bound(f) := {msg |
+	_override_for(f.agency)
+	count(_binding_refusals(f.agency)) > 0
 	msg := "break-glass override refused: originator control and OFFICIAL-SENSITIVE clearance cannot be set aside"
 }
 
-_override_needless(r) := {msg |
-	_override_for(r)
-	count(_refusals(r)) == 0
+_override_needless(f) := {msg |
+	_override_for(f.agency)
+	count(f.refusals) == 0
 	msg := "break-glass override not needed: already shared under an ISA"
 }

@@ -299,3 +299,22 @@ test_batch_keeps_order if {
 	shared_with(b[0]) == {"lancashire-cc-adults", "lscft-mental-health", "nwas"}
 	shared_with(b[1]) == {"lancashire-cc-childrens", "lscft-mental-health"}
 }
+
+test_refused_consent_overridden_for_a_child_at_risk_by_category_and_age if {
+	d := decide({"category": "CHILD_CONCERN", "consent": {"status": "REFUSED"}, "subject_age_band": "child"})
+	r := for(d, "lancashire-cc-childrens")
+	r.shared
+	some reason in r.reasons
+	prefix := "consent refused; shared because the ISA's risk condition applies: "
+	reason == concat("", [prefix, "child at risk (category CHILD_CONCERN); child at risk (the subject is under 18)"])
+}
+
+test_break_glass_not_needed_where_an_isa_already_shares if {
+	o := object.union(override("police-duty-inspector", true), {"recipient": "nwas"})
+	d := sharing.decision with input as object.union(req({}), {"override": o})
+	r := for(d, "nwas")
+	r.shared
+	not r.override
+	r.isa_id == "isa-lancs-mental-health-crisis"
+	"break-glass override not needed: already shared under an ISA" in r.reasons
+}

@@ -5,7 +5,9 @@
 #   and withheld, the lawful basis, the purpose, the notes on special-category fields withheld and the
 #   break-glass share; for a recipient no ISA governs, its break-glass share. The bundle loader evaluates
 #   `shares` once per policy revision and places it in the data as data.hub.shares, for every engine alike;
-#   `decision` reads it there, so an evaluation computes only what the event's facts change.
+#   `decision` reads it there, so an evaluation computes only what the event's facts change. `routes` holds,
+#   for each (source, recipient), the ISAs that name both as parties and give the recipient an allow-list,
+#   each with what the decision needs of it: an evaluation only filters them by the event's facts.
 package eahub.sharing
 
 import rego.v1
@@ -17,7 +19,75 @@ shares := {
 	"isa": {_isa_key(isa): {r: _isa_share(isa, r) | some r, _ in isa.recipients} | some isa in _hub.isas},
 	"no_isa": {r: _break_glass_share(_plain_kinds, r) | some r, _ in _hub.agencies},
 	"all_leaves": _withheld_under_share([]),
+	"routes": {s: {r: _route(s, r) | some r, _ in _hub.agencies; r != s} | some s, _ in _hub.agencies},
 }
+
+# The ISAs between a source and a recipient, with the ids a refusal names when none covers the category, and
+# those that cover each category they name: `by_category` for every subject, `by_band` for a subject of an
+# age band that some of them cover categories for (the unconditional ones included).
+_route(s, r) := route if {
+	isas := [isa | some isa in _party_isas_of(s, r)]
+	entries := [_party_entry(isa, r) | some isa in isas]
+	route := {
+		"party": entries,
+		"party_ids": concat(", ", sort({isa.id | some isa in isas})),
+		"by_category": _covering(isas, entries, null),
+		"by_band": {band: _covering(isas, entries, band) |
+			some isa in isas
+			some band, _ in isa.categories_by_age_band
+		},
+	}
+}
+
+# `entries[i]` is the entry of `isas[i]`.
+_covering(isas, entries, band) := {c: [entries[i] | some i, isa in isas; _covers_category(isa, c, band)] |
+	some c in _named_categories(isas)
+}
+
+_named_categories(isas) := {c |
+	some isa in isas
+	some c in array.concat(isa.categories, [x | some cs in isa.categories_by_age_band; some x in cs])
+}
+
+# An ISA covers a category for every subject, or for the subject's age band only (the child safeguarding
+# ISA covers every category of a child's case).
+_covers_category(isa, category, _) if category in isa.categories
+
+_covers_category(isa, category, band) if category in object.get(isa.categories_by_age_band, band, [])
+
+_party_isas_of(s, r) := {isa |
+	some isa in _hub.isas
+	isa.recipients[r]
+	s in isa.parties
+	r in isa.parties
+}
+
+# An ISA as a decision reads it for a recipient (only that: a decision passes it around): its id, version,
+# key and dates, the subjects it gives the recipient (its own list, else the ISA's), the linked adults' roles
+# that stand in for them, the risk conditions that set aside refused consent, the refusal when it states no
+# lawful basis for the recipient's kind, and the recipient's share.
+_party_entry(isa, r) := {
+	"id": isa.id,
+	"version": isa.version,
+	"key": _isa_key(isa),
+	"valid_from": isa.valid_from,
+	"valid_to": isa.valid_to,
+	"bands": _recipient_bands(isa, r),
+	"linked_adult_roles": isa.recipients[r].linked_adult_roles,
+	"consent_override": isa.conditions.consent_override,
+	"basis_refusals": _basis_refusals(isa, r),
+	"share": _isa_share(isa, r),
+}
+
+_basis_refusals(isa, r) := [msg |
+	not isa.lawful_basis[_kind(r)]
+	msg := sprintf("ISA %s v%s states no lawful basis for a recipient of kind %s", [isa.id, isa.version, _kind(r)])
+]
+
+_recipient_bands(isa, r) := bands if {
+	bands := isa.recipients[r].subject_age_bands
+	bands != null
+} else := isa.subject_age_bands
 
 _isa_key(isa) := sprintf("%s v%s", [isa.id, isa.version])
 

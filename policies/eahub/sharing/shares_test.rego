@@ -1,0 +1,73 @@
+# Tests of the routes `shares` (shares.rego) derives from the real policy data, as the bundle loader places
+# them in data.hub.shares for `decision` to read: run with `eahub policy test`.
+package eahub.sharing_test
+
+import data.eahub.sharing
+import rego.v1
+
+routes := data.hub.shares.routes
+
+# What the bundle loader placed is what the policy computes from the data, under this engine too.
+test_every_share_in_the_data_is_what_the_policy_computes if {
+	every isa in data.hub.isas {
+		every r, _ in isa.recipients {
+			sharing._isa_share(isa, r) == data.hub.shares.isa[sprintf("%s v%s", [isa.id, isa.version])][r]
+		}
+	}
+	every r, share in data.hub.shares.no_isa {
+		sharing._break_glass_share(sharing._plain_kinds, r) == share
+	}
+}
+
+test_every_route_in_the_data_is_what_the_policy_computes if {
+	every s, by_recipient in routes {
+		every r, route in by_recipient {
+			sharing._route(s, r) == route
+		}
+	}
+}
+
+test_a_route_holds_the_isas_naming_both_parties_that_give_the_recipient_an_allow_list if {
+	route := routes["lancashire-police"]["lancashire-cc-adults"]
+	keys := {e.key | some e in route.party}
+	keys == {
+		"isa-lancs-adult-safeguarding v1.0",
+		"isa-lancs-adult-safeguarding v2.1",
+		"isa-lancs-mental-health-crisis v1.2",
+	}
+	route.party_ids == "isa-lancs-adult-safeguarding, isa-lancs-mental-health-crisis"
+}
+
+test_a_route_holds_the_isas_covering_each_category_for_each_age_band if {
+	route := routes["lancashire-police"]["lancashire-cc-childrens"]
+	[e.key | some e in route.by_category.DOMESTIC_ABUSE] == ["isa-lancs-child-safeguarding v4.0"]
+	route.by_category.MISSING_PERSON == []
+	[e.key | some e in route.by_band.child.MISSING_PERSON] == ["isa-lancs-child-safeguarding v4.0"]
+	[e.key | some e in route.by_band.unknown.MISSING_PERSON] == ["isa-lancs-child-safeguarding v4.0"]
+	route.by_band.unknown.MENTAL_HEALTH == []
+	not route.by_band.adult
+}
+
+test_a_route_entry_holds_the_recipients_subjects_linked_adults_and_share if {
+	some e in routes["lancashire-police"]["lancashire-cc-adults"].party
+	e.key == "isa-lancs-adult-safeguarding v2.1"
+	e.bands == ["adult"]
+	e.linked_adult_roles == ["ADULT_IN_HOUSEHOLD", "CARER"]
+	e.share == data.hub.shares.isa["isa-lancs-adult-safeguarding v2.1"]["lancashire-cc-adults"]
+}
+
+test_a_recipient_without_its_own_subjects_has_the_isas if {
+	some e in routes["lancashire-police"].nwas.party
+	e.key == "isa-lancs-mental-health-crisis v1.2"
+	some isa in data.hub.isas
+	isa.id == e.id
+	e.bands == isa.subject_age_bands
+	e.linked_adult_roles == []
+}
+
+test_every_agency_routes_to_every_other_and_not_to_itself if {
+	every source, _ in data.hub.agencies {
+		not routes[source][source]
+		count(routes[source]) == count(data.hub.agencies) - 1
+	}
+}
