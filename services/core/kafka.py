@@ -207,8 +207,15 @@ class KafkaPublisher:
             pass
 
     def _poll_loop(self) -> None:
+        connected = -1
         while not self._closed.is_set():
             generation, producer = self._current()
+            if connected != generation:
+                # Connect a new producer at once: an idempotent producer waits for a broker connection to get its
+                # producer id, and librdkafka opens one only on its next timer tick, so a publish soon after the
+                # start would wait 0.5-1 s for its acknowledgement (the demo's first decision did).
+                connected = generation
+                self._reachable(producer, 0.5)
             try:
                 producer.poll(0.05)
             except (KafkaException, RuntimeError):

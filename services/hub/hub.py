@@ -97,26 +97,29 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         # The router's consumer first (after the topics: a subscription that matched none yet would join again once
         # they exist): its group join goes on while the rest is imported and started.
         consumer = subscribe_router(settings)
-        import uvicorn
-        from fastapi.responses import PlainTextResponse
-
-        from eahub.audit.bootstrap import build_audit_service
         from eahub.core.metrics import CONTENT_TYPE, MetricsRegistry
-        from eahub.hub.break_glass import BreakGlass
-        from eahub.ingest.bootstrap import build_app
 
         metrics = MetricsRegistry()
-        tables.result()
         router_consumer = consumer
 
         def run_router(stop: threading.Event) -> None:
-            # The embedded Rego engine may only be used from the thread that created it.
+            # The router's own tables first; then the embedded Rego engine, which may only be used from the thread
+            # that created it: built here while the rest of the hub is imported and started.
+            tables.result()
             router = build_router(settings, consumer=router_consumer)
             router.register_metrics(metrics)
             router.run(stop)
 
         services.start("router", run_router)
         consumer = None
+        import uvicorn
+        from fastapi.responses import PlainTextResponse
+
+        from eahub.audit.bootstrap import build_audit_service
+        from eahub.hub.break_glass import BreakGlass
+        from eahub.ingest.bootstrap import build_app
+
+        tables.result()
 
         audit = build_audit_service(settings)
         break_glass, http = None, None
