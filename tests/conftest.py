@@ -22,8 +22,9 @@ POSTGRES_URL = os.environ.get("EAHUB_TEST_POSTGRES_URL", "postgresql://postgres@
 
 @pytest.fixture(scope="session", autouse=True)
 def _hub_logging() -> None:
-    """The hub's log lines go to stderr as in production, bound to the stream of the session: a command a test
-    runs with click's CliRunner then gets only its own output, even while a running hub logs in other threads."""
+    """The hub's log lines go to stderr as in production: the `sys.stderr` of the moment each line is written
+    (pytest's capture, or a CliRunner's while one runs: a running hub's lines may then be in its `output`, so a
+    command's JSON is read from its `stdout`), never a stream closed since (tests/unit/test_logging_stream.py)."""
     configure_logging("console", "info")
 
 

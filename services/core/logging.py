@@ -17,6 +17,22 @@ import structlog
 _format = "console"
 
 
+class _Stderr:
+    """Whatever `sys.stderr` is when a line is written, not the stream it was at set-up: a stream replaced since
+    (pytest's capture, click's CliRunner) may be closed by then, and at interpreter shutdown it may be None."""
+
+    def write(self, text: str) -> int:
+        stream = sys.stderr
+        return stream.write(text) if stream is not None else len(text)
+
+    def flush(self) -> None:
+        if sys.stderr is not None:
+            sys.stderr.flush()
+
+
+STDERR = _Stderr()
+
+
 def configure_logging(fmt: str = "console", level: str = "info") -> None:
     """structlog for the hub's own lines; with `fmt="json"` every other writer of the process is routed to the
     same JSON lines too: the standard library's loggers (uvicorn's, with its default config rewritten to use
@@ -38,7 +54,7 @@ def configure_logging(fmt: str = "console", level: str = "info") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=STDERR),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
 
@@ -53,7 +69,7 @@ _FOREIGN_CHAIN: list[structlog.types.Processor] = [
 
 def _configure_stdlib(renderer: structlog.types.Processor, level: str) -> None:
     formatter = structlog.stdlib.ProcessorFormatter(processor=renderer, foreign_pre_chain=_FOREIGN_CHAIN)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(STDERR)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers = [handler]

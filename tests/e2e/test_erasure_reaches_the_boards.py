@@ -83,7 +83,7 @@ def test_an_erasure_reaches_every_board_and_the_ledger_still_verifies(hub_with_b
         shown = CliRunner().invoke(main, ["audit", "sar", "--subject", subject_ref, "--json"])
         if shown.exit_code != 0:
             return []
-        return [e for e in json.loads(shown.output)["entries"] if e["kind"] == "ERASURE"]
+        return [e for e in json.loads(shown.stdout)["entries"] if e["kind"] == "ERASURE"]
 
     _eventually(lambda: len(erasures()) >= 1 + len(SHARED.expected_shared))
     assert {e["recipient"] for e in erasures() if e["recipient"]} == set(SHARED.expected_shared)  # each board's

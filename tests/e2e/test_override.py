@@ -56,7 +56,7 @@ def test_break_glass_by_a_designated_role_shares_and_queues_for_review(hub: Runn
 
     def trail_kinds() -> list[str]:
         shown = CliRunner().invoke(main, ["audit", "show", "--event", event_id, "--json"])
-        return [e["kind"] for e in json.loads(shown.output)] if shown.exit_code == 0 else []
+        return [e["kind"] for e in json.loads(shown.stdout)] if shown.exit_code == 0 else []
 
     deadline = time.monotonic() + 20
     while "OVERRIDE" not in trail_kinds() and time.monotonic() < deadline:
@@ -67,12 +67,12 @@ def test_break_glass_by_a_designated_role_shares_and_queues_for_review(hub: Runn
     assert pending.exit_code == 0 and event_id in pending.output
     assert "Subject located at risk" not in pending.output  # the chain keeps only the justification's hash
 
-    [queued] = json.loads(pending.output)
+    [queued] = json.loads(pending.stdout)
     reviewed = CliRunner().invoke(main, ["audit", "review", "--override", queued["entry_id"], "--actor", "ig-07",
                                          "--outcome", "upheld"])
     assert reviewed.exit_code == 0, reviewed.output
     after = CliRunner().invoke(main, ["audit", "query", "--overrides-pending", "--json"])
-    assert json.loads(after.output) == []
+    assert json.loads(after.stdout) == []
     assert CliRunner().invoke(main, ["audit", "verify"]).exit_code == 0
 
     missing = CliRunner().invoke(main, ["policy", "override", "--event", "00000000-0000-4000-8000-000000000000",
@@ -117,7 +117,7 @@ def test_break_glass_over_http_needs_a_role_bearing_token(hub: RunningHub) -> No
     overrides: list[dict] = []
     while not overrides and time.monotonic() < deadline:
         shown = CliRunner().invoke(main, ["audit", "show", "--event", REFUSED.event["event_id"], "--json"])
-        overrides = [e for e in json.loads(shown.output) if e["kind"] == "OVERRIDE"] if shown.exit_code == 0 else []
+        overrides = [e for e in json.loads(shown.stdout) if e["kind"] == "OVERRIDE"] if shown.exit_code == 0 else []
         time.sleep(0.3)
     assert [o["actor"] for o in overrides] == [f"override:lancashire-police/{info.token_id}"]
 
@@ -151,7 +151,7 @@ def test_every_refused_break_glass_request_is_audited(hub: RunningHub) -> None:
 
     def refusals() -> dict[str, dict]:
         found = CliRunner().invoke(main, ["audit", "query", "--kind", "action", "--json"])
-        docs = json.loads(found.output) if found.exit_code == 0 else []
+        docs = json.loads(found.stdout) if found.exit_code == 0 else []
         return {d["details"].get("refusal") or d["details"]["action"]: d for d in docs
                 if d["details"].get("action") in ("break-glass-refused",)}
 

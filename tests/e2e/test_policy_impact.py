@@ -54,7 +54,7 @@ def _in_ledger(event_ids: set[str], timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         out = CliRunner().invoke(main, ["audit", "query", "--kind", "decision", "--json"])
-        if out.exit_code == 0 and event_ids <= {e["event_id"] for e in json.loads(out.output)}:
+        if out.exit_code == 0 and event_ids <= {e["event_id"] for e in json.loads(out.stdout)}:
             return
         time.sleep(0.3)
     raise AssertionError("the ledger did not record every decision in time")

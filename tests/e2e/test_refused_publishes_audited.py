@@ -38,7 +38,7 @@ def test_a_spoof_and_an_uncoded_risk_factor_are_dead_lettered_and_audited(hub: R
     while time.monotonic() < deadline and len(entries) < 2:
         result = CliRunner().invoke(main, ["audit", "query", "--kind", "action", "--json"])
         assert result.exit_code == 0, result.output
-        entries = [e for e in json.loads(result.output) if e["details"].get("action") == "inbound-refused"]
+        entries = [e for e in json.loads(result.stdout) if e["details"].get("action") == "inbound-refused"]
         time.sleep(0.3)
     by_event = {e["event_id"]: e for e in entries}
     assert set(by_event) == {spoof["event_id"], uncoded["event_id"]}

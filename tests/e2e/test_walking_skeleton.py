@@ -103,7 +103,7 @@ def test_walking_skeleton(hub: RunningHub) -> None:
     nhs = SHARED_TWICE.event["subject"]["nhs_number"]
     sar = CliRunner().invoke(main, ["audit", "sar", "--nhs-number", nhs, "--json"])
     assert sar.exit_code == 0, sar.output
-    report = json.loads(sar.output)
+    report = json.loads(sar.stdout)
     disclosed = {e["recipient"] for e in report["entries"]
                  if e["kind"] == "DISCLOSURE" and e["event_id"] == SHARED_TWICE.event["event_id"]}
     assert disclosed == set(SHARED_TWICE.expected_shared)

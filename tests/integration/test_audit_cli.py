@@ -54,7 +54,7 @@ def test_verify_exits_0_with_a_summary_then_1_naming_the_altered_entry(hub: Audi
     bad = run("verify")
     as_json = run("verify", "--json")
     assert as_json.exit_code == 1
-    doc = json.loads(as_json.output)
+    doc = json.loads(as_json.stdout)
     assert (doc["ok"], doc["first_bad_seq"], doc["first_bad_entry_id"]) == (False, 42, victim.entry_id)
     assert bad.exit_code == 1
     assert f"entry seq 42 (entry_id {victim.entry_id})" in bad.output and "modified" in bad.output
@@ -66,7 +66,7 @@ def test_show_prints_the_trail_of_one_event(hub: AuditParts) -> None:
     assert result.output.startswith("event event-3: 4 audit entries")
     assert "withheld: subject.nhs_number, referrer" in result.output and "reason: reason 13" in result.output
     assert "ISA isa-police-" in result.output and "lawful basis" in result.output
-    as_json = json.loads(run("show", "--event", "event-3", "--json").output)
+    as_json = json.loads(run("show", "--event", "event-3", "--json").stdout)
     assert [d["ledger_seq"] for d in as_json] == [12, 13, 14, 15]
     missing = run("show", "--event", "no-such-event")
     assert missing.exit_code == 3
@@ -76,7 +76,7 @@ def test_prove_prints_an_inclusion_proof_that_checks_against_the_signed_head(hub
     target = next(hub.store.rows(7, 8)).entry_id
     result = run("prove", "--entry", target)
     assert result.exit_code == 0, result.output
-    proof = json.loads(result.output)
+    proof = json.loads(result.stdout)
     leaf = bytes.fromhex(proof["leaf_hash"])
     assert proof["leaf_index"] == 7 and proof["tree_size"] == proof["tree_head"]["tree_size"] == 200
     assert (
@@ -84,7 +84,7 @@ def test_prove_prints_an_inclusion_proof_that_checks_against_the_signed_head(hub
         == (proof["tree_head"]["root_hash"])
     )
     # an entry past the latest head gets a fresh head first
-    late = json.loads(run("prove", "--entry", next(hub.store.rows(225, 226)).entry_id).output)
+    late = json.loads(run("prove", "--entry", next(hub.store.rows(225, 226)).entry_id).stdout)
     assert late["tree_size"] == 230
     assert run("prove", "--entry", "nope").exit_code == 3
 
@@ -92,7 +92,7 @@ def test_prove_prints_an_inclusion_proof_that_checks_against_the_signed_head(hub
 def test_consistency_prints_a_proof_between_two_sizes(hub: AuditParts) -> None:
     result = run("consistency", "--from", "77", "--to", "230")
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.output)
+    doc = json.loads(result.stdout)
     old, new = roots_from_consistency(
         77, 230, [bytes.fromhex(h) for h in doc["proof"]], bytes.fromhex(doc["from_root"])
     )
@@ -103,7 +103,7 @@ def test_consistency_prints_a_proof_between_two_sizes(hub: AuditParts) -> None:
 
 def test_sar_query_csv_and_overrides(hub: AuditParts) -> None:
     subject = audit_entry(3)["subject_ref"]
-    sar = json.loads(run("sar", "--subject", subject, "--json").output)
+    sar = json.loads(run("sar", "--subject", subject, "--json").stdout)
     assert sar["subject_ref"] == subject and not sar["erased"]
     assert {e["subject_ref"] for e in sar["entries"]} == {subject} and len(sar["entries"]) == 5
     text_out = run("sar", "--subject", subject).output
@@ -111,9 +111,9 @@ def test_sar_query_csv_and_overrides(hub: AuditParts) -> None:
     refusals = run("query", "--kind", "refusals", "--csv")
     rows = list(csv.DictReader(io.StringIO(refusals.output)))
     assert rows and {r["kind"] for r in rows} == {"REFUSAL"}
-    pair = json.loads(run("query", "--from-agency", "lancashire-police", "--to-agency", "nwas", "--json").output)
+    pair = json.loads(run("query", "--from-agency", "lancashire-police", "--to-agency", "nwas", "--json").stdout)
     assert pair and {d["recipient"] for d in pair} == {"nwas"}
-    ranged = json.loads(run("query", "--since", "2026-05-01T15:10:00Z", "--until", "2026-05-01T15:20", "--json").output)
+    ranged = json.loads(run("query", "--since", "2026-05-01T15:10:00Z", "--until", "2026-05-01T15:20", "--json").stdout)
     assert [d["ledger_seq"] for d in ranged] == list(range(10, 20))
     pending = run("query", "--overrides-pending")
     assert pending.exit_code == 0 and "OVERRIDE" in pending.output
@@ -124,22 +124,22 @@ def test_sar_query_csv_and_overrides(hub: AuditParts) -> None:
 def test_verify_is_incremental_after_a_verified_run_full_on_request_and_full_when_its_record_is_forged(
     hub: AuditParts, tmp_path: Path
 ) -> None:
-    first = json.loads(run("verify", "--json").output)
+    first = json.loads(run("verify", "--json").stdout)
     assert (first["ok"], first["incremental"], first["checked_from"]) == (True, False, 0)
     hub.store.append(entries(260)[230:], NOW)
     hub.checkpointer.checkpoint()  # a new head at 260
-    second = json.loads(run("verify", "--json").output)
+    second = json.loads(run("verify", "--json").stdout)
     assert (second["ok"], second["incremental"], second["checked_from"], second["covered_size"]) == (
         True, True, 200, 260), second["summary"]
     assert "incremental: entries 0..199 are unchanged" in second["summary"]
-    assert json.loads(run("verify", "--json").output)["checked_from"] == 260
-    full = json.loads(run("verify", "--full", "--json").output)
+    assert json.loads(run("verify", "--json").stdout)["checked_from"] == 260
+    full = json.loads(run("verify", "--full", "--json").stdout)
     assert (full["ok"], full["incremental"], full["checked_from"]) == (True, False, 0)
     record = tmp_path / "data" / "audit-verified.json"
     doc = json.loads(record.read_text())
     doc["state"]["compact_range"] = []  # altered: no longer signed
     record.write_text(json.dumps(doc))
-    forged = json.loads(run("verify", "--json").output)
+    forged = json.loads(run("verify", "--json").stdout)
     assert (forged["ok"], forged["incremental"], forged["checked_from"]) == (True, False, 0)
     assert "not signed by the hub's key" in forged["note"]
     assert "incremental" in run("verify", "--help").output
@@ -171,7 +171,7 @@ def test_erase_keeps_the_ledger_verifiable(hub: AuditParts) -> None:
     subject = audit_entry(3)["subject_ref"]
     result = run("erase", "--subject", subject, "--reason", "erasure request 2026/17", "--vault-only")
     assert result.exit_code == 0 and "recorded as entry" in result.output
-    assert json.loads(run("sar", "--subject", subject, "--json").output)["erased"] is True
+    assert json.loads(run("sar", "--subject", subject, "--json").stdout)["erased"] is True
     verdict = run("verify")
     assert verdict.exit_code == 0 and "231 entries" in verdict.output and "latest covers 231" in verdict.output
 

@@ -58,7 +58,7 @@ def test_board_activity_becomes_ledger_entries(hub_settings: HubSettings, tmp_pa
     monkeypatch.setenv("EAHUB_DATA_DIR", str(hub_settings.data_dir))
     shown = CliRunner().invoke(main, ["audit", "show", "--event", rc["event_id"], "--json"], catch_exceptions=False)
     assert shown.exit_code == 0, shown.output
-    docs = json.loads(shown.output)
+    docs = json.loads(shown.stdout)
     kinds = sorted(d["kind"] for d in docs)
     assert kinds == ["ACTION", "ACTION", "CONSULTATION"]
     consultation = next(d for d in docs if d["kind"] == "CONSULTATION")
