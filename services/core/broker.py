@@ -29,10 +29,10 @@ except (OSError, AttributeError):
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: ask Linux to SIGTERM the broker when the process that started it dies,
-    so a killed hub never leaves an orphaned broker holding its port. (Linux ties this to the starting
-    thread: start the broker from a thread that lives as long as it should.)"""
+def die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM the child (the broker, ingest's process) when the process
+    that started it dies, so a killed hub never leaves an orphan holding its port. (Linux ties this to the starting
+    thread: start the child from a thread that lives as long as it should.)"""
     if _PRCTL is not None:
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -76,7 +76,7 @@ class EmbeddedBroker:
         self._proc = subprocess.Popen(
             [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
-            stdout=out, stderr=out, start_new_session=True, preexec_fn=_die_with_parent,
+            stdout=out, stderr=out, start_new_session=True, preexec_fn=die_with_parent,
         )
         if out != subprocess.DEVNULL:
             os.close(out)  # the broker holds its own copy

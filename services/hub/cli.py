@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
 
-from eahub.core.broker import BrokerError
-from eahub.core.logging import announce, configure_logging
-from eahub.core.settings import HubSettings
-
+# Only click at import: the rest (pydantic's settings, structlog...) is imported inside the commands, so that a
+# Ctrl-C early in `up` or `demo` already meets their handling of it (`_ctrl_c_stops`).
 if TYPE_CHECKING:
     from eahub.audit.console.settings import ConsoleSettings
     from eahub.board.web.settings import BoardWebSettings
+    from eahub.core.settings import HubSettings
     from eahub.hub.hub import RunningHub
+    from eahub.ingest.tokens import TokenInfo
 
 
 def _settings(port: int | None, broker_port: int | None) -> HubSettings:
+    from eahub.core.settings import HubSettings
+
     settings = HubSettings()
     updates = {k: v for k, v in {"http_port": port, "broker_port": broker_port}.items() if v is not None}
     return settings.model_copy(update=updates)
@@ -26,6 +31,7 @@ def _settings(port: int | None, broker_port: int | None) -> HubSettings:
 
 def _start(settings: HubSettings, web: bool = True, ingest_apart: bool = False) -> RunningHub:
     """The hub; `web`: with the boards and the IG console (else start them with `start_web_apps`)."""
+    from eahub.core.broker import BrokerError
     from eahub.hub.hub import start_hub
 
     board: BoardWebSettings | None = None
@@ -45,6 +51,7 @@ def _start(settings: HubSettings, web: bool = True, ingest_apart: bool = False) 
 def init() -> None:
     """Create every table of the hub (ledger, vault, ingest's records), as the tables' owner role; the services
     themselves never run DDL, and `up`/`demo` do this on the embedded default."""
+    from eahub.core.settings import HubSettings
     from eahub.hub.init import initialise
 
     settings = HubSettings()
@@ -62,6 +69,8 @@ def ingest(port: int | None, workers: int) -> None:
 
     import uvicorn
 
+    from eahub.core.logging import announce, configure_logging
+    from eahub.core.settings import HubSettings
     from eahub.hub.ingest_server import FACTORY, preflight
 
     if port is not None:
@@ -76,13 +85,20 @@ def ingest(port: int | None, workers: int) -> None:
                 log_level="warning")
 
 
-def _serve(hub: RunningHub) -> None:
+def _serve(hub: RunningHub, then: Callable[[], None], interrupted: threading.Event) -> None:
+    """Do `then` (announce the started hub, start the demo's feed...), then run until Ctrl-C or SIGTERM and stop. A
+    Ctrl-C before the hub's own signal handlers take over, during `then`, stops it the same way ("stopped.", 0)."""
     from eahub.core.runner import install_stop_signals
 
-    install_stop_signals(hub.services.stop)
     try:
-        hub.services.wait()
+        then()
+        install_stop_signals(hub.services.stop)
+        if not interrupted.is_set():
+            hub.services.wait()
+    except KeyboardInterrupt:
+        pass
     finally:
+        install_stop_signals(hub.services.stop)  # from here a Ctrl-C only sets the stop under way
         click.echo("stopping...")
         hub.shutdown()
         click.echo("stopped.")
@@ -91,13 +107,40 @@ def _serve(hub: RunningHub) -> None:
         raise click.ClickException(f"stopped because a service failed: {names} (see the log above)")
 
 
+@contextmanager
+def _ctrl_c_stops() -> Iterator[threading.Event]:
+    """The first Ctrl-C before the hub is served raises KeyboardInterrupt (start_hub stops what it had started,
+    `_serve` what was started) and sets the event it yields, which `_serve` checks: Python drops an exception raised
+    in some callbacks (an import lock's, a weakref's). The command then ends as after a later Ctrl-C: "stopped.",
+    exit 0, no traceback. A second Ctrl-C does not cut the stop short."""
+    interrupted = threading.Event()
+
+    def on_ctrl_c(_signum: int, _frame: object) -> None:
+        if not interrupted.is_set():
+            interrupted.set()
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield interrupted
+    except KeyboardInterrupt:
+        click.echo("stopped.")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _ctrl_c_deferred() -> Iterator[None]:
+    """A Ctrl-C in this block (of the main thread) is delivered at its end."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
 def _endpoint_lines(hub: RunningHub) -> list[str]:
     return [f"  {name:<8} {where}" for name, where in hub.endpoints.items()]
-
-
-def _describe(hub: RunningHub) -> None:
-    for line in _endpoint_lines(hub):
-        click.echo(line)
 
 
 _WEB_AFTER_S = 5.0  # the demo starts its boards and console at its first decision line, or after this long
@@ -117,12 +160,19 @@ broker_port_option = click.option("--broker-port", type=int, default=None,
 def up(port: int | None, broker_port: int | None, processes: bool) -> None:
     """Run broker, ingest, router, audit, the Early Action boards and the IG console in the foreground until Ctrl-C
     or SIGTERM."""
-    settings = _settings(port, broker_port)
-    configure_logging(settings.log_format, settings.log_level)
-    hub = _start(settings, ingest_apart=processes)
-    click.echo("Early Action Hub is up:")
-    _describe(hub)
-    _serve(hub)
+    with _ctrl_c_stops() as interrupted:
+        from eahub.core.logging import configure_logging
+
+        settings = _settings(port, broker_port)
+        configure_logging(settings.log_format, settings.log_level)
+        hub = _start(settings, ingest_apart=processes)
+
+        def describe() -> None:
+            click.echo("Early Action Hub is up:")
+            for line in _endpoint_lines(hub):
+                click.echo(line)
+
+        _serve(hub, describe, interrupted)
 
 
 @click.command()
@@ -136,16 +186,32 @@ def up(port: int | None, broker_port: int | None, processes: bool) -> None:
 def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: float, sla_time_scale: float) -> None:
     """`up` plus a synthetic feed, time-compressed, printing one line per decision (no personal data), with a
     demo account on every board (printed) and the boards' clocks compressed so that a breach escalates."""
-    from eahub.core.registry import agency_ids
-    from eahub.ingest.tokens import TokenStore
-
     started = time.monotonic()
-    settings = _settings(port, broker_port)
-    configure_logging(settings.log_format, "warning" if settings.log_level == "info" else settings.log_level)
-    store = TokenStore.in_data_dir(settings.data_dir)
-    agencies = agency_ids(settings.policies_dir)
-    issued = {a: store.issue(a, agencies) for a in agencies}  # the feed's own tokens, revoked on exit
-    tokens = {a: token for a, (_, token) in issued.items()}
+    with _ctrl_c_stops() as interrupted:
+        from eahub.core.logging import configure_logging
+        from eahub.core.registry import agency_ids
+        from eahub.ingest.tokens import TokenStore
+
+        settings = _settings(port, broker_port)
+        configure_logging(settings.log_format, "warning" if settings.log_level == "info" else settings.log_level)
+        store = TokenStore.in_data_dir(settings.data_dir)
+        agencies = agency_ids(settings.policies_dir)
+        issued: list[TokenInfo] = []  # the feed's own tokens, revoked on exit however the demo ends
+        try:
+            tokens = {}
+            with _ctrl_c_deferred():  # so that a token is never issued without being in `issued`
+                for agency in agencies:
+                    info, tokens[agency] = store.issue(agency, agencies)
+                    issued.append(info)
+            _demo(settings, started, agencies, tokens, seed, minutes_per_day, sla_time_scale, interrupted)
+        finally:
+            for info in issued:
+                store.revoke(info.token_id)
+
+
+def _demo(settings: HubSettings, started: float, agencies: list[str], tokens: dict[str, str], seed: int,
+          minutes_per_day: float, sla_time_scale: float, interrupted: threading.Event) -> None:
+    """The demo once its tokens are issued: the hub, the decision lines, the feed, then the boards and console."""
     base_url = f"http://{settings.http_host}:{settings.http_port}"
     output = threading.Lock()  # a block of lines (the accounts) is printed whole, never cut by a decision line
 
@@ -168,7 +234,8 @@ def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: 
     # accounts' passwords take longer than the router's start, in the same interpreter) start once the first
     # decision is out, or after a few seconds; their consumers read the board topics from the start.
     hub = _start(settings, web=False)
-    try:
+
+    def run_demo() -> None:
         from eahub.core.web.serving import wait_listening
         from eahub.hub.decision_tail import follow_decisions
         from eahub.hub.demo_feed import feed
@@ -202,13 +269,5 @@ def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: 
         lines.append(f"  boards and console started in {time.monotonic() - started:.1f}s. A board topic:  kcat -b "
                      f"{settings.bootstrap_servers} -C -t eahub.board.lancashire-cc-adults -f '%k %h\\n'")
         emit(*lines)
-    except BaseException:
-        hub.shutdown()
-        for info, _ in issued.values():
-            store.revoke(info.token_id)
-        raise
-    try:
-        _serve(hub)
-    finally:
-        for info, _ in issued.values():
-            store.revoke(info.token_id)
+
+    _serve(hub, run_demo, interrupted)
