@@ -5,14 +5,13 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
 
 # Only click at import: the rest (pydantic's settings, structlog...) is imported inside the commands, so that a
-# Ctrl-C early in `up` or `demo` already meets their handling of it (`_ctrl_c_stops`).
+# Ctrl-C early in `up` or `demo` already meets their handling of it (`_stop_on_signals`).
 if TYPE_CHECKING:
     from eahub.audit.console.settings import ConsoleSettings
     from eahub.board.web.settings import BoardWebSettings
@@ -29,8 +28,9 @@ def _settings(port: int | None, broker_port: int | None) -> HubSettings:
     return settings.model_copy(update=updates)
 
 
-def _start(settings: HubSettings, web: bool = True, ingest_apart: bool = False) -> RunningHub:
-    """The hub; `web`: with the boards and the IG console (else start them with `start_web_apps`)."""
+def _start(settings: HubSettings, stop: threading.Event, web: bool = True, ingest_apart: bool = False) -> RunningHub:
+    """The hub, its services stopping on `stop`; `web`: with the boards and the IG console (else start them with
+    `start_web_apps`)."""
     from eahub.core.broker import BrokerError
     from eahub.hub.hub import start_hub
 
@@ -42,7 +42,7 @@ def _start(settings: HubSettings, web: bool = True, ingest_apart: bool = False) 
 
         board, console = BoardWebSettings(), ConsoleSettings()
     try:
-        return start_hub(settings, board=board, console=console, ingest_apart=ingest_apart)
+        return start_hub(settings, board=board, console=console, ingest_apart=ingest_apart, stop=stop)
     except (BrokerError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -85,20 +85,17 @@ def ingest(port: int | None, workers: int) -> None:
                 log_level="warning")
 
 
-def _serve(hub: RunningHub, then: Callable[[], None], interrupted: threading.Event) -> None:
-    """Do `then` (announce the started hub, start the demo's feed...), then run until Ctrl-C or SIGTERM and stop. A
-    Ctrl-C before the hub's own signal handlers take over, during `then`, stops it the same way ("stopped.", 0)."""
+def _serve(hub: RunningHub, then: Callable[[], None]) -> None:
+    """Do `then` (announce the started hub, start the demo's feed...) unless a stop was already asked for, run until
+    Ctrl-C or SIGTERM, then stop the hub."""
     from eahub.core.runner import install_stop_signals
 
+    install_stop_signals(hub.services.stop)  # the same event as `_stop_on_signals`'s, with a log line
     try:
-        then()
-        install_stop_signals(hub.services.stop)
-        if not interrupted.is_set():
-            hub.services.wait()
-    except KeyboardInterrupt:
-        pass
+        if not hub.services.stop.is_set():
+            then()
+        hub.services.wait()
     finally:
-        install_stop_signals(hub.services.stop)  # from here a Ctrl-C only sets the stop under way
         click.echo("stopping...")
         hub.shutdown()
         click.echo("stopped.")
@@ -107,36 +104,19 @@ def _serve(hub: RunningHub, then: Callable[[], None], interrupted: threading.Eve
         raise click.ClickException(f"stopped because a service failed: {names} (see the log above)")
 
 
-@contextmanager
-def _ctrl_c_stops() -> Iterator[threading.Event]:
-    """The first Ctrl-C before the hub is served raises KeyboardInterrupt (start_hub stops what it had started,
-    `_serve` what was started) and sets the event it yields, which `_serve` checks: Python drops an exception raised
-    in some callbacks (an import lock's, a weakref's). The command then ends as after a later Ctrl-C: "stopped.",
-    exit 0, no traceback. A second Ctrl-C does not cut the stop short."""
-    interrupted = threading.Event()
+def _stop_on_signals() -> threading.Event:
+    """From a command's first line on, Ctrl-C (SIGINT) and SIGTERM only set the event the hub's services will stop
+    on: the start goes on and the hub is then stopped at once ("stopped.", exit 0). Never a KeyboardInterrupt in the
+    middle of the start: raised in one thread's import while another thread imports, it can leave the import locks
+    deadlocked; raised in some callbacks, Python drops it."""
+    stop = threading.Event()
 
-    def on_ctrl_c(_signum: int, _frame: object) -> None:
-        if not interrupted.is_set():
-            interrupted.set()
-            raise KeyboardInterrupt
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
 
-    previous = signal.signal(signal.SIGINT, on_ctrl_c)
-    try:
-        yield interrupted
-    except KeyboardInterrupt:
-        click.echo("stopped.")
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-@contextmanager
-def _ctrl_c_deferred() -> Iterator[None]:
-    """A Ctrl-C in this block (of the main thread) is delivered at its end."""
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    return stop
 
 
 def _endpoint_lines(hub: RunningHub) -> list[str]:
@@ -160,19 +140,22 @@ broker_port_option = click.option("--broker-port", type=int, default=None,
 def up(port: int | None, broker_port: int | None, processes: bool) -> None:
     """Run broker, ingest, router, audit, the Early Action boards and the IG console in the foreground until Ctrl-C
     or SIGTERM."""
-    with _ctrl_c_stops() as interrupted:
-        from eahub.core.logging import configure_logging
+    stop = _stop_on_signals()
+    from eahub.core.logging import configure_logging
 
-        settings = _settings(port, broker_port)
-        configure_logging(settings.log_format, settings.log_level)
-        hub = _start(settings, ingest_apart=processes)
+    settings = _settings(port, broker_port)
+    configure_logging(settings.log_format, settings.log_level)
+    if stop.is_set():
+        click.echo("stopped.")
+        return
+    hub = _start(settings, stop, ingest_apart=processes)
 
-        def describe() -> None:
-            click.echo("Early Action Hub is up:")
-            for line in _endpoint_lines(hub):
-                click.echo(line)
+    def describe() -> None:
+        click.echo("Early Action Hub is up:")
+        for line in _endpoint_lines(hub):
+            click.echo(line)
 
-        _serve(hub, describe, interrupted)
+    _serve(hub, describe)
 
 
 @click.command()
@@ -187,30 +170,32 @@ def demo(port: int | None, broker_port: int | None, seed: int, minutes_per_day: 
     """`up` plus a synthetic feed, time-compressed, printing one line per decision (no personal data), with a
     demo account on every board (printed) and the boards' clocks compressed so that a breach escalates."""
     started = time.monotonic()
-    with _ctrl_c_stops() as interrupted:
-        from eahub.core.logging import configure_logging
-        from eahub.core.registry import agency_ids
-        from eahub.ingest.tokens import TokenStore
+    stop = _stop_on_signals()
+    from eahub.core.logging import configure_logging
+    from eahub.core.registry import agency_ids
+    from eahub.ingest.tokens import TokenStore
 
-        settings = _settings(port, broker_port)
-        configure_logging(settings.log_format, "warning" if settings.log_level == "info" else settings.log_level)
-        store = TokenStore.in_data_dir(settings.data_dir)
-        agencies = agency_ids(settings.policies_dir)
-        issued: list[TokenInfo] = []  # the feed's own tokens, revoked on exit however the demo ends
-        try:
-            tokens = {}
-            with _ctrl_c_deferred():  # so that a token is never issued without being in `issued`
-                for agency in agencies:
-                    info, tokens[agency] = store.issue(agency, agencies)
-                    issued.append(info)
-            _demo(settings, started, agencies, tokens, seed, minutes_per_day, sla_time_scale, interrupted)
-        finally:
-            for info in issued:
-                store.revoke(info.token_id)
+    settings = _settings(port, broker_port)
+    configure_logging(settings.log_format, "warning" if settings.log_level == "info" else settings.log_level)
+    store = TokenStore.in_data_dir(settings.data_dir)
+    agencies = agency_ids(settings.policies_dir)
+    issued: list[TokenInfo] = []  # the feed's own tokens, revoked on exit however the demo ends
+    try:
+        tokens = {}
+        for agency in agencies:
+            info, tokens[agency] = store.issue(agency, agencies)
+            issued.append(info)
+        if stop.is_set():
+            click.echo("stopped.")
+            return
+        _demo(settings, stop, started, agencies, tokens, seed, minutes_per_day, sla_time_scale)
+    finally:
+        for info in issued:
+            store.revoke(info.token_id)
 
 
-def _demo(settings: HubSettings, started: float, agencies: list[str], tokens: dict[str, str], seed: int,
-          minutes_per_day: float, sla_time_scale: float, interrupted: threading.Event) -> None:
+def _demo(settings: HubSettings, stop: threading.Event, started: float, agencies: list[str], tokens: dict[str, str],
+          seed: int, minutes_per_day: float, sla_time_scale: float) -> None:
     """The demo once its tokens are issued: the hub, the decision lines, the feed, then the boards and console."""
     base_url = f"http://{settings.http_host}:{settings.http_port}"
     output = threading.Lock()  # a block of lines (the accounts) is printed whole, never cut by a decision line
@@ -233,7 +218,7 @@ def _demo(settings: HubSettings, started: float, agencies: list[str], tokens: di
     # The decisions first. The boards and the console (importing them, building their apps and hashing the demo
     # accounts' passwords take longer than the router's start, in the same interpreter) start once the first
     # decision is out, or after a few seconds; their consumers read the board topics from the start.
-    hub = _start(settings, web=False)
+    hub = _start(settings, stop, web=False)
 
     def run_demo() -> None:
         from eahub.core.web.serving import wait_listening
@@ -249,7 +234,10 @@ def _demo(settings: HubSettings, started: float, agencies: list[str], tokens: di
         hub.services.start("decisions", follow_decisions(settings, decision))
         wait_listening(settings.http_host, settings.http_port, "ingest")  # the feed's first event goes at once
         hub.services.start("feed", feed(base_url, tokens, seed, 24 * 60 / minutes_per_day, warn))
-        first_decision.wait(_WEB_AFTER_S)
+        web_after = time.monotonic() + _WEB_AFTER_S
+        while not first_decision.wait(0.05) and time.monotonic() < web_after:
+            if stop.is_set():
+                return
         from eahub.audit.console.settings import ConsoleSettings
         from eahub.audit.console.web.accounts import demo_ig_account
         from eahub.board.settings import BoardSettings
@@ -270,4 +258,4 @@ def _demo(settings: HubSettings, started: float, agencies: list[str], tokens: di
                      f"{settings.bootstrap_servers} -C -t eahub.board.lancashire-cc-adults -f '%k %h\\n'")
         emit(*lines)
 
-    _serve(hub, run_demo, interrupted)
+    _serve(hub, run_demo)

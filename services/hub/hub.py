@@ -75,11 +75,13 @@ def _create_tables(settings: HubSettings) -> None:
 
 def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event], None]] | None = None,
               board: BoardWebSettings | None = None, board_settings: BoardSettings | None = None,
-              console: ConsoleSettings | None = None, ingest_apart: bool = False) -> RunningHub:
+              console: ConsoleSettings | None = None, ingest_apart: bool = False,
+              stop: threading.Event | None = None) -> RunningHub:
     """The whole hub in threads. `board`: also run the Early Action boards (web app on its port, consumer, SLA
     sweeper, mailer, audit relay); `console`: also run the IG console (web app, scheduled verification) — as
     `eahub up` and `eahub demo` do; tests that need neither leave them out. `ingest_apart`: ingest (with
-    break-glass) in a process of its own; the hub's /metrics are then served on `metrics_port`."""
+    break-glass) in a process of its own; the hub's /metrics are then served on `metrics_port`. `stop`: the event
+    its services stop on (a Ctrl-C during the start sets it; the start goes on, the caller then stops the hub)."""
     broker = None
     if settings.embedded_broker:
         ensure_private_dir(settings.data_dir)
@@ -88,7 +90,7 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
     pool = ThreadPoolExecutor(1, thread_name_prefix="hub-tables")
     tables = pool.submit(_create_tables, settings)
     pool.shutdown(wait=False)  # its thread ends with this one task
-    services = ServiceThreads()
+    services = ServiceThreads() if stop is None else ServiceThreads(stop=stop)
     consumer = None  # the router's, until its thread owns it
     try:
         if settings.embedded_broker:  # started from this thread, which the broker must not outlive
