@@ -55,7 +55,7 @@ decision := {"recipients": [{
 		count([1 | e.age_ok]) + count([1 | some role in e.linked_adult_roles; role in ev.adult_roles]) > 0
 	]
 	governing := array.concat(applicable, [p.no_isa])
-	g := governing[0]
+	g := governing[0] # the smallest id (data validation forbids two versions of one ISA in force on one day)
 	conditions := {c | ev.refused; g.key != null; some c in _risk_conditions(consent_overrides[g.key])}
 	binding := union({ # what no break-glass sets aside
 		{msg | some msg in ev.originator; not p.agency in ev.restricted_to},
@@ -71,8 +71,9 @@ decision := {"recipients": [{
 	})
 	consent := [msg | count(refusals) == 0; g.key != null; some msg in _consent_notes(conditions)]
 	shared := count(consent) > 0
-	overridden := count([o | some o in ev.override; o.recipient == p.agency; _overridden(o, refusals, binding)]) > 0
 	r := p.agency
+	override := [o | some o in ev.override; o.recipient == r] # the break-glass asked for this recipient
+	overridden := count([o | some o in override; _overridden(o, refusals, binding)]) > 0
 	by_isa := answers[r]
 	ref := g.answers
 	by_kind := by_isa[ref]
@@ -80,9 +81,9 @@ decision := {"recipients": [{
 	kind := kinds_when[overridden]
 	a := by_kind[kind]
 	share_notes := [msg | shared; some msg in sort(array.concat(consent, g.notes))]
-	override_notes := [msg | some o in ev.override; some msg in sort(_override_notes(o, refusals, binding))]
+	override_notes := [msg | some o in override; some msg in sort(_override_notes(o, refusals, binding))]
 ]} if {
-	# Bound once: a rule is looked up again at every reference, and the engine copies what it iterates over.
+	# Bound once: a rule is looked up again at every reference.
 	ev := _event_facts
 	today := input.today
 	plans := _planned

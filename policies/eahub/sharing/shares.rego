@@ -81,7 +81,7 @@ _uncovered(s, c, r, route, covering) := msg if {
 	)
 } else := null
 
-# A route's ISA entry as an evaluation reads it (small: the engine copies what it iterates over), with what
+# A route's ISA entry as an evaluation reads it (only that: an evaluation iterates over it), with what
 # the subject's age band `b` decides of it (`age_ok`: it gives the recipient subjects of that band) and the
 # notes on a share under it for the category, consent aside; its answers and risk conditions are looked up
 # by its key.
