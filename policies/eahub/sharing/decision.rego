@@ -14,9 +14,12 @@
 #   Data: data.hub.agencies (id -> agency), data.hub.isas, data.hub.rules, data.hub.schema (field
 #   classification by personal-data kind, derived from schemas/ when the bundle loads) and
 #   data.hub.risk_factors (the controlled vocabulary of risk-factor codes, from schemas/risk_factors.json).
-#   data.hub.shares (what each recipient receives under each ISA, and under break-glass, and the `routes`:
-#   the ISAs between each source and recipient, by category and age band) is derived from these by `shares`
-#   (shares.rego) once, when the bundle loads: an evaluation only looks it up.
+#   data.hub.shares (what each recipient receives under each ISA, and under break-glass; the `routes`: the
+#   ISAs between each source and recipient, by category and age band; the `plans`: for each source, category
+#   and age band, the static part of every candidate's answer; the `answers` documents) is derived from
+#   these by `shares` (shares.rego) once, when the bundle loads: an evaluation looks up its plan and adds
+#   only what the event's other facts (day, linked people, consent, marking, restriction, risk factors,
+#   override) change.
 #   Rules whose name starts with `_` are internal: only `decision`, `batch` and `shares` are entrypoints.
 package eahub.sharing
 
@@ -31,7 +34,64 @@ batch := [d | some req in input.requests; d := decision with input as req]
 # title: One structured decision per event
 # description: every registered agency except the source, shared or refused, each with its reasons
 # entrypoint: true
-decision := {"recipients": [_recipient_decision(_facts_by[r]) | some r in sort(_candidates)]}
+decision := {"recipients": [{
+	"agency": p.agency,
+	"shared": a.shared,
+	"isa_id": a.isa_id,
+	"isa_version": a.isa_version,
+	"lawful_basis": a.lawful_basis,
+	"purpose": a.purpose,
+	"fields_shared": a.fields_shared,
+	"fields_withheld": a.fields_withheld,
+	"reasons": array.concat(array.concat(sort(refusals), share_notes), override_notes),
+	"override": a.override,
+} |
+	# Computed inline, once per candidate: a function call costs the engine more than the work it does here;
+	# so does an index or a call inside another index (regorus): each is bound to a variable first.
+	some p in plans
+	dated := [e | some e in p.covering; e.valid_from <= today; today <= e.valid_to] # in force
+	applicable := [e |
+		some e in dated
+		count([1 | e.age_ok]) + count([1 | some role in e.linked_adult_roles; role in ev.adult_roles]) > 0
+	]
+	governing := array.concat(applicable, [p.no_isa])
+	g := governing[0] # the smallest id (data validation forbids two versions of one ISA in force on one day)
+	conditions := {c | ev.refused; g.key != null; some c in _risk_conditions(consent_overrides[g.key])}
+	binding := union({ # what no break-glass sets aside
+		{msg | some msg in ev.originator; not p.agency in ev.restricted_to},
+		{msg | ev.sensitive; some msg in p.marking},
+		vocabulary,
+	})
+	refusals := union({
+		binding,
+		{msg | some msg in p.children},
+		{msg | count(applicable) == 0; some msg in _isa_refusals(p, dated)},
+		{msg | ev.refused; g.key != null; count(conditions) == 0; msg := _consent_refusal(g.key)},
+		{msg | some msg in g.basis_refusals}, # the ISA states no lawful basis for the recipient's kind
+	})
+	consent := [msg | count(refusals) == 0; g.key != null; some msg in _consent_notes(conditions)]
+	shared := count(consent) > 0
+	r := p.agency
+	override := [o | some o in ev.override; o.recipient == r] # the break-glass asked for this recipient
+	overridden := count([o | some o in override; _overridden(o, refusals, binding)]) > 0
+	by_isa := answers[r]
+	ref := g.answers
+	by_kind := by_isa[ref]
+	kinds_when := kinds[shared]
+	kind := kinds_when[overridden]
+	a := by_kind[kind]
+	share_notes := [msg | shared; some msg in sort(array.concat(consent, g.notes))]
+	override_notes := [msg | some o in override; some msg in sort(_override_notes(o, refusals, binding))]
+]} if {
+	# Bound once: a rule is looked up again at every reference.
+	ev := _event_facts
+	today := input.today
+	plans := _planned
+	answers := data.hub.shares.answers
+	consent_overrides := data.hub.shares.consent_overrides
+	vocabulary := _vocabulary_refusals
+	kinds := _answer_kind
+}
 
 _hub := data.hub
 
@@ -41,140 +101,40 @@ _source := _event.source_agency
 
 _band := _event.subject_age_band
 
-_candidates contains id if {
-	some id, _ in _hub.agencies
-	id != _source
+# Every candidate (registered agency except the source), in order, with the static part of its answer: the
+# ISAs covering the category for the subject's band (`covering`, ordered by id: the first in force that
+# covers the subject governs, else `no_isa`), and the refusals no other fact changes. As planned when the
+# bundle loaded, or planned now for a source or category the data does not name.
+_planned := p if {
+	by_category := data.hub.shares.plans[_source]
+	by_band := by_category[_event.category]
+	p := by_band[_band]
+} else := _plans(_source, _event.category, _band, object.get(_hub.shares.routes, _source, {}))
+
+# What a candidate's answer reads of the event, computed once per evaluation. An ISA may give a recipient a
+# case outside its age bands for a purpose it names: a linked adult (e.g. adult social care for an adult in
+# a child's household; `adult_roles`). A linked person recorded as a child does not count, whatever the
+# role; an unknown age counts by the role.
+_event_facts := {
+	"adult_roles": {p.role | some p in _event.linked_people; p.age_band != "child"},
+	"refused": _event.consent.status == "REFUSED",
+	"sensitive": _event.security_marking == "OFFICIAL_SENSITIVE",
+	"originator": [msg | msg := _originator_refusal],
+	"restricted_to": [r | is_array(_event.restricted_to); some r in _event.restricted_to],
+	"override": [o | o := input.override; o != null],
 }
 
-# What a recipient's decision rests on, computed once per recipient per evaluation (a function with
-# arguments is evaluated again on every call; a rule's value is kept): the governing agreement and its
-# share, the refusals, and the ISA's risk conditions met when consent was refused.
-_facts_by[r] := facts if {
-	some r in _candidates
-	agency := _hub.agencies[r]
-	route := _routes[r]
-	covering := object.get(object.get(route.by_band, _band, route.by_category), _event.category, [])
-	dated := [e | some e in covering; e.valid_from <= input.today; input.today <= e.valid_to] # in force
-	applicable := [e | some e in dated; _age_covered(e)]
-	governing := _governing(applicable, r)
-	has_isa := count(applicable) > 0
-	conditions := _risk_conditions(governing.consent_override)
-	refusals := union({
-		_isa_refusals(r, route, covering, dated, applicable),
-		_originator_refusals(r),
-		_children_refusals(agency),
-		_marking_refusals(agency),
-		_consent_refusals(governing.key, has_isa, conditions),
-		{msg | some msg in governing.basis_refusals}, # the ISA states no lawful basis for the recipient's kind
-		_vocabulary_refusals,
-	})
-	facts := {
-		"agency": r,
-		"id": governing.id,
-		"version": governing.version,
-		"share": governing.share,
-		"refusals": refusals,
-		"conditions": conditions,
-	}
-}
-
-# A share under the governing ISA; else a refusal set aside by break-glass; else a refusal, which shares
-# nothing and names the agreement considered, if any (a break-glass override applies only to a refusal).
-_recipient_decision(f) := d if {
-	count(f.refusals) == 0
-	d := {
-		"agency": f.agency,
-		"shared": true,
-		"isa_id": f.id,
-		"isa_version": f.version,
-		"lawful_basis": f.share.lawful_basis,
-		"purpose": f.share.purpose,
-		"fields_shared": f.share.fields_shared,
-		"fields_withheld": f.share.fields_withheld,
-		"reasons": array.concat(sort(_share_notes(f)), sort(_override_notes(f))),
-		"override": false,
-	}
-} else := d if {
-	_overridden(f)
-	d := {
-		"agency": f.agency,
-		"shared": true,
-		"isa_id": f.id,
-		"isa_version": f.version,
-		"lawful_basis": f.share.override_lawful_basis,
-		"purpose": _hub.rules.break_glass.purpose,
-		"fields_shared": f.share.override_fields,
-		"fields_withheld": f.share.override_withheld,
-		"reasons": array.concat(sort(f.refusals), sort(_override_notes(f))),
-		"override": true,
-	}
-} else := {
-	"agency": f.agency,
-	"shared": false,
-	"isa_id": f.id,
-	"isa_version": f.version,
-	"lawful_basis": null,
-	"purpose": null,
-	"fields_shared": [],
-	"fields_withheld": _hub.shares.all_leaves,
-	"reasons": array.concat(sort(f.refusals), sort(_override_notes(f))),
-	"override": false,
-}
+# A share, else a refusal set aside by break-glass, else a refusal (which names the agreement considered).
+_answer_kind := {true: {false: "shared"}, false: {true: "overridden", false: "refused"}}
 
 # ---------------------------------------------------------------- the governing agreement
 
-_kind(r) := _hub.agencies[r].kind
-
-# The ISAs that name both the source and a recipient as parties and give the recipient an allow-list, as
-# data.hub.shares.routes holds them (shares.rego): each {"id", "version", "key", "valid_from", "valid_to",
-# "bands", "linked_adult_roles", "consent_override", "basis_refusals", "share"}, and those that cover the
-# event's category for its subject's age band. A source that is no registered agency has none.
-_routes := object.get(_hub.shares.routes, _source, {r: _no_route | some r in _candidates})
-
-_no_route := {"party": [], "party_ids": "", "by_category": {}, "by_band": {}}
-
-# The subjects a recipient receives under an ISA (`bands`: its own list, else the ISA's).
-_age_covered(e) if _band in e.bands
-
-# An ISA may give a recipient a case outside its age bands for a purpose it names: a linked adult
-# (e.g. adult social care for an adult in a child's household). A linked person recorded as a child
-# does not count, whatever the role; an unknown age counts by the role.
-_age_covered(e) if {
-	some p in _event.linked_people
-	p.age_band != "child"
-	p.role in e.linked_adult_roles
-}
-
-# When several agreements apply, the one with the smallest id governs (data validation forbids two
-# versions of one ISA in force on the same day). Lawful basis, purpose and fields are stated for a share
-# (shares.rego); under no ISA, only the break-glass share is.
-_governing(applicable, r) := e if {
-	some e in applicable
-	e.id == min({x.id | some x in applicable})
-} else := {
-	"id": null,
-	"version": null,
-	"key": null,
-	"consent_override": {},
-	"basis_refusals": [],
-	"share": _hub.shares.no_isa[r],
-}
-
-# Which of the agreement's steps fails, if one does: no ISA between the two, none for the category, none in
-# force on the day, none for the subject's age.
-_isa_refusals(r, route, covering, dated, applicable) := set() if {
-	count(applicable) > 0
-} else := {msg} if {
-	count(route.party) == 0
-	msg := sprintf("no information sharing agreement provides for %s to share with %s", [_source, r])
-} else := {msg} if {
-	count(covering) == 0
-	msg := sprintf(
-		"category %s is not covered by any ISA between %s and %s (considered: %s)",
-		[_event.category, _source, r, route.party_ids],
-	)
+# Which of the agreement's steps fails, when none applies: no ISA between the two, none for the category
+# (the plan's `uncovered`), none in force on the day, none for the subject's age.
+_isa_refusals(p, dated) := {p.uncovered} if {
+	p.uncovered != null
 } else := {msg |
-	some e in covering
+	some e in p.covering
 	msg := sprintf(
 		"ISA %s v%s is not in force on %s (valid %s to %s)",
 		[e.id, e.version, input.today, e.valid_from, e.valid_to],
@@ -185,7 +145,7 @@ _isa_refusals(r, route, covering, dated, applicable) := set() if {
 	ids := concat(", ", sort({e.key | some e in dated}))
 	msg := sprintf(
 		"%s: no ISA in force gives %s this case for that age (considered: %s)",
-		[_band_words[_band], r, ids],
+		[_band_words[_band], p.agency, ids],
 	)
 } else := set()
 
@@ -197,41 +157,16 @@ _band_words := {
 
 # ---------------------------------------------------------------- refusals, each with its reason
 
-_originator_refusals(r) := {msg |
-	is_array(_event.restricted_to)
-	not r in _event.restricted_to
-	msg := sprintf(
-		"originator control: %s restricted this event to %s",
-		[_source, concat(", ", sort(_event.restricted_to))],
-	)
-}
+# Originator control: only the agencies the source restricted the event to receive it.
+_originator_refusal := sprintf(
+	"originator control: %s restricted this event to %s",
+	[_source, concat(", ", sort(_event.restricted_to))],
+) if is_array(_event.restricted_to)
 
-# Hub-wide: a children's concern goes only to the agencies of child protection, whatever an ISA says.
-_children_refusals(agency) := {msg |
-	_event.category in _hub.rules.children_categories
-	not agency.kind in _hub.rules.children_concern_recipient_kinds
-	kinds := concat(", ", _hub.rules.children_concern_recipient_kinds)
-	msg := sprintf(
-		"children's concerns (%s) go only to %s; %s is %s",
-		[_event.category, kinds, agency.id, agency.kind],
-	)
-}
-
-_marking_refusals(agency) := {msg |
-	_event.security_marking == "OFFICIAL_SENSITIVE"
-	not agency.cleared_official_sensitive
-	msg := sprintf("the event is marked OFFICIAL-SENSITIVE and %s is not cleared for it", [agency.id])
-}
-
-_consent_refusals(key, has_isa, conditions) := {msg |
-	_event.consent.status == "REFUSED"
-	has_isa
-	conditions == set()
-	msg := sprintf(
-		"consent refused by the subject, and no risk condition of ISA %s applies (child at risk, serious harm)",
-		[key],
-	)
-}
+_consent_refusal(key) := sprintf(
+	"consent refused by the subject, and no risk condition of ISA %s applies (child at risk, serious harm)",
+	[key],
+)
 
 # Fail closed: a code outside the controlled vocabulary cannot be classified, so nothing is shared (to any
 # recipient: computed once per event).
@@ -243,9 +178,7 @@ _vocabulary_refusals := {msg |
 
 # The ISA's risk conditions met by this event, in plain words; each overrides refused consent (so they are
 # only looked for when consent was refused).
-_risk_conditions(conditions) := _child_at_risk(conditions) | _serious_harm(conditions) if {
-	_event.consent.status == "REFUSED"
-} else := set()
+_risk_conditions(conditions) := _child_at_risk(conditions) | _serious_harm(conditions)
 
 _child_at_risk(conditions) := {msg |
 	cond := conditions.child_at_risk
@@ -275,20 +208,13 @@ _serious_harm(conditions) := {msg |
 	msg := sprintf("serious harm (risk factors: %s)", [concat(", ", sort(factors))])
 }
 
-# Notes on a share: the consent position and, when consent was refused, which risk condition applies.
-_share_notes(f) := notes if {
-	shared := {sprintf("shared under ISA %s v%s for category %s", [f.id, f.version, _event.category])}
-	kinds := {msg | some msg in f.share.kind_notes} # special-category fields its kind may not have
-	notes := ((shared | _consent_notes(f)) | kinds) | _age_notes
-}
-
-_age_notes := {sprintf("subject age band: %s", [_band])}
-
-_consent_notes(f) := {msg} if {
+# The note on a share of the consent position and, when consent was refused, which risk condition applies
+# (the plan holds its other notes): none for a consent status it has no words for (nothing is then shared).
+_consent_notes(conditions) := [msg] if {
 	_event.consent.status == "REFUSED"
-	conditions := concat("; ", sort(f.conditions))
-	msg := sprintf("consent refused; shared because the ISA's risk condition applies: %s", [conditions])
-} else := {sprintf("consent %s", [_consent_words[_event.consent.status]])}
+	conditions_met := concat("; ", sort(conditions))
+	msg := sprintf("consent refused; shared because the ISA's risk condition applies: %s", [conditions_met])
+} else := [msg | msg := sprintf("consent %s", [_consent_words[_event.consent.status]])]
 
 _consent_words := {
 	"GIVEN": "given by the subject",
@@ -298,69 +224,55 @@ _consent_words := {
 
 # ---------------------------------------------------------------- break-glass
 
-_override_for(r) := o if {
-	o := input.override
-	o != null
-	o.recipient == r
-}
-
+# `o`: the override asked for the recipient; `binding`: the refusals no break-glass sets aside (the
+# originator's own restriction, the security marking, risk factors that cannot be classified).
 _designated(o) if o.role in _hub.rules.break_glass.roles
 
 # The engine is told only that a justification was given, never its text (it may name people).
 _justified(o) if o.justified == true
 
-# Refusals no break-glass can set aside: the originator's own restriction, the security marking, and an
-# event whose risk factors cannot be classified.
-_binding_refusals(r) := (_originator_refusals(r) | _marking_refusals(_hub.agencies[r])) | _vocabulary_refusals
-
-_overridden(f) if {
-	o := _override_for(f.agency) # first: without an override for the recipient, nothing else here is evaluated
-	count(f.refusals) > 0
-	count(_binding_refusals(f.agency)) == 0
+_overridden(o, refusals, binding) if {
+	count(refusals) > 0
+	count(binding) == 0
 	_designated(o)
 	_justified(o)
 }
 
-_override_notes(f) := union({
-	_override_applied(f),
-	_override_not_designated(f),
-	_override_unjustified(f),
-	_override_bound(f),
-	_override_needless(f),
-}) if input.override != null else := set()
+_override_notes(o, refusals, binding) := union({
+	_override_applied(o, refusals, binding),
+	_override_not_designated(o, refusals),
+	_override_unjustified(o, refusals),
+	_override_bound(binding),
+	_override_needless(refusals),
+})
 
-_override_applied(f) := {msg |
-	_overridden(f)
-	o := _override_for(f.agency)
+_override_applied(o, refusals, binding) := {msg |
+	_overridden(o, refusals, binding)
 	msg := sprintf(
 		"break-glass override by %s (role %s): refusal set aside for this event; queued for IG review",
 		[o.actor, o.role],
 	)
 }
 
-_override_not_designated(f) := {msg |
-	o := _override_for(f.agency)
-	count(f.refusals) > 0
+_override_not_designated(o, refusals) := {msg |
+	count(refusals) > 0
 	not _designated(o)
 	msg := sprintf("break-glass override refused: role %s is not a designated break-glass role", [o.role])
 }
 
-_override_unjustified(f) := {msg |
-	o := _override_for(f.agency)
-	count(f.refusals) > 0
+_override_unjustified(o, refusals) := {msg |
+	count(refusals) > 0
 	_designated(o)
 	not _justified(o)
 	msg := "break-glass override refused: a justification is mandatory"
 }
 
-_override_bound(f) := {msg |
-	_override_for(f.agency)
-	count(_binding_refusals(f.agency)) > 0
+_override_bound(binding) := {msg |
+	count(binding) > 0
 	msg := "break-glass override refused: originator control and OFFICIAL-SENSITIVE clearance cannot be set aside"
 }
 
-_override_needless(f) := {msg |
-	_override_for(f.agency)
-	count(f.refusals) == 0
+_override_needless(refusals) := {msg |
+	count(refusals) == 0
 	msg := "break-glass override not needed: already shared under an ISA"
 }

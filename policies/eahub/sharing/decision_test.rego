@@ -258,6 +258,17 @@ test_break_glass_by_designated_role if {
 	startswith(reason, "break-glass override by PC1234 (role police-duty-inspector)")
 }
 
+# The override names one recipient: every other candidate is decided, and explained, as without it.
+test_break_glass_concerns_only_its_recipient if {
+	plain := decide({})
+	d := sharing.decision with input as object.union(req({}), {"override": override("police-duty-inspector", true)})
+	others := [r | some r in d.recipients; r.agency != "lancashire-cc-childrens"]
+	count(others) == 3
+	every r in others {
+		r == for(plain, r.agency)
+	}
+}
+
 test_break_glass_refused_for_other_roles if {
 	d := sharing.decision with input as object.union(req({}), {"override": override("constable", true)})
 	r := for(d, "lancashire-cc-childrens")

@@ -70,3 +70,21 @@ test_every_agency_routes_to_every_other_and_not_to_itself if {
 		count(routes[source]) == count(data.hub.agencies) - 1
 	}
 }
+
+test_every_plan_and_answer_in_the_data_is_what_the_policy_computes if {
+	every s, by_category in data.hub.shares.plans {
+		every c, by_band in by_category {
+			every b, plans in by_band {
+				sharing._plans(s, c, b, routes[s]) == plans
+			}
+		}
+	}
+	every r, by_isa in data.hub.shares.answers {
+		sharing._no_isa_answers(r) == by_isa[""]
+		every key, answers in object.remove(by_isa, [""]) {
+			some isa in data.hub.isas
+			sprintf("%s v%s", [isa.id, isa.version]) == key
+			sharing._answers(sharing._isa_share(isa, r), isa.id, isa.version, r) == answers
+		}
+	}
+}
