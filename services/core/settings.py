@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from eahub.core.paths import POLICIES_DIR
@@ -36,26 +36,14 @@ class HubSettings(BaseSettings):
     )
     policy_reload_seconds: float = Field(default=5.0, description="how often a changed policy folder is noticed")
     policies_dir: Path = POLICIES_DIR
-    inbound_partitions: int = Field(default=4, description="per agency; unset on the embedded broker = 1")
-    board_partitions: int = Field(default=4, description="per agency; unset on the embedded broker = 1")
+    inbound_partitions: int = 4
+    board_partitions: int = 4
     audit_partitions: int = 1
     replication_factor: int = 1
     grade2_response_minutes: int = 60
     grade3_response_minutes: int = 48 * 60
     log_format: str = "console"
     log_level: str = "info"
-
-    @model_validator(mode="after")
-    def _one_partition_on_the_embedded_broker(self) -> HubSettings:
-        """The embedded broker answers every fetch and produce per partition: at 4 partitions per inbound and board
-        topic (40 for five agencies) it took 33% of a core idle and twice the acknowledgement time of 1 partition
-        (bench/bench_latency.py). One process on one broker gains nothing from more; a router scaled out in
-        several processes on it wants EAHUB_INBOUND_PARTITIONS set. An external Kafka keeps 4."""
-        if self.embedded_broker:
-            for name in ("inbound_partitions", "board_partitions"):
-                if name not in self.model_fields_set:
-                    setattr(self, name, 1)
-        return self
 
     @property
     def bootstrap_servers(self) -> str:
