@@ -52,8 +52,10 @@ class EventDigests:
             return {}
         insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
         rows = [{"event_id": k, "content_sha256": v} for k, v in digests.items()]
+        # Rows as executemany parameters, not a VALUES list: one statement whatever the batch's size, compiled once
+        # (a VALUES list of n rows was a new statement to compile for every n, 4 ms a batch on the router's thread).
         with self.engine.begin() as conn:
-            conn.execute(insert(digests_table).values(rows).on_conflict_do_nothing(index_elements=["event_id"]))
+            conn.execute(insert(digests_table).on_conflict_do_nothing(index_elements=["event_id"]), rows)
             found = conn.execute(select(digests_table.c.event_id, digests_table.c.content_sha256)
                                  .where(digests_table.c.event_id.in_(list(digests))))
             return {event_id: digest for event_id, digest in found}
