@@ -319,7 +319,13 @@ def _row_problem(store: LedgerStore, row: tuple[Any, ...], expected_seq: int) ->
         name = next(n for n in INDEXED if doc.get(n) != row[_FIELDS.index(n)])
         return seq, entry_id, f"modified: column {name} disagrees with the hashed entry"
     occurred = doc.get("occurred_at")
-    if not isinstance(occurred, str) or entry_format.to_ms(entry_format.parse_iso(occurred)) != row[_OCCURRED_MS]:
+    if not isinstance(occurred, str):
+        return seq, entry_id, "modified: column occurred_at_ms disagrees with the hashed entry"
+    try:
+        occurred_ms = entry_format.to_ms(entry_format.parse_iso(occurred))
+    except ValueError:
+        return seq, entry_id, "modified: occurred_at in the hashed entry is not a timestamp"
+    if occurred_ms != row[_OCCURRED_MS]:
         return seq, entry_id, "modified: column occurred_at_ms disagrees with the hashed entry"
     return None
 

@@ -141,6 +141,21 @@ def test_modifying_an_entry_and_recomputing_its_leaf_hash_is_caught_by_the_signe
         assert lo <= pos <= hi and hi - lo < 100 and result.first_bad_seq == lo, result.summary()
 
 
+def test_an_occurred_at_that_is_not_a_timestamp_is_named_not_a_crash(make_ledger: Callable[[], Ledger]) -> None:
+    for pos in (3, SIZE - 1):
+        lg = make_ledger()
+        row = lg.row(pos)
+        doc = entry_format.decode(row["entry"])
+        doc["occurred_at"] = "the day before yesterday"
+        data = entry_format.encode(doc)
+        with lg.engine.begin() as conn:
+            conn.execute(update(ledger).where(ledger.c.seq == pos).values(entry=data, leaf_hash=merkle.leaf_hash(data)))
+        result = lg.verify()
+        assert not result.ok
+        assert (result.first_bad_seq, result.first_bad_entry_id) == (pos, row["entry_id"]), result.summary()
+        assert result.problem == "modified: occurred_at in the hashed entry is not a timestamp"
+
+
 def test_relabelling_an_indexed_column_is_named(make_ledger: Callable[[], Ledger]) -> None:
     for pos in POSITIONS[:3]:
         lg = make_ledger()
