@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from eahub.audit import entry_format, merkle
 from eahub.audit.signing import TreeHead, head_problem, key_id
 from eahub.audit.store import INDEXED, LedgerRow, LedgerStore
-from eahub.audit.verified_state import RowDigest, VerifiedState
+from eahub.audit.verified_state import ChunkedRowDigest, VerifiedState
 
 # Per-row costs matter at a million entries: rows are plain tuples in LedgerRow field order, checked a batch at a
 # time with the loops in C (`_batch_leaves`); only a batch that fails there is checked row by row (`_row_problem`).
@@ -152,7 +152,7 @@ def _scan(store: LedgerStore, heads: list[TreeHead], since: VerifiedState | None
     record_at = heads[-1].tree_size if heads else 0  # what the next run may start from, if all is well
     tree = merkle.CompactRange() if since is None else merkle.CompactRange(start, since.compact_range)
     compact = tree.hashes() if record_at == start else ()
-    digest = RowDigest()
+    digest = ChunkedRowDigest()
     boundary_checked = since is None
     expected = start
     next_head, previous = 0, start
@@ -166,7 +166,7 @@ def _scan(store: LedgerStore, heads: list[TreeHead], since: VerifiedState | None
         try:
             digest.update(batch[:split])
             if not boundary_checked and split < len(batch):
-                if digest.copy().digest() != since.rows_digest:  # type: ignore[union-attr]
+                if digest.digest() != since.rows_digest:  # type: ignore[union-attr]
                     return None
                 boundary_checked = True
             to_record = max(record_end - split, 0)
