@@ -7,9 +7,10 @@ subject access request and per inclusion proof. Prints figures; run by hand:
 Default database: a fresh SQLite file in a temporary directory (the embedded default). With --data-dir, the
 signing key and the SQLite file live there and a ledger of --entries already built by an earlier run is
 reused (the append figure is then not measured), so that repeated runs measure verification, SAR and proofs.
-Verification shows CPU seconds (its worker processes' included) beside the time (and, on PostgreSQL, the server process's CPU seconds): the steadier
-figure on a shared machine. With --rounds, only verification is measured, that many times, each in a child process,
-alternated with the same in another tree's code (--before-src DIR: DIR/eahub is that tree's services/)."""
+Verification shows CPU seconds (its worker processes' included) beside the time (and, on PostgreSQL, the server
+process's CPU seconds): the steadier figure on a shared machine. With --rounds, only verification is measured,
+that many times, each in a child process, alternated with the same in another tree's code (--before-src DIR:
+DIR/eahub is that tree's services/)."""
 
 from __future__ import annotations
 
