@@ -34,8 +34,9 @@ class InMemoryLedgerStore:
             if row.seq >= start and (end is None or row.seq < end):
                 yield row
 
-    def scan(self) -> Iterator[list[tuple[Any, ...]]]:
-        rows = sorted(self.entries, key=lambda r: r.seq)
+    def scan(self, start: int | None = None, end: int | None = None) -> Iterator[list[tuple[Any, ...]]]:
+        rows = sorted((r for r in self.entries if (start is None or r.seq >= start) and (end is None or r.seq < end)),
+                      key=lambda r: r.seq)
         for i in range(0, len(rows), 1000):
             yield [tuple(r.__dict__.values()) for r in rows[i : i + 1000]]
 

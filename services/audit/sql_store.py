@@ -71,10 +71,15 @@ class SqlLedgerStore:
                 return
             after = page[-1].seq
 
-    def scan(self) -> Iterator[list[tuple[Any, ...]]]:
+    def scan(self, start: int | None = None, end: int | None = None) -> Iterator[list[tuple[Any, ...]]]:
         # Straight from the driver (no Row objects): a server-side cursor on PostgreSQL, so a million rows are
         # never all in memory, in binary format (no hex text to decode for every entry); one statement, one snapshot.
-        sql = str(select(*_COLUMNS).order_by(ledger.c.seq).compile(dialect=self.engine.dialect))
+        query = select(*_COLUMNS).order_by(ledger.c.seq)
+        if start is not None:
+            query = query.where(ledger.c.seq >= start)
+        if end is not None:
+            query = query.where(ledger.c.seq < end)
+        sql = str(query.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
         with self.engine.connect() as conn:
             raw = conn.connection.driver_connection
             assert raw is not None

@@ -69,9 +69,10 @@ class LedgerStore(Protocol):
     def rows(self, start: int = 0, end: int | None = None) -> Iterator[LedgerRow]:
         """Stored rows with start <= seq < end, in seq order (as stored: gaps show as gaps)."""
 
-    def scan(self) -> Iterator[list[tuple[Any, ...]]]:
-        """Every stored row (whatever its seq, negative included) in seq order, in batches of plain tuples in
-        LedgerRow field order: the cheap read for verifying the whole ledger, from one consistent snapshot."""
+    def scan(self, start: int | None = None, end: int | None = None) -> Iterator[list[tuple[Any, ...]]]:
+        """Stored rows with start <= seq < end (no bound where None: by default every row, negative seq included)
+        in seq order, in batches of plain tuples in LedgerRow field order: the cheap read for verifying the
+        ledger, from one consistent snapshot."""
 
     def leaf_hashes(self, start: int, end: int) -> list[bytes]:
         """Stored leaf hashes of seq start..end-1, in seq order."""

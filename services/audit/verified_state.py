@@ -33,7 +33,10 @@ from eahub.core.secrets import ensure_private_dir
 
 STATE_FILE = "audit-verified.json"
 _DOMAIN = b"eahub audit verified state v1"
-_FORMAT = 2  # of rows_digest (1: the small columns as repr, each entry hashed whole): an older record is not used
+# Of rows_digest (1: the small columns as repr, each entry hashed whole; 2: one RowDigest over all the rows; 3: a
+# RowDigest per CHUNK rows, hashed in order, so that worker processes can digest parts): an older record is not used.
+_FORMAT = 3
+CHUNK = merkle.TILE_WIDTH
 
 # Raw ledger rows are tuples in LedgerRow field order: the small columns, then the entry and its leaf hash.
 _FIELDS = tuple(LedgerRow.__dataclass_fields__)
@@ -84,12 +87,49 @@ class RowDigest:
         return self._small, self._entries, self._leaves, self._leaf_lengths
 
 
+class ChunkedRowDigest:
+    """A RowDigest of each run of CHUNK rows (the last one may be short), those digests hashed in order. The same
+    whether one pass feeds every row or parts are digested apart (each starting on a chunk boundary) and their
+    chunk digests added in order."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []  # the digests of the full chunks so far
+        self._open = RowDigest()
+        self._filled = 0
+
+    def update(self, rows: Sequence[Sequence[Any]], entry_hashes: Sequence[bytes] | None = None) -> None:
+        """As RowDigest.update."""
+        done = 0
+        while done < len(rows):
+            take = min(CHUNK - self._filled, len(rows) - done)
+            end = done + take
+            self._open.update(rows[done:end], None if entry_hashes is None else entry_hashes[done:end])
+            self._filled += take
+            done = end
+            if self._filled == CHUNK:
+                self.chunks.append(self._open.digest())
+                self._open, self._filled = RowDigest(), 0
+
+    def add_chunks(self, digests: Sequence[bytes]) -> None:
+        """Chunk digests made apart (`chunk_digests` of the part that follows), only on a chunk boundary."""
+        if self._filled:
+            raise ValueError("chunk digests added after a partial chunk")
+        self.chunks.extend(digests)
+
+    def chunk_digests(self) -> list[bytes]:
+        """Every chunk's digest, the partial last one included."""
+        return [*self.chunks, self._open.digest()] if self._filled else list(self.chunks)
+
+    def digest(self) -> bytes:
+        return hashlib.sha256(b"".join(self.chunk_digests())).digest()
+
+
 @dataclass(frozen=True)
 class VerifiedState:
     key_id: str  # the key the heads were verified against
     head: TreeHead  # the latest signed head verified, of size N: a copy kept outside the database
     compact_range: tuple[bytes, ...]  # merkle.CompactRange hashes at N (heights: N's set bits, highest first)
-    rows_digest: bytes  # RowDigest of rows 0..N-1
+    rows_digest: bytes  # ChunkedRowDigest of rows 0..N-1
     head_roots: tuple[tuple[int, bytes], ...]  # (size, root) of every signed head of size <= N verified
     verified_at_ms: int
 

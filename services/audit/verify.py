@@ -13,6 +13,10 @@ verified, so the answer (and the place it names) is the same as a full verificat
 from __future__ import annotations
 
 import dataclasses
+import json
+import marshal
+import subprocess
+import sys
 import time
 from bisect import bisect_left
 from collections.abc import Sequence
@@ -28,7 +32,7 @@ from sqlalchemy import Engine
 from eahub.audit import entry_format, merkle
 from eahub.audit.signing import TreeHead, head_problem, key_id
 from eahub.audit.store import INDEXED, LedgerRow, LedgerStore
-from eahub.audit.verified_state import RowDigest, VerifiedState
+from eahub.audit.verified_state import CHUNK, ChunkedRowDigest, VerifiedState
 
 # Per-row costs matter at a million entries: rows are plain tuples in LedgerRow field order, checked a batch at a
 # time with the loops in C (`_batch_leaves`); only a batch that fails there is checked row by row (`_row_problem`).
@@ -45,6 +49,9 @@ _Checked = msgspec.defstruct(
 _DECODE_CHECKED = msgspec.json.Decoder(_Checked).decode
 _WRITTEN_AT, _OCCURRED = attrgetter(entry_format.SEQ), attrgetter("occurred_at")
 _DOC_INDEXED = attrgetter(*INDEXED)
+# A full verification of at least this many rows is split over two worker processes (eahub.audit.verify_worker).
+PARALLEL_FROM = 200_000
+_WORKER = [sys.executable, "-m", "eahub.audit.verify_worker"]
 
 
 @dataclass(frozen=True)
@@ -130,13 +137,10 @@ def verify_ledger(
         result = _scan(store, heads, since, key_id(public_key))
         if result is not None:
             return result
-        full = _scan(store, heads, None, key_id(public_key))
-        assert full is not None
-        return dataclasses.replace(full, note=f"the rows before the last verified head (size {since.tree_size}) "
+        return dataclasses.replace(_full(store, heads, key_id(public_key)),
+                                   note=f"the rows before the last verified head (size {since.tree_size}) "
                                    "are not the rows verified then, or a new head covers them: verified in full")
-    result = _scan(store, heads, None, key_id(public_key))
-    assert result is not None
-    return result
+    return _full(store, heads, key_id(public_key))
 
 
 def _scan(store: LedgerStore, heads: list[TreeHead], since: VerifiedState | None, key: str) -> VerifyResult | None:
@@ -152,7 +156,7 @@ def _scan(store: LedgerStore, heads: list[TreeHead], since: VerifiedState | None
     record_at = heads[-1].tree_size if heads else 0  # what the next run may start from, if all is well
     tree = merkle.CompactRange() if since is None else merkle.CompactRange(start, since.compact_range)
     compact = tree.hashes() if record_at == start else ()
-    digest = RowDigest()
+    digest = ChunkedRowDigest()
     boundary_checked = since is None
     expected = start
     next_head, previous = 0, start
@@ -166,7 +170,7 @@ def _scan(store: LedgerStore, heads: list[TreeHead], since: VerifiedState | None
         try:
             digest.update(batch[:split])
             if not boundary_checked and split < len(batch):
-                if digest.copy().digest() != since.rows_digest:  # type: ignore[union-attr]
+                if digest.digest() != since.rows_digest:  # type: ignore[union-attr]
                     return None
                 boundary_checked = True
             to_record = max(record_end - split, 0)
@@ -222,8 +226,15 @@ def _scan(store: LedgerStore, heads: list[TreeHead], since: VerifiedState | None
             f"{tree.size} (entries seq {tree.size}..{missing - 1} deleted)",
             len(heads),
         )
+    return _intact(tree, heads, compact if record_at > 0 else None, digest, key, since)
+
+
+def _intact(tree: merkle.CompactRange, heads: list[TreeHead], compact: tuple[bytes, ...] | None,
+            digest: ChunkedRowDigest, key: str, since: VerifiedState | None) -> VerifyResult:
+    """The result of a pass that found nothing wrong; `compact`: the tree's hashes at the last head, None when
+    nothing is to be recorded."""
     state = None
-    if heads and record_at > 0:
+    if heads and compact is not None:
         state = VerifiedState(
             key,
             heads[-1],
@@ -238,10 +249,85 @@ def _scan(store: LedgerStore, heads: list[TreeHead], since: VerifiedState | None
         tree_heads=len(heads),
         covered_size=heads[-1].tree_size if heads else 0,
         root_hash=tree.root().hex(),
-        checked_from=start,
+        checked_from=0 if since is None else since.tree_size,
         since=since,
         state=state,
     )
+
+
+def _full(store: LedgerStore, heads: list[TreeHead], key: str) -> VerifyResult:
+    """A full verification: split over two worker processes when the ledger is large and in a database they can
+    open, else (and whenever that split finds anything wrong or fails) one pass here."""
+    result = _parallel(store, heads, key)
+    if result is None:
+        result = _scan(store, heads, None, key)
+    assert result is not None
+    return result
+
+
+def _parallel(store: LedgerStore, heads: list[TreeHead], key: str) -> VerifyResult | None:
+    """The rows re-hashed and checked by two workers (each half a range of positions split on a chunk boundary),
+    the chain across the boundary, the signed heads and the record checked here; None when the ledger is small, not
+    in a database file or server, or when a worker fails or anything is wrong (the one pass then names it)."""
+    url = _worker_url(store)
+    size = store.size()
+    if url is None or size < PARALLEL_FROM:
+        return None
+    middle = size // 2 // CHUNK * CHUNK
+    record_at = heads[-1].tree_size if heads else 0
+    parts = _run_workers(url, [(None, middle), (middle, None)], record_at)
+    if parts is None or parts[0][0] != middle:  # the first half must end where the second begins
+        return None
+    blob = b"".join(leaves for _, leaves, _ in parts)
+    leaves = [blob[i : i + 32] for i in range(0, len(blob), 32)]
+    digest = ChunkedRowDigest()
+    for _, _, chunks in parts:
+        digest.add_chunks(chunks)
+    tree = merkle.CompactRange()
+    compact: tuple[bytes, ...] | None = None
+    for head in heads:
+        if head.tree_size > len(leaves):
+            return None
+        tree.extend(leaves[tree.size : head.tree_size])
+        if tree.root() != head.root_hash:
+            return None
+        if head.tree_size == record_at:
+            compact = tree.hashes()
+    tree.extend(leaves[tree.size :])
+    return _intact(tree, heads, compact if record_at > 0 else None, digest, key, None)
+
+
+def _worker_url(store: LedgerStore) -> str | None:
+    engine = getattr(store, "engine", None)
+    if not isinstance(engine, Engine) or engine.url.get_backend_name() not in ("sqlite", "postgresql"):
+        return None
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return None
+    return engine.url.render_as_string(hide_password=False)
+
+
+def _run_workers(url: str, ranges: list[tuple[int | None, int | None]],
+                 record_at: int) -> list[tuple[int, bytes, list[bytes]]] | None:
+    """Each range's (rows, leaf hashes, chunk digests) from its worker, all run at once; None if any fails."""
+    procs = [subprocess.Popen(_WORKER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+             for _ in ranges]
+    try:
+        outs = [proc.communicate(json.dumps({"url": url, "start": start, "end": end, "record_at": record_at})
+                                 .encode())[0] for proc, (start, end) in zip(procs, ranges, strict=True)]
+    except OSError:
+        return None
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    if any(proc.returncode != 0 for proc in procs):
+        return None
+    try:
+        parts = [marshal.loads(out) for out in outs]
+    except (EOFError, ValueError, TypeError):
+        return None
+    return [(int(rows), bytes(leaves), list(chunks)) for rows, leaves, chunks in parts]
 
 
 def _altered(store: LedgerStore, previous: int, head: TreeHead, heads: int) -> VerifyResult:
@@ -319,7 +405,13 @@ def _row_problem(store: LedgerStore, row: tuple[Any, ...], expected_seq: int) ->
         name = next(n for n in INDEXED if doc.get(n) != row[_FIELDS.index(n)])
         return seq, entry_id, f"modified: column {name} disagrees with the hashed entry"
     occurred = doc.get("occurred_at")
-    if not isinstance(occurred, str) or entry_format.to_ms(entry_format.parse_iso(occurred)) != row[_OCCURRED_MS]:
+    if not isinstance(occurred, str):
+        return seq, entry_id, "modified: column occurred_at_ms disagrees with the hashed entry"
+    try:
+        occurred_ms = entry_format.to_ms(entry_format.parse_iso(occurred))
+    except ValueError:
+        return seq, entry_id, "modified: occurred_at in the hashed entry is not a timestamp"
+    if occurred_ms != row[_OCCURRED_MS]:
         return seq, entry_id, "modified: column occurred_at_ms disagrees with the hashed entry"
     return None
 

@@ -44,6 +44,18 @@ def test_appends_at_consecutive_positions_from_zero(store: LedgerStore) -> None:
     assert [row for batch in store.scan() for row in batch] == [tuple(r.__dict__.values()) for r in store.rows()]
 
 
+def test_scan_reads_a_range_of_positions(store: LedgerStore) -> None:
+    store.append(entries(6), NOW)
+    def seqs(start: int | None, end: int | None) -> list[int]:
+        return [row[0] for batch in store.scan(start, end) for row in batch]
+    assert seqs(2, 5) == [2, 3, 4]
+    assert seqs(None, 2) == [0, 1]
+    assert seqs(4, None) == [4, 5]
+    assert seqs(6, None) == [] and seqs(3, 3) == []
+    [row] = store.rows(1, 2)
+    assert [r for batch in store.scan(1, 2) for r in batch] == [tuple(row.__dict__.values())]
+
+
 def test_stored_entry_is_the_canonical_document_and_its_leaf_hash(store: LedgerStore) -> None:
     e = audit_entry(1)
     [row] = store.append([e], NOW)

@@ -7,16 +7,19 @@ head, the others after it)."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, delete, insert, select, text, update
 
-from eahub.audit import entry_format, merkle
+from eahub.audit import entry_format, merkle, verify
 from eahub.audit.checkpoints import Checkpointer
 from eahub.audit.signing import Signer
 from eahub.audit.sql_store import SqlLedgerStore
@@ -139,6 +142,21 @@ def test_modifying_an_entry_and_recomputing_its_leaf_hash_is_caught_by_the_signe
         assert not result.ok and "altered" in result.problem
         lo, hi = map(int, re.search(r"seq (\d+)\.\.(\d+)", result.problem).groups())
         assert lo <= pos <= hi and hi - lo < 100 and result.first_bad_seq == lo, result.summary()
+
+
+def test_an_occurred_at_that_is_not_a_timestamp_is_named_not_a_crash(make_ledger: Callable[[], Ledger]) -> None:
+    for pos in (3, SIZE - 1):
+        lg = make_ledger()
+        row = lg.row(pos)
+        doc = entry_format.decode(row["entry"])
+        doc["occurred_at"] = "the day before yesterday"
+        data = entry_format.encode(doc)
+        with lg.engine.begin() as conn:
+            conn.execute(update(ledger).where(ledger.c.seq == pos).values(entry=data, leaf_hash=merkle.leaf_hash(data)))
+        result = lg.verify()
+        assert not result.ok
+        assert (result.first_bad_seq, result.first_bad_entry_id) == (pos, row["entry_id"]), result.summary()
+        assert result.problem == "modified: occurred_at in the hashed entry is not a timestamp"
 
 
 def test_relabelling_an_indexed_column_is_named(make_ledger: Callable[[], Ledger]) -> None:
@@ -295,3 +313,66 @@ def test_truncating_the_ledger_and_its_heads_below_the_last_verified_head_is_nam
         return
     assert not result.ok and result.first_bad_seq == 300 and "missing" in result.problem, result.summary()
     assert f"signed for {VERIFIED_AT} entries" in result.problem
+
+
+@pytest.fixture
+def split(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Full verifications split over worker processes whatever the size; records whether each split succeeded."""
+    monkeypatch.setattr(verify, "PARALLEL_FROM", 0)
+    outcomes: list[bool] = []
+    run = verify._run_workers
+
+    def spy(*args: Any) -> Any:
+        parts = run(*args)
+        outcomes.append(parts is not None)
+        return parts
+
+    monkeypatch.setattr(verify, "_run_workers", spy)
+    return outcomes
+
+
+def test_a_full_verification_split_over_workers_gives_the_one_pass_result(
+    make_ledger: Callable[[], Ledger], split: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lg = make_ledger()
+    split.clear()
+    parallel = verify_ledger(lg.engine, lg.signer.public_key)
+    assert split == [True] and parallel.ok, parallel.summary()
+    monkeypatch.setattr(verify, "PARALLEL_FROM", SIZE + 1)
+    one_pass = verify_ledger(lg.engine, lg.signer.public_key)
+    assert parallel.state is not None and one_pass.state is not None
+    assert dataclasses.replace(parallel, state=None) == dataclasses.replace(one_pass, state=None)
+    assert (parallel.state.rows_digest, parallel.state.compact_range) == (
+        one_pass.state.rows_digest, one_pass.state.compact_range)
+
+
+def test_a_tampered_row_in_either_half_is_named_as_by_one_pass(
+    make_ledger: Callable[[], Ledger], split: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for pos in (100, 700):  # the halves split at 256
+        for recompute_leaf in (False, True):
+            lg = make_ledger()
+            doc = entry_format.decode(lg.row(pos)["entry"])
+            doc["fields_withheld"] = []
+            data = entry_format.encode(doc)
+            values = {"entry": data, **({"leaf_hash": merkle.leaf_hash(data)} if recompute_leaf else {})}
+            with lg.engine.begin() as conn:
+                conn.execute(update(ledger).where(ledger.c.seq == pos).values(**values))
+            monkeypatch.setattr(verify, "PARALLEL_FROM", 0)
+            found = lg.verify()
+            monkeypatch.setattr(verify, "PARALLEL_FROM", SIZE + 1)
+            assert not found.ok and found == lg.verify(), found.summary()
+            assert ("altered" if recompute_leaf else "modified") in found.problem
+            if not recompute_leaf:
+                assert found.first_bad_seq == pos
+
+
+def test_a_failing_worker_falls_back_to_one_pass(
+    make_ledger: Callable[[], Ledger], split: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lg = make_ledger()
+    monkeypatch.setattr(verify, "_WORKER", [sys.executable, "-c", "raise SystemExit(3)"])
+    split.clear()
+    result = verify_ledger(lg.engine, lg.signer.public_key)
+    assert split == [False] and result.ok and result.size == SIZE, result.summary()
+    assert result.state is not None and result.state.tree_size == SIZE

@@ -16,7 +16,7 @@ from eahub.audit.checkpoints import Checkpointer, LedgerCorrupt
 from eahub.audit.memory_store import InMemoryLedgerStore
 from eahub.audit.settings import DAY_MS, AuditSettings
 from eahub.audit.signing import Signer
-from eahub.audit.verified_state import RowDigest, StateUnusable, load_state, save_state
+from eahub.audit.verified_state import CHUNK, ChunkedRowDigest, RowDigest, StateUnusable, load_state, save_state
 from eahub.audit.verify import verify_ledger
 from tests.unit.test_audit_entries import entries
 
@@ -150,6 +150,27 @@ def test_the_row_digest_does_not_depend_on_batches_and_sees_every_column(
         assert other.digest() != whole.digest(), column
 
 
+def test_the_chunked_row_digest_is_the_same_in_one_pass_or_in_parts_digested_apart(
+    ledger: tuple[InMemoryLedgerStore, Checkpointer],
+) -> None:
+    store, _ = ledger
+    rows = [row for batch in store.scan() for row in batch]
+    whole, split, first, second = (ChunkedRowDigest() for _ in range(4))
+    whole.update(rows)
+    for i in range(0, len(rows), 7):
+        split.update(rows[i : i + 7])
+    first.update(rows[:CHUNK])
+    second.update(rows[CHUNK:])
+    first.add_chunks(second.chunk_digests())
+    assert whole.digest() == split.digest() == first.digest()
+    assert len(whole.chunk_digests()) == 2  # 300 rows: one full chunk and a partial one
+    changed = ChunkedRowDigest()
+    changed.update([*rows[:CHUNK + 5], (*rows[CHUNK + 5][:-1], b"x" * 32), *rows[CHUNK + 6 :]])
+    assert changed.digest() != whole.digest()
+    with pytest.raises(ValueError, match="partial chunk"):
+        second.add_chunks([])
+
+
 def test_an_incremental_verification_needs_a_record_signed_by_the_hub(
     ledger: tuple[InMemoryLedgerStore, Checkpointer], tmp_path: Path
 ) -> None:
@@ -176,10 +197,14 @@ def test_a_record_of_an_earlier_format_is_not_used(
     path = tmp_path / "verified.json"
     save_state(path, state, cp.signer)
     doc = json.loads(path.read_text())
-    del doc["format"]  # as written before the rows digest changed: genuine, but its digest is not comparable
-    path.write_text(json.dumps(doc))
-    with pytest.raises(StateUnusable, match="earlier format"):
-        load_state(path, cp.signer.public_key)
+    for earlier in (None, 2):  # written before the rows digest changed: genuine, but its digest is not comparable
+        if earlier is None:
+            del doc["format"]
+        else:
+            doc["format"] = earlier
+        path.write_text(json.dumps(doc))
+        with pytest.raises(StateUnusable, match="earlier format"):
+            load_state(path, cp.signer.public_key)
 
 
 def _other(value: object) -> object:
