@@ -312,8 +312,13 @@ def _run_workers(url: str, ranges: list[tuple[int | None, int | None]],
     procs = [subprocess.Popen(_WORKER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
              for _ in ranges]
     try:
-        outs = [proc.communicate(json.dumps({"url": url, "start": start, "end": end, "record_at": record_at})
-                                 .encode())[0] for proc, (start, end) in zip(procs, ranges, strict=True)]
+        for proc, (start, end) in zip(procs, ranges, strict=True):  # every job sent before any answer is awaited
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps({"url": url, "start": start, "end": end, "record_at": record_at}).encode())
+            proc.stdin.close()
+        outs = [proc.stdout.read() if proc.stdout else b"" for proc in procs]
+        for proc in procs:
+            proc.wait()
     except OSError:
         return None
     finally:
@@ -321,6 +326,8 @@ def _run_workers(url: str, ranges: list[tuple[int | None, int | None]],
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            if proc.stdout:
+                proc.stdout.close()
     if any(proc.returncode != 0 for proc in procs):
         return None
     try:
