@@ -20,15 +20,14 @@ def board() -> None:
 
 @board.command()
 def init() -> None:
-    """Create the board database and the separate keys database."""
-    from eahub.board.bootstrap import board_url, keys_url, open_databases
-    from eahub.board.settings import BoardSettings
+    """Create the board database (with its accounts tables) and the separate keys database (`eahub init` does
+    this too)."""
+    from eahub.board.init import init_board
     from eahub.core.settings import HubSettings
 
-    settings, board_settings = HubSettings(), BoardSettings()
-    open_databases(settings, board_settings)
-    click.echo(f"board database ready: {_safe(board_url(settings, board_settings))}")
-    click.echo(f"keys database ready: {_safe(keys_url(settings, board_settings))}")
+    board_db, keys_db = init_board(HubSettings())
+    click.echo(f"board database ready: {_safe(board_db)}")
+    click.echo(f"keys database ready: {_safe(keys_db)}")
 
 
 @board.command()

@@ -49,14 +49,20 @@ def _start(settings: HubSettings, stop: threading.Event, web: bool = True, inges
 
 @click.command()
 def init() -> None:
-    """Create every table of the hub (ledger, vault, ingest's records), as the tables' owner role; the services
-    themselves never run DDL, and `up`/`demo` do this on the embedded default."""
+    """Create every table of the hub (ledger, vault, ingest's and the router's records, the IG console's) and the
+    boards' two databases, as the tables' owner role; the services themselves never run DDL, and `up`/`demo` do
+    this on the embedded default."""
+    from sqlalchemy import make_url
+
+    from eahub.board.init import init_board
     from eahub.core.settings import HubSettings
     from eahub.hub.init import initialise
 
     settings = HubSettings()
     initialise(settings)
     click.echo("hub tables ready; services can now run under the role `eahub audit grants --role ROLE` prescribes")
+    for what, url in zip(("board database", "board keys database"), init_board(settings), strict=True):
+        click.echo(f"{what} ready: {make_url(url).render_as_string(hide_password=True)}")
 
 
 @click.command()

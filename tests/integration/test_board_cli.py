@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from eahub.board.tables import cases
 from eahub.cli import main
@@ -69,3 +69,18 @@ def test_serve_workers_stores_cases_and_stops_on_sigterm(hub_settings: HubSettin
         output, _ = proc.communicate(timeout=40)
     assert proc.returncode == 0, output.decode()
     assert b"Alex" not in output
+
+
+def test_hub_init_creates_the_board_databases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`eahub init` is the owner's one step: the boards' databases (cases and accounts; keys apart) come with it."""
+    monkeypatch.setenv("EAHUB_DATA_DIR", str(tmp_path / "data"))
+    for name in ("EAHUB_BOARD_DATABASE_URL", "EAHUB_BOARD_KEYS_DATABASE_URL", "EAHUB_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(main, ["init"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "board database ready" in result.output and "board keys database ready" in result.output
+    board_tables = set(inspect(make_engine(f"sqlite:///{tmp_path / 'data' / 'board.db'}")).get_table_names())
+    assert {"board_cases", "board_timers", "board_users", "board_sessions"} <= board_tables
+    assert "board_keys" not in board_tables, "the keys live in their own database"
+    keys_tables = inspect(make_engine(f"sqlite:///{tmp_path / 'data' / 'board-keys.db'}")).get_table_names()
+    assert keys_tables == ["board_keys"]
