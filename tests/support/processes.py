@@ -19,7 +19,8 @@ from eahub.core.broker import free_port
 
 def hub_env(data_dir: Path, broker_port: int, http_port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EAHUB_") or k.startswith("EAHUB_TEST_")}
-    env.update({"EAHUB_DATA_DIR": str(data_dir), "EAHUB_BROKER_PORT": str(broker_port),
+    env.update({"PYTHONFAULTHANDLER": "1",  # a SIGABRT makes a stuck service print every thread's stack (`stop`)
+                "EAHUB_DATA_DIR": str(data_dir), "EAHUB_BROKER_PORT": str(broker_port),
                 "EAHUB_HTTP_PORT": str(http_port), "EAHUB_METRICS_PORT": str(free_port()), "EAHUB_LOG_FORMAT": "json",
                 # free ports for the web apps too, so that a test never clashes with a demo running on 8081/8082
                 "EAHUB_BOARD_HTTP_PORT": str(free_port()), "EAHUB_CONSOLE_HTTP_PORT": str(free_port()), **extra})
@@ -63,16 +64,23 @@ class Service:
         self.proc = None
 
     def stop(self, timeout_s: float = 10.0) -> float:
-        """SIGTERM, then wait; returns the seconds it took. Raises TimeoutExpired (after a SIGKILL) if longer."""
+        """SIGTERM, then wait; returns the seconds it took. If longer, raises TimeoutError with where its threads
+        were stuck (SIGABRT: the faulthandler of `hub_env` prints their stacks), after a SIGKILL."""
         assert self.proc is not None
         started = time.monotonic()
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.exits.append(self.proc.wait(timeout_s))
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise
+            self.proc.send_signal(signal.SIGABRT)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            stacks = [line for _, line in self.lines()[-400:] if not line.startswith("{")]
+            raise TimeoutError(f"{self.name} still running {timeout_s}s after SIGTERM; its threads:\n"
+                               + "\n".join(stacks[-120:])) from None
         finally:
             self.proc = None
         return time.monotonic() - started
