@@ -28,7 +28,7 @@ def _settings(port: int | None, broker_port: int | None) -> HubSettings:
     return settings.model_copy(update=updates)
 
 
-def _start(settings: HubSettings, stop: threading.Event, web: bool = True, ingest_apart: bool = False) -> RunningHub:
+def _start(settings: HubSettings, stop: threading.Event, web: bool = True, processes: bool = False) -> RunningHub:
     """The hub, its services stopping on `stop`; `web`: with the boards and the IG console (else start them with
     `start_web_apps`)."""
     from eahub.core.broker import BrokerError
@@ -42,7 +42,7 @@ def _start(settings: HubSettings, stop: threading.Event, web: bool = True, inges
 
         board, console = BoardWebSettings(), ConsoleSettings()
     try:
-        return start_hub(settings, board=board, console=console, ingest_apart=ingest_apart, stop=stop)
+        return start_hub(settings, board=board, console=console, processes=processes, stop=stop)
     except (BrokerError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -100,8 +100,8 @@ def _serve(hub: RunningHub, then: Callable[[], None]) -> None:
         hub.shutdown()
         click.echo("stopped.")
     if hub.services.failures:
-        names = ", ".join(name for name, _ in hub.services.failures)
-        raise click.ClickException(f"stopped because a service failed: {names} (see the log above)")
+        failed = "; ".join(f"{name} ({exc})" for name, exc in hub.services.failures)
+        raise click.ClickException(f"stopped because a service failed: {failed} (see the log above)")
 
 
 def _stop_on_signals() -> threading.Event:
@@ -148,9 +148,14 @@ def up(port: int | None, broker_port: int | None, processes: bool) -> None:
     if stop.is_set():
         click.echo("stopped.")
         return
-    hub = _start(settings, stop, ingest_apart=processes)
+    hub = _start(settings, stop, processes=processes)
 
     def describe() -> None:
+        try:  # not "up" before its service processes run (a child that exits meanwhile stops the hub, naming it)
+            if not hub.wait_running():
+                return
+        except TimeoutError as exc:
+            raise click.ClickException(str(exc)) from None
         click.echo("Early Action Hub is up:")
         for line in _endpoint_lines(hub):
             click.echo(line)
