@@ -14,10 +14,11 @@ Produce times are the messages' own timestamps (ms); poll and batch times come f
 loop's methods in this process (so only with the services in threads). The bench's own threads share the process
 (and the GIL) with the hub's threads.
 
-`--shapes threads,apart` runs the hub in each shape in turn, `--rounds` times, alternated, a fresh hub each time:
-`threads` every service in threads of this process (`start_hub`, as `eahub up --one-process` and `eahub demo`),
-`apart` ingest, the router and the audit service each in a process of its own as `eahub up` runs them
-(`start_hub(processes=True)`; their CPU is read from /proc/<pid>/stat, all of a process's threads together); it then
+`--shapes threads,ingest,apart` runs the hub in each shape in turn, `--rounds` times, alternated, a fresh hub each
+time: `threads` every service in threads of this process (`start_hub`, as `eahub up --one-process` and `eahub
+demo`), `ingest` ingest in a process of its own and the rest in threads (`eahub up --apart ingest`), `apart` ingest,
+the router and the audit service each in a process of its own (`eahub up --apart ingest,router,audit`; a process's
+CPU is read from /proc/<pid>/stat, all of its threads together); it then
 prints min/median/max over the rounds of each rate's p50/p99 to the first case and p99 to the ledger. Run by hand;
 keep runs short on a shared machine:
 
@@ -60,6 +61,7 @@ from eahub.ingest.generator import generate
 from eahub.ingest.tokens import TokenStore
 
 TICK = os.sysconf("SC_CLK_TCK")
+SHAPES = {"threads": (), "ingest": ("ingest",), "apart": ("ingest", "router", "audit")}  # services in processes
 Position = tuple[str, int, int]  # topic, partition, offset
 
 
@@ -375,7 +377,7 @@ def run_hub(args: argparse.Namespace, shape: str, hops: Hops | None) -> dict[tup
         settings = HubSettings(data_dir=Path(tmp), broker_port=free_port(), http_port=free_port(),
                                metrics_port=free_port(), log_level="error")  # the service processes' too
         started = time.perf_counter()
-        hub = start_hub(settings, processes=shape == "apart")
+        hub = start_hub(settings, apart=SHAPES[shape])
         try:
             if not hub.wait_running():
                 raise SystemExit(f"the hub stopped during its start: {hub.services.failures}")
@@ -390,7 +392,7 @@ def run_hub(args: argparse.Namespace, shape: str, hops: Hops | None) -> dict[tup
                 except httpx.HTTPError:
                     time.sleep(0.1)
             print(f"[{shape}] hub started in {time.perf_counter() - started:.1f} s (embedded broker, SQLite, regorus"
-                  f"{'; ingest, router and audit each in a process of its own' if shape == 'apart' else ''})")
+                  f"{'; apart: ' + ', '.join(SHAPES[shape]) if SHAPES[shape] else ''})")
             time.sleep(3)  # let every consumer group settle
             before = cpu_times(hub)
             time.sleep(args.idle_seconds)
@@ -429,11 +431,13 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=float, default=5.0)
     parser.add_argument("--hops", action="store_true", help="also print where an event's time goes, hop by hop")
     parser.add_argument("--shapes", default="threads",
-                        help="threads (every service in this process) and/or apart (as `eahub up`), comma-separated")
+                        help="threads, ingest and/or apart (see above), comma-separated")
     parser.add_argument("--rounds", type=int, default=1, help="times each shape runs, alternated")
     args = parser.parse_args()
     configure_logging("console", "error")
     shapes = args.shapes.split(",")
+    if set(shapes) - set(SHAPES):
+        parser.error(f"--shapes: one of {', '.join(SHAPES)}")
     if args.hops and "apart" in shapes:
         parser.error("--hops wraps the consume loops of this process: only with --shapes threads")
     hops = Hops() if args.hops else None

@@ -1,12 +1,12 @@
 """`eahub up`: the whole hub on the embedded default (broker, SQLite, regorus), or against an external Kafka /
-PostgreSQL / OPA when configured; its services in threads of one process, or ingest, the router and the audit
-service each in a process of its own (`processes`, the default of `eahub up`; see `service_process`). The
+PostgreSQL / OPA when configured; its services in threads of one process, or some of them (ingest, the router,
+the audit service) each in a process of its own (`apart`; `eahub up`'s default, see `service_process`). The
 composition root of the bundle."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -20,7 +20,7 @@ from eahub.core.runner import ServiceThreads
 from eahub.core.secrets import ensure_private_dir
 from eahub.core.settings import HubSettings
 from eahub.core.topic_guard import TopicGuard
-from eahub.hub.service_process import ServiceProcess, audit_process, ingest_process, router_process, wait_running
+from eahub.hub.service_process import APART, ServiceProcess, wait_running
 from eahub.router.bootstrap import build_router
 from eahub.router.bootstrap import subscribe as subscribe_router
 
@@ -46,7 +46,7 @@ class RunningHub:
     settings: HubSettings
     services: ServiceThreads
     broker: EmbeddedBroker | None
-    http: uvicorn.Server | None  # None: ingest runs in a process of its own (`processes`)
+    http: uvicorn.Server | None  # None: ingest runs in a process of its own (`apart`)
     break_glass: BreakGlass | None
     processes: list[ServiceProcess] = field(default_factory=list)  # the services run as processes of their own
     board: BoardWeb | None = None
@@ -81,15 +81,18 @@ def _create_tables(settings: HubSettings) -> None:
 
 def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event], None]] | None = None,
               board: BoardWebSettings | None = None, board_settings: BoardSettings | None = None,
-              console: ConsoleSettings | None = None, processes: bool = False,
+              console: ConsoleSettings | None = None, apart: Collection[str] = (),
               stop: threading.Event | None = None) -> RunningHub:
     """The whole hub in threads. `board`: also run the Early Action boards (web app on its port, consumer, SLA
     sweeper, mailer, audit relay); `console`: also run the IG console (web app, scheduled verification) — as
-    `eahub up` and `eahub demo` do; tests that need neither leave them out. `processes`: ingest (with
-    break-glass), the router and the audit service each in a process of its own; the hub's /metrics (gathering
-    theirs) are then served on `metrics_port`, and `RunningHub.wait_running` waits for them to run. `stop`: the
-    event its services stop on (a Ctrl-C during the start sets it; the start goes on, the caller then stops the
-    hub)."""
+    `eahub up` and `eahub demo` do; tests that need neither leave them out. `apart`: the services of `APART` to run
+    each in a process of its own instead (ingest with break-glass; `RunningHub.wait_running` waits for them to
+    run); with ingest apart the hub's /metrics (gathering those of the router's and audit's processes) are served
+    on `metrics_port`, else on ingest's port. `stop`: the event its services stop on (a Ctrl-C during the start
+    sets it; the start goes on, the caller then stops the hub)."""
+    unknown = set(apart) - set(APART)
+    if unknown:
+        raise ValueError(f"no such service to run apart: {', '.join(sorted(unknown))} (one of {', '.join(APART)})")
     broker = None
     if settings.embedded_broker:
         ensure_private_dir(settings.data_dir)
@@ -110,12 +113,12 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         from eahub.core.metrics import CONTENT_TYPE, MetricsRegistry
 
         metrics = MetricsRegistry()
-        if processes:
-            tables.result()  # the router's and the audit service's tables, before their processes start
-            children = [router_process(settings), audit_process(settings), ingest_process(settings)]
+        if apart:
+            tables.result()  # the services' tables, before their processes start
+            children = [make(settings) for name, make in APART.items() if name in apart]
             for child in children:
                 services.start(f"{child.name}-process", child.run)
-        else:
+        if "router" not in apart:
             consumer = subscribe_router(settings)
             router_consumer = consumer
 
@@ -135,8 +138,15 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
             gathered = [metrics.exposition(), *(child.metrics() or "" for child in children)]
             return PlainTextResponse("".join(gathered), media_type=CONTENT_TYPE)
 
+        tables.result()
+        if "audit" not in apart:
+            from eahub.audit.bootstrap import build_audit_service
+
+            audit = build_audit_service(settings)
+            audit.register_metrics(metrics)
+            services.start("audit", audit.run)
         break_glass, http = None, None
-        if processes:
+        if "ingest" in apart:
             from fastapi import FastAPI
 
             from eahub.core.web.serving import serve_until
@@ -149,14 +159,9 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         else:
             import uvicorn
 
-            from eahub.audit.bootstrap import build_audit_service
             from eahub.hub.break_glass import BreakGlass
             from eahub.ingest.bootstrap import build_app
 
-            tables.result()
-            audit = build_audit_service(settings)
-            audit.register_metrics(metrics)
-            services.start("audit", audit.run)
             break_glass = BreakGlass(settings)
             app = build_app(settings, overrides=break_glass)
             app.add_api_route("/metrics", metrics_route, methods=["GET"],
@@ -177,12 +182,14 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         raise
     from sqlalchemy import make_url
 
+    own = [name for name in APART if name in apart]
     endpoints = {
         "broker": f"{settings.bootstrap_servers}" + (" (embedded, memory storage)" if broker else " (external)"),
         "ingest": f"http://{settings.http_host}:{settings.http_port}/v1/events  (API docs: /docs"
-                  + (", in a process of its own)" if processes else ", metrics: /metrics)"),
-        **({"metrics": f"http://{settings.http_host}:{settings.metrics_port}/metrics  (router and audit, each in a "
-                       "process of its own)"} if processes else {}),
+                  + (", in a process of its own)" if "ingest" in apart else ", metrics: /metrics)"),
+        **({"metrics": f"http://{settings.http_host}:{settings.metrics_port}/metrics  (router and audit"
+                       + (f"; {' and '.join(own)} each in a process of its own)" if own else ")")}
+           if "ingest" in apart else {}),
         "ledger": make_url(settings.ledger_url).render_as_string(hide_password=True),
         "policy": settings.opa_url or f"embedded regorus over {settings.policies_dir}",
     }

@@ -1,7 +1,7 @@
-"""The hub's services as processes of their own under `eahub up` (the default; `--one-process` keeps them in
-threads): ingest (`eahub ingest`, with break-glass), the router (`eahub router`) and the audit service (`eahub audit
-serve`) beside the hub's process, so that they stop sharing one GIL (regorus holds it for a whole evaluation, and the
-audit service's batches held up the router's). Each child runs with exactly the hub's settings and is run as one of
+"""The hub's services as processes of their own under `eahub up --apart` (by default ingest only; `--one-process`
+keeps every service in threads): ingest (`eahub ingest`, with break-glass), the router (`eahub router`) and the
+audit service (`eahub audit serve`) beside the hub's process, so that they do not share one GIL (regorus holds it
+for a whole evaluation). Each child runs with exactly the hub's settings and is run as one of
 the hub's services: it is stopped when the hub stops (SIGTERM), and a child that exits on its own stops the hub,
 loudly, naming it. A child has a session of its own, so that a Ctrl-C reaches the hub only (a Ctrl-C in the child's
 start would end it with a traceback or "Aborted!"), and it dies with the thread that started it.
@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from eahub.core.broker import die_with_parent, free_port, port_open
@@ -95,6 +96,12 @@ def router_process(settings: HubSettings) -> ServiceProcess:
 def audit_process(settings: HubSettings) -> ServiceProcess:
     port = free_port()
     return ServiceProcess("audit", ["audit", "serve", "--metrics-port", str(port)], settings, (LOOPBACK, port), port)
+
+
+# The services that can run apart, in their start order: the router first, so that its consumer group join goes on
+# while the rest starts.
+APART: dict[str, Callable[[HubSettings], ServiceProcess]] = {
+    "router": router_process, "audit": audit_process, "ingest": ingest_process}
 
 
 def wait_running(processes: list[ServiceProcess], stop: threading.Event, timeout_s: float = 60.0) -> bool:

@@ -1,9 +1,9 @@
-"""`eahub up` runs ingest, the router and the audit service each in a process of its own by default
-(bench/bench_latency.py --shapes threads,apart and bench/bench_ingest.py --modes up have the figures): a 202 still
-comes only after the broker's ack, the event is decided and recorded by the router's and the audit service's
-processes, whose metrics the hub's /metrics (on a port of its own) gathers, "up" is printed only once they run, a
-child that dies stops the hub naming it, and one Ctrl-C (SIGINT to the foreground process group) stops parent and
-children."""
+"""`eahub up` runs ingest in a process of its own by default, and with `--apart ingest,router,audit` the router and
+the audit service too (bench/bench_latency.py --shapes and bench/bench_ingest.py --modes up have the figures): a
+202 still comes only after the broker's ack, the event is decided and recorded, the router's and the audit service's
+metrics are on the hub's /metrics (on a port of its own; gathered from their processes when they run apart), "up" is
+printed only once the service processes run, a child that dies stops the hub naming it, and one Ctrl-C (SIGINT to
+the foreground process group) stops parent and children."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from eahub.core.registry import agency_ids
 from eahub.core.settings import HubSettings
 from eahub.ingest.examples import example_event
 from eahub.ingest.tokens import TokenStore
-from tests.support.processes import Service, hub_env, wait_ready
+from tests.support.processes import Service, hub_env, run_command, wait_ready
 
 pytestmark = pytest.mark.integration
 
@@ -53,11 +53,14 @@ def _wait_for_line(hub: Service, text: str, timeout_s: float = 90) -> None:
         time.sleep(0.05)
 
 
-def test_up_serves_ingest_from_its_own_process_and_one_ctrl_c_stops_everything(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("args", "apart"), [([], {"ingest"}),
+                                             (["--apart", "ingest,router,audit"], {"router", "audit serve", "ingest"})])
+def test_up_serves_ingest_from_its_own_process_and_one_ctrl_c_stops_everything(tmp_path: Path, args: list[str],
+                                                                                apart: set[str]) -> None:
     broker_port, http_port = free_port(), free_port()
     data = tmp_path / "data"
     env = hub_env(data, broker_port, http_port)
-    hub = Service("up", ["up"], env, tmp_path / "logs").start()
+    hub = Service("up", ["up", *args], env, tmp_path / "logs").start()
     assert hub.proc is not None
     try:
         base = f"http://127.0.0.1:{http_port}"
@@ -69,7 +72,7 @@ def test_up_serves_ingest_from_its_own_process_and_one_ctrl_c_stops_everything(t
         assert "eahub_audit_entries_appended_total" in metrics.text
         assert httpx.get(f"{base}/readyz", timeout=10).status_code == 200
         children = _children(hub.proc.pid)
-        assert set(children) == {"router", "audit serve", "ingest"}, children
+        assert set(children) == apart, children
         wait_ready(base)
         settings = HubSettings(data_dir=data, broker_port=broker_port)
         token = TokenStore.in_data_dir(data).issue("lancashire-police", agency_ids(settings.policies_dir))[1]
@@ -107,7 +110,7 @@ def test_up_serves_ingest_from_its_own_process_and_one_ctrl_c_stops_everything(t
 @pytest.mark.parametrize("service", ["router", "audit serve"])
 def test_a_service_process_that_dies_stops_the_hub_naming_it(tmp_path: Path, service: str) -> None:
     env = hub_env(tmp_path / "data", free_port(), free_port())
-    hub = Service("up", ["up"], env, tmp_path / "logs").start()
+    hub = Service("up", ["up", "--apart", "ingest,router,audit"], env, tmp_path / "logs").start()
     assert hub.proc is not None
     try:
         _wait_for_line(hub, "Early Action Hub is up")
@@ -127,3 +130,10 @@ def test_a_service_process_that_dies_stops_the_hub_naming_it(tmp_path: Path, ser
         if hub.proc is not None and hub.proc.poll() is None:
             os.killpg(hub.proc.pid, signal.SIGKILL)
         hub.proc = None
+
+
+def test_up_refuses_an_unknown_service_to_run_apart(tmp_path: Path) -> None:
+    env = hub_env(tmp_path / "data", free_port(), free_port())
+    done = run_command(["up", "--apart", "ingest,boards"], env)
+    assert done.returncode == 2, done.stderr
+    assert "boards: one of ingest, router, audit" in done.stderr
