@@ -11,16 +11,26 @@ hop (p50/p99 of each): to the router's poll, its decision (to the produce of the
 wait for that message's acknowledgement (to the produce of its cases), the case's way to the board consumer,
 and on the ledger's side the audit service's poll, its batch (append, vault, commit) and the ledger poller.
 Produce times are the messages' own timestamps (ms); poll and batch times come from wrapping the consume
-loop's methods in this process. The bench's own threads share the process (and the GIL) with the hub, as
-`eahub up` does. Run by hand; keep runs short on a shared machine:
+loop's methods in this process (so only with the services in threads). The bench's own threads share the process
+(and the GIL) with the hub's threads.
+
+`--shapes threads,ingest,apart` runs the hub in each shape in turn, `--rounds` times, alternated, a fresh hub each
+time: `threads` every service in threads of this process (`start_hub`, as `eahub up --one-process` and `eahub
+demo`), `ingest` ingest in a process of its own and the rest in threads (`eahub up --apart ingest`), `apart` ingest,
+the router and the audit service each in a process of its own (`eahub up --apart ingest,router,audit`; a process's
+CPU is read from /proc/<pid>/stat, all of its threads together); it then
+prints min/median/max over the rounds of each rate's p50/p99 to the first case and p99 to the ledger. Run by hand;
+keep runs short on a shared machine:
 
     .venv/bin/python bench/bench_latency.py [--seconds 10] [--rates 10,100,300] [--transports kafka,http] [--hops]
+        [--shapes threads,apart --rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import threading
 import time
@@ -51,6 +61,7 @@ from eahub.ingest.generator import generate
 from eahub.ingest.tokens import TokenStore
 
 TICK = os.sysconf("SC_CLK_TCK")
+SHAPES = {"threads": (), "ingest": ("ingest",), "apart": ("ingest", "router", "audit")}  # services in processes
 Position = tuple[str, int, int]  # topic, partition, offset
 
 
@@ -155,8 +166,14 @@ class Observer:
             t.join(5)
 
 
+def _process_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
 def cpu_times(hub: RunningHub) -> dict[str, float]:
-    """CPU seconds per named Python thread, per group of native threads (librdkafka), and of the broker."""
+    """CPU seconds per named Python thread, per group of native threads (librdkafka), of each service process
+    (all its threads) and of the broker."""
     names = {t.native_id: t.name for t in threading.enumerate()}
     out: dict[str, float] = defaultdict(float)
     for tid in os.listdir("/proc/self/task"):
@@ -169,9 +186,14 @@ def cpu_times(hub: RunningHub) -> dict[str, float]:
         if group.startswith("bench-") or group == "MainThread":
             group = "bench (publish+observe)"
         out[group] += (int(fields[11]) + int(fields[12])) / TICK
+    for child in hub.processes:
+        if child.pid is not None:
+            try:
+                out[f"{child.name} process"] = _process_cpu_s(child.pid)
+            except OSError:
+                continue
     if hub.broker is not None and hub.broker._proc is not None:
-        fields = Path(f"/proc/{hub.broker._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        out["broker (tansu)"] = (int(fields[11]) + int(fields[12])) / TICK
+        out["broker (tansu)"] = _process_cpu_s(hub.broker._proc.pid)
     return out
 
 
@@ -242,7 +264,8 @@ def hop_summary(hops: Hops, observer: Observer, sent_wall: dict[str, float], inb
 
 
 def run_rate(hub: RunningHub, transport: str, rate: int, seconds: float, seed: int,
-             tokens: dict[str, str], hops: Hops | None = None) -> None:
+             tokens: dict[str, str], hops: Hops | None = None) -> dict[str, float]:
+    """Publish at `rate` for `seconds`, print the figures; returns the summary's (first case p50/p99, ledger p99)."""
     settings = hub.settings
     n = int(rate * seconds)
     events = fresh_events(n, seed)
@@ -343,23 +366,21 @@ def run_rate(hub: RunningHub, transport: str, rate: int, seconds: float, seed: i
         print(f"  ledger WAL after the run {wal.stat().st_size / 1e6:.1f} MB")
     if hops is not None and transport == "kafka":
         hop_summary(hops, observer, sent_wall, inbound)
+    return {"first case p50": pct(first_case, 0.5), "first case p99": pct(first_case, 0.99),
+            "ledger (all) p99": pct(ledger_all, 0.99)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="publishing time per rate")
-    parser.add_argument("--rates", default="10,100,300", help="events/s, comma-separated (e.g. 10,100,300,1000)")
-    parser.add_argument("--transports", default="kafka,http")
-    parser.add_argument("--idle-seconds", type=float, default=5.0)
-    parser.add_argument("--hops", action="store_true", help="also print where an event's time goes, hop by hop")
-    args = parser.parse_args()
-    configure_logging("console", "error")
+def run_hub(args: argparse.Namespace, shape: str, hops: Hops | None) -> dict[tuple[str, int], dict[str, float]]:
+    """One fresh hub in `shape` through every transport and rate; the summary figures of each."""
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        settings = HubSettings(data_dir=Path(tmp), broker_port=free_port(), http_port=free_port())
-        hops = Hops() if args.hops else None
+        settings = HubSettings(data_dir=Path(tmp), broker_port=free_port(), http_port=free_port(),
+                               metrics_port=free_port(), log_level="error")  # the service processes' too
         started = time.perf_counter()
-        hub = start_hub(settings)
+        hub = start_hub(settings, apart=SHAPES[shape])
         try:
+            if not hub.wait_running():
+                raise SystemExit(f"the hub stopped during its start: {hub.services.failures}")
             agencies = agency_ids(settings.policies_dir)
             store = TokenStore.in_data_dir(settings.data_dir)
             tokens = {a: store.issue(a, agencies)[1] for a in agencies}
@@ -370,7 +391,8 @@ def main() -> None:
                     break
                 except httpx.HTTPError:
                     time.sleep(0.1)
-            print(f"hub started in {time.perf_counter() - started:.1f} s (embedded broker, SQLite, regorus)")
+            print(f"[{shape}] hub started in {time.perf_counter() - started:.1f} s (embedded broker, SQLite, regorus"
+                  f"{'; apart: ' + ', '.join(SHAPES[shape]) if SHAPES[shape] else ''})")
             time.sleep(3)  # let every consumer group settle
             before = cpu_times(hub)
             time.sleep(args.idle_seconds)
@@ -380,9 +402,52 @@ def main() -> None:
             for transport in args.transports.split(","):
                 for rate in [int(r) for r in args.rates.split(",")]:
                     seed += 1
-                    run_rate(hub, transport, rate, args.seconds, seed, tokens, hops)
+                    print(f"[{shape}] ", end="")
+                    results[(transport, rate)] = run_rate(hub, transport, rate, args.seconds, seed, tokens, hops)
+            if hub.services.failures:
+                raise SystemExit(f"a service failed during the run: {hub.services.failures}")
         finally:
             hub.shutdown()
+    return results
+
+
+def print_rounds(rounds: dict[str, list[dict[tuple[str, int], dict[str, float]]]]) -> None:
+    print(f"\nmin/median/max over {max(map(len, rounds.values()))} round(s), ms (load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}):")
+    for shape, runs in rounds.items():
+        for key in runs[0]:
+            cells = []
+            for measure in runs[0][key]:
+                values = sorted(run[key][measure] for run in runs)
+                cells.append(f"{measure} {values[0]:.0f}/{statistics.median(values):.0f}/{values[-1]:.0f}")
+            print(f"  {shape:<8} {key[0]} {key[1]:>4}/s: " + ", ".join(cells))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="publishing time per rate")
+    parser.add_argument("--rates", default="10,100,300", help="events/s, comma-separated (e.g. 10,100,300,1000)")
+    parser.add_argument("--transports", default="kafka,http")
+    parser.add_argument("--idle-seconds", type=float, default=5.0)
+    parser.add_argument("--hops", action="store_true", help="also print where an event's time goes, hop by hop")
+    parser.add_argument("--shapes", default="threads",
+                        help="threads, ingest and/or apart (see above), comma-separated")
+    parser.add_argument("--rounds", type=int, default=1, help="times each shape runs, alternated")
+    args = parser.parse_args()
+    configure_logging("console", "error")
+    shapes = args.shapes.split(",")
+    if set(shapes) - set(SHAPES):
+        parser.error(f"--shapes: one of {', '.join(SHAPES)}")
+    if args.hops and "apart" in shapes:
+        parser.error("--hops wraps the consume loops of this process: only with --shapes threads")
+    hops = Hops() if args.hops else None
+    rounds: dict[str, list[dict[tuple[str, int], dict[str, float]]]] = {shape: [] for shape in shapes}
+    for n in range(args.rounds):
+        for shape in shapes:  # alternated, so that the machine's load falls on both alike
+            print(f"--- round {n + 1}/{args.rounds}, {shape} (load average "
+                  f"{' '.join(f'{x:.2f}' for x in os.getloadavg())})")
+            rounds[shape].append(run_hub(args, shape, hops))
+    print_rounds(rounds)
 
 
 if __name__ == "__main__":

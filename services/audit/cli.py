@@ -467,10 +467,14 @@ def grants(role: str) -> None:
 
 
 @audit.command()
-def serve() -> None:
+@click.option("--metrics-port", type=int, default=None,
+              help="also serve the audit service's metrics on http://127.0.0.1:PORT/metrics once it runs (`eahub "
+                   "up` gathers them into the hub's /metrics)")
+def serve(metrics_port: int | None) -> None:
     """Run the audit service: consume eahub.audit and eahub.board.* into the ledger and vault."""
     from eahub.audit.bootstrap import build_audit_service
     from eahub.core.logging import announce, configure_logging
+    from eahub.core.metrics import serve_metrics_of
     from eahub.core.runner import run_until_signalled
     from eahub.core.settings import HubSettings
     from eahub.core.topic_guard import guarded
@@ -478,6 +482,7 @@ def serve() -> None:
     settings = HubSettings()
     configure_logging(settings.log_format, settings.log_level)
     service = build_audit_service(settings)
+    serve_metrics_of(service.register_metrics, metrics_port)
     announce(f"audit consuming eahub.audit and eahub.board.* from {settings.bootstrap_servers}")
     run_until_signalled(guarded(settings, service.run))
 

@@ -32,6 +32,7 @@ from eahub.core.database import with_database_retry
 from eahub.core.deadletter import dead_letter
 from eahub.core.logging import get_logger
 from eahub.core.messages import DeliveryFailed, OutboundMessage, Publisher
+from eahub.core.metrics import MetricsRegistry
 from eahub.core.retry import retry
 
 log = get_logger("eahub.audit")
@@ -67,6 +68,19 @@ class AuditService:
     _last_expiry: float = 0.0
     _unpublished: list[TreeHead] = field(default_factory=list)
     _closed: bool = False
+
+    def register_metrics(self, registry: MetricsRegistry) -> None:
+        s = self.stats
+        for name, help_text, read in (
+            ("eahub_audit_entries_appended_total", "ledger entries appended", lambda: s.appended),
+            ("eahub_audit_duplicates_total", "ledger entries received again and not appended", lambda: s.duplicates),
+            ("eahub_audit_cases_sealed_total", "routed cases sealed in the vault", lambda: s.payloads),
+            ("eahub_audit_dead_letters_total", "messages dead-lettered", lambda: s.dead_letters),
+            ("eahub_audit_checkpoints_total", "signed tree heads", lambda: s.checkpoints),
+            ("eahub_audit_batches_total", "consumed batches committed", lambda: s.batches),
+            ("eahub_audit_db_retries_total", "database writes retried", lambda: s.db_retries),
+        ):
+            registry.register(name, help_text, read, kind="counter")
 
     def run(self, stop: threading.Event) -> None:
         log.info("audit service started", ledger_size=self.checkpointer.sync())

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -58,3 +58,17 @@ class MetricsRegistry:
 
     def exposition(self) -> str:
         return generate_latest(self.registry).decode()
+
+    def serve(self, host: str, port: int) -> None:
+        """Serve these metrics on http://host:port/metrics from a daemon thread, for as long as the process runs
+        (a service run as a process of its own, whose metrics the hub's /metrics gathers)."""
+        start_http_server(port, host, registry=self.registry)
+
+
+def serve_metrics_of(register: Callable[[MetricsRegistry], None], port: int | None, host: str = "127.0.0.1") -> None:
+    """A service's metrics (`register` adds them to a registry) served on host:port, unless `port` is None."""
+    if port is None:
+        return
+    registry = MetricsRegistry()
+    register(registry)
+    registry.serve(host, port)

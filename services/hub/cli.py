@@ -28,7 +28,8 @@ def _settings(port: int | None, broker_port: int | None) -> HubSettings:
     return settings.model_copy(update=updates)
 
 
-def _start(settings: HubSettings, stop: threading.Event, web: bool = True, ingest_apart: bool = False) -> RunningHub:
+def _start(settings: HubSettings, stop: threading.Event, web: bool = True,
+           apart: tuple[str, ...] = ()) -> RunningHub:
     """The hub, its services stopping on `stop`; `web`: with the boards and the IG console (else start them with
     `start_web_apps`)."""
     from eahub.core.broker import BrokerError
@@ -42,7 +43,7 @@ def _start(settings: HubSettings, stop: threading.Event, web: bool = True, inges
 
         board, console = BoardWebSettings(), ConsoleSettings()
     try:
-        return start_hub(settings, board=board, console=console, ingest_apart=ingest_apart, stop=stop)
+        return start_hub(settings, board=board, console=console, apart=apart, stop=stop)
     except (BrokerError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -106,8 +107,8 @@ def _serve(hub: RunningHub, then: Callable[[], None]) -> None:
         hub.shutdown()
         click.echo("stopped.")
     if hub.services.failures:
-        names = ", ".join(name for name, _ in hub.services.failures)
-        raise click.ClickException(f"stopped because a service failed: {names} (see the log above)")
+        failed = "; ".join(f"{name} ({exc})" for name, exc in hub.services.failures)
+        raise click.ClickException(f"stopped because a service failed: {failed} (see the log above)")
 
 
 def _stop_on_signals() -> threading.Event:
@@ -129,6 +130,14 @@ def _endpoint_lines(hub: RunningHub) -> list[str]:
     return [f"  {name:<8} {where}" for name, where in hub.endpoints.items()]
 
 
+# Measured with bench/bench_latency.py --shapes threads,ingest,apart --rounds 3 (see the CHANGELOG and README).
+DEFAULT_APART = "ingest"
+APART_DECISION = ("Default ingest only: with the router and the audit service apart too, an event's way measured "
+                  "slower on the 2-core machine (Kafka, median of 3 alternated runs: publish -> first case p99 266 "
+                  "against 169 ms at 100/s, 1.9 against 1.1 s at 300/s; -> ledger p99 at 300/s 4.1 against 2.0 s), "
+                  "while the 202s were faster (p99 at 100/s 316 against 487 ms); bench/bench_latency.py --shapes "
+                  "ingest,apart and bench/bench_ingest.py --modes up measure it again.")
+
 _WEB_AFTER_S = 5.0  # the demo starts its boards and console at its first decision line, or after this long
 
 port_option = click.option("--port", type=int, default=None, help="HTTP ingest port (default EAHUB_HTTP_PORT or 8080)")
@@ -140,10 +149,14 @@ broker_port_option = click.option("--broker-port", type=int, default=None,
 @port_option
 @broker_port_option
 @click.option("--processes/--one-process", default=True, show_default=True,
-              help="ingest in a process of its own (the router's policy evaluations hold the GIL and delayed the "
-                   "202s: p99 of the 202 several times lower at 100 events/s, see bench/bench_ingest.py), or every "
-                   "service in one process (the hub's /metrics: on EAHUB_METRICS_PORT, or on the ingest port)")
-def up(port: int | None, broker_port: int | None, processes: bool) -> None:
+              help="the services of --apart each in a process of its own (the router's policy evaluations hold the "
+                   "GIL and delayed the 202s: p99 of the 202 several times lower at 100 events/s, see "
+                   "bench/bench_ingest.py), or every service in one process (the hub's /metrics: on "
+                   "EAHUB_METRICS_PORT, or on the ingest port)")
+@click.option("--apart", "apart_names", envvar="EAHUB_UP_APART", default=DEFAULT_APART, show_default=True,
+              help="which services run as processes of their own under --processes (comma-separated: ingest, "
+                   "router, audit). " + APART_DECISION)
+def up(port: int | None, broker_port: int | None, processes: bool, apart_names: str) -> None:
     """Run broker, ingest, router, audit, the Early Action boards and the IG console in the foreground until Ctrl-C
     or SIGTERM."""
     stop = _stop_on_signals()
@@ -154,9 +167,18 @@ def up(port: int | None, broker_port: int | None, processes: bool) -> None:
     if stop.is_set():
         click.echo("stopped.")
         return
-    hub = _start(settings, stop, ingest_apart=processes)
+    apart = tuple(n.strip() for n in apart_names.split(",") if n.strip()) if processes else ()
+    unknown = set(apart) - {"ingest", "router", "audit"}
+    if unknown:
+        raise click.BadParameter(f"{', '.join(sorted(unknown))}: one of ingest, router, audit", param_hint="--apart")
+    hub = _start(settings, stop, apart=apart)
 
     def describe() -> None:
+        try:  # not "up" before its service processes run (a child that exits meanwhile stops the hub, naming it)
+            if not hub.wait_running():
+                return
+        except TimeoutError as exc:
+            raise click.ClickException(str(exc)) from None
         click.echo("Early Action Hub is up:")
         for line in _endpoint_lines(hub):
             click.echo(line)

@@ -1,11 +1,12 @@
 """`eahub up`: the whole hub on the embedded default (broker, SQLite, regorus), or against an external Kafka /
-PostgreSQL / OPA when configured; its services in threads of one process, or ingest in a process of its own
-(`ingest_apart`, the default of `eahub up`). The composition root of the bundle."""
+PostgreSQL / OPA when configured; its services in threads of one process, or some of them (ingest, the router,
+the audit service) each in a process of its own (`apart`; `eahub up`'s default, see `service_process`). The
+composition root of the bundle."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ from eahub.core.runner import ServiceThreads
 from eahub.core.secrets import ensure_private_dir
 from eahub.core.settings import HubSettings
 from eahub.core.topic_guard import TopicGuard
-from eahub.hub.ingest_process import ingest_process
+from eahub.hub.service_process import APART, ServiceProcess, wait_running
 from eahub.router.bootstrap import build_router
 from eahub.router.bootstrap import subscribe as subscribe_router
 
@@ -45,12 +46,17 @@ class RunningHub:
     settings: HubSettings
     services: ServiceThreads
     broker: EmbeddedBroker | None
-    http: uvicorn.Server | None  # None: ingest runs in a process of its own (`ingest_apart`)
+    http: uvicorn.Server | None  # None: ingest runs in a process of its own (`apart`)
     break_glass: BreakGlass | None
+    processes: list[ServiceProcess] = field(default_factory=list)  # the services run as processes of their own
     board: BoardWeb | None = None
     console: ConsoleApp | None = None
     console_publisher: KafkaPublisher | None = None
     endpoints: dict[str, str] = field(default_factory=dict)
+
+    def wait_running(self, timeout_s: float = 60.0) -> bool:
+        """Wait until every service process runs (see `service_process.wait_running`)."""
+        return wait_running(self.processes, self.services.stop, timeout_s)
 
     def shutdown(self) -> None:
         self.services.stop.set()
@@ -75,13 +81,18 @@ def _create_tables(settings: HubSettings) -> None:
 
 def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event], None]] | None = None,
               board: BoardWebSettings | None = None, board_settings: BoardSettings | None = None,
-              console: ConsoleSettings | None = None, ingest_apart: bool = False,
+              console: ConsoleSettings | None = None, apart: Collection[str] = (),
               stop: threading.Event | None = None) -> RunningHub:
     """The whole hub in threads. `board`: also run the Early Action boards (web app on its port, consumer, SLA
     sweeper, mailer, audit relay); `console`: also run the IG console (web app, scheduled verification) — as
-    `eahub up` and `eahub demo` do; tests that need neither leave them out. `ingest_apart`: ingest (with
-    break-glass) in a process of its own; the hub's /metrics are then served on `metrics_port`. `stop`: the event
-    its services stop on (a Ctrl-C during the start sets it; the start goes on, the caller then stops the hub)."""
+    `eahub up` and `eahub demo` do; tests that need neither leave them out. `apart`: the services of `APART` to run
+    each in a process of its own instead (ingest with break-glass; `RunningHub.wait_running` waits for them to
+    run); with ingest apart the hub's /metrics (gathering those of the router's and audit's processes) are served
+    on `metrics_port`, else on ingest's port. `stop`: the event its services stop on (a Ctrl-C during the start
+    sets it; the start goes on, the caller then stops the hub)."""
+    unknown = set(apart) - set(APART)
+    if unknown:
+        raise ValueError(f"no such service to run apart: {', '.join(sorted(unknown))} (one of {', '.join(APART)})")
     broker = None
     if settings.embedded_broker:
         ensure_private_dir(settings.data_dir)
@@ -92,64 +103,71 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
     pool.shutdown(wait=False)  # its thread ends with this one task
     services = ServiceThreads() if stop is None else ServiceThreads(stop=stop)
     consumer = None  # the router's, until its thread owns it
+    children: list[ServiceProcess] = []
     try:
         if settings.embedded_broker:  # started from this thread, which the broker must not outlive
             broker = EmbeddedBroker(settings.broker_port, log_path=settings.data_dir / "broker.log").start()
         topics.create_topics(settings, agency_ids(settings.policies_dir))
-        # The router's consumer first (after the topics: a subscription that matched none yet would join again once
-        # they exist): its group join goes on while the rest is imported and started.
-        consumer = subscribe_router(settings)
+        # The router first (after the topics: a subscription that matched none yet would join again once they
+        # exist): its consumer group join goes on while the rest is imported and started.
         from eahub.core.metrics import CONTENT_TYPE, MetricsRegistry
 
         metrics = MetricsRegistry()
-        router_consumer = consumer
+        if apart:
+            tables.result()  # the services' tables, before their processes start
+            children = [make(settings) for name, make in APART.items() if name in apart]
+            for child in children:
+                services.start(f"{child.name}-process", child.run)
+        if "router" not in apart:
+            consumer = subscribe_router(settings)
+            router_consumer = consumer
 
-        def run_router(stop: threading.Event) -> None:
-            # The router's own tables first; then the embedded Rego engine, which may only be used from the thread
-            # that created it: built here while the rest of the hub is imported and started.
-            tables.result()
-            router = build_router(settings, consumer=router_consumer)
-            router.register_metrics(metrics)
-            router.run(stop)
+            def run_router(stop: threading.Event) -> None:
+                # The router's own tables first; then the embedded Rego engine, which may only be used from the
+                # thread that created it: built here while the rest of the hub is imported and started.
+                tables.result()
+                router = build_router(settings, consumer=router_consumer)
+                router.register_metrics(metrics)
+                router.run(stop)
 
-        services.start("router", run_router)
-        consumer = None
-        import uvicorn
+            services.start("router", run_router)
+            consumer = None
         from fastapi.responses import PlainTextResponse
 
-        from eahub.audit.bootstrap import build_audit_service
-        from eahub.hub.break_glass import BreakGlass
-        from eahub.ingest.bootstrap import build_app
+        def metrics_route() -> PlainTextResponse:  # the hub's own metrics and its service processes'
+            gathered = [metrics.exposition(), *(child.metrics() or "" for child in children)]
+            return PlainTextResponse("".join(gathered), media_type=CONTENT_TYPE)
 
         tables.result()
+        if "audit" not in apart:
+            from eahub.audit.bootstrap import build_audit_service
 
-        audit = build_audit_service(settings)
+            audit = build_audit_service(settings)
+            audit.register_metrics(metrics)
+            services.start("audit", audit.run)
         break_glass, http = None, None
-
-        def metrics_route() -> PlainTextResponse:
-            return PlainTextResponse(metrics.exposition(), media_type=CONTENT_TYPE)
-
-        if not ingest_apart:
-            break_glass = BreakGlass(settings)
-            app = build_app(settings, overrides=break_glass)
-            app.add_api_route("/metrics", metrics_route, methods=["GET"],
-                              summary="Prometheus metrics of the hub's services")
-            http = uvicorn.Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
-                                                 log_level="warning"))
-
-        services.start("audit", audit.run)
-        if http is None:
+        if "ingest" in apart:
             from fastapi import FastAPI
 
             from eahub.core.web.serving import serve_until
 
-            services.start("ingest-process", ingest_process(settings))
             metrics_app = FastAPI(title="Early Action Hub metrics", docs_url=None, redoc_url=None, openapi_url=None)
             metrics_app.add_api_route("/metrics", metrics_route, methods=["GET"],
                                       summary="Prometheus metrics of the hub's services")
             services.start("metrics-http", lambda stop: serve_until(metrics_app, settings.http_host,
                                                                     settings.metrics_port, stop))
         else:
+            import uvicorn
+
+            from eahub.hub.break_glass import BreakGlass
+            from eahub.ingest.bootstrap import build_app
+
+            break_glass = BreakGlass(settings)
+            app = build_app(settings, overrides=break_glass)
+            app.add_api_route("/metrics", metrics_route, methods=["GET"],
+                              summary="Prometheus metrics of the hub's services")
+            http = uvicorn.Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
+                                                 log_level="warning"))
             server = http
             services.start("ingest-http", lambda stop: server.run())
         services.start("topic-guard", TopicGuard(settings).run)  # recreates topics a restarted broker lost
@@ -164,15 +182,18 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         raise
     from sqlalchemy import make_url
 
+    own = [name for name in APART if name in apart]
     endpoints = {
         "broker": f"{settings.bootstrap_servers}" + (" (embedded, memory storage)" if broker else " (external)"),
         "ingest": f"http://{settings.http_host}:{settings.http_port}/v1/events  (API docs: /docs"
-                  + (", in a process of its own)" if ingest_apart else ", metrics: /metrics)"),
-        **({"metrics": f"http://{settings.http_host}:{settings.metrics_port}/metrics"} if ingest_apart else {}),
+                  + (", in a process of its own)" if "ingest" in apart else ", metrics: /metrics)"),
+        **({"metrics": f"http://{settings.http_host}:{settings.metrics_port}/metrics  (router and audit"
+                       + (f"; {' and '.join(own)} each in a process of its own)" if own else ")")}
+           if "ingest" in apart else {}),
         "ledger": make_url(settings.ledger_url).render_as_string(hide_password=True),
         "policy": settings.opa_url or f"embedded regorus over {settings.policies_dir}",
     }
-    hub = RunningHub(settings, services, broker, http, break_glass, endpoints=endpoints)
+    hub = RunningHub(settings, services, broker, http, break_glass, processes=children, endpoints=endpoints)
     try:
         start_web_apps(hub, board, board_settings, console)
         for name, target in (extra or {}).items():
