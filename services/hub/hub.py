@@ -113,11 +113,6 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
         from eahub.core.metrics import CONTENT_TYPE, MetricsRegistry
 
         metrics = MetricsRegistry()
-        if apart:
-            tables.result()  # the services' tables, before their processes start
-            children = [make(settings) for name, make in APART.items() if name in apart]
-            for child in children:
-                services.start(f"{child.name}-process", child.run)
         if "router" not in apart:
             consumer = subscribe_router(settings)
             router_consumer = consumer
@@ -132,6 +127,11 @@ def start_hub(settings: HubSettings, extra: dict[str, Callable[[threading.Event]
 
             services.start("router", run_router)
             consumer = None
+        if apart:
+            tables.result()  # the services' tables, before their processes start (a router process first)
+            children = [make(settings) for name, make in APART.items() if name in apart]
+            for child in children:
+                services.start(f"{child.name}-process", child.run)
         from fastapi.responses import PlainTextResponse
 
         def metrics_route() -> PlainTextResponse:  # the hub's own metrics and its service processes'
