@@ -152,8 +152,8 @@ def server_env(settings: HubSettings, http_port: int, **extra: str) -> dict[str,
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def tree_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) of process `pid` and every process below it (uvicorn's workers)."""
+def _process_stats() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds user + system) of every process."""
     stats: dict[int, tuple[int, float]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -162,13 +162,32 @@ def tree_cpu_s(pid: int) -> float:
             except OSError:
                 continue
             stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK)
-    tree, total, grew = {pid}, 0.0, True
+    return stats
+
+
+def _tree(stats: dict[int, tuple[int, float]], pid: int) -> set[int]:
+    tree, grew = {pid}, True
     while grew:
         below = {p for p, (ppid, _) in stats.items() if ppid in tree} - tree
         grew, tree = bool(below), tree | below
-    for p in tree:
-        total += stats.get(p, (0, 0.0))[1]
-    return total
+    return tree
+
+
+def cpu_by_part(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the server (its process tree), the client (this process: the load generator, all its
+    threads) and the broker (every other process below this one: the embedded broker)."""
+    stats = _process_stats()
+    server = _tree(stats, server_pid)
+    below_us = _tree(stats, os.getpid()) - server - {os.getpid()}
+    own = os.times()
+    return {"server": sum(stats.get(p, (0, 0.0))[1] for p in server),
+            "client": own.user + own.system,
+            "broker": sum(stats.get(p, (0, 0.0))[1] for p in below_us)}
+
+
+def cpu_line(before: dict[str, float], after: dict[str, float], requests: int) -> str:
+    """CPU ms per request of each part between two `cpu_by_part` readings."""
+    return ", ".join(f"{part} {(after[part] - before[part]) * 1000 / requests:.2f}" for part in before)
 
 
 @dataclass
@@ -258,17 +277,21 @@ def bench_ingest_server(settings: HubSettings, tokens: dict[str, str], args: arg
                 warm_up(base_url, tokens, args.clients)
                 if "throughput" in modes:
                     requests = requests_for(fresh_events(args.count, seed=10 + round_), tokens)
-                    cpu = tree_cpu_s(server.pid)
+                    cpu = cpu_by_part(server.pid)
                     elapsed, _, codes = load(base_url, requests, args.clients)
-                    cpu_ms = (tree_cpu_s(server.pid) - cpu) * 1000 / len(requests)
+                    cpu_after = cpu_by_part(server.pid)
+                    cpu_ms = (cpu_after["server"] - cpu["server"]) * 1000 / len(requests)
                     print(f"{name}, {args.clients} clients {rate(len(requests), elapsed)}, "
-                          f"server CPU {cpu_ms:.2f} ms/request, statuses {codes}", flush=True)
+                          f"CPU ms/request: {cpu_line(cpu, cpu_after, len(requests))}, statuses {codes}",
+                          flush=True)
                     results.setdefault(f"{name}: server CPU ms/request", []).append(f"{cpu_ms:.2f}")
                     results.setdefault(f"{name}: events/s", []).append(f"{len(requests) / elapsed:.0f}")
                 if "rate" in modes:
                     requests = requests_for(fresh_events(int(args.rate * args.seconds), seed=20 + round_), tokens)
+                    cpu = cpu_by_part(server.pid)
                     elapsed, latencies, codes = load(base_url, requests, args.clients, args.rate)
-                    print(latency_line(f"{name} at {args.rate:g}/s", latencies, codes, elapsed), flush=True)
+                    print(latency_line(f"{name} at {args.rate:g}/s", latencies, codes, elapsed),
+                          f"CPU ms/request: {cpu_line(cpu, cpu_by_part(server.pid), len(requests))}", flush=True)
                     results.setdefault(f"{name}: p99 of the 202 at {args.rate:g}/s", []).append(
                         f"{pct(latencies, 0.99):.1f} ms")
     for label, values in results.items():
