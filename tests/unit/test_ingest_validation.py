@@ -174,3 +174,11 @@ def test_every_event_validation_accepts_passes_the_avro_schema_check(changes: li
     schema = schemas.load(schemas.CONCERN_EVENT)
     assert validate(record, schema.parsed, raise_errors=False)
     assert avro_codec.decode(encoded, schemas.CONCERN_EVENT)[1]["event_id"] == record["event_id"]
+
+
+def test_lone_surrogates_are_named_by_their_paths_in_keys_and_nested_lists() -> None:
+    event: dict[str, Any] = example_event(NOW)
+    event["district"] = "\ud800"
+    event["risk_factors"] = ["self-harm", "x\udc00"]
+    event["consent"]["\ud801"] = "y"
+    assert set(errors_of(event)) == {"district", "risk_factors[1]", "consent"}
