@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -94,10 +94,11 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     return int(head[9:12])
 
 
-async def _load(host: str, port: int, requests: list[bytes], clients: int, per_s: float | None
-                ) -> tuple[float, list[float], dict[int, int]]:
+async def _load(host: str, port: int, requests: list[bytes], clients: int, per_s: float | None,
+                on_done: Callable[[], None] | None = None) -> tuple[float, list[float], dict[int, int]]:
     """Send every request over `clients` keep-alive connections, as fast as they answer (per_s None) or each at
-    its due time t0 + i/per_s. Returns (elapsed, latencies, status counts)."""
+    its due time t0 + i/per_s; then `on_done()`, before the connections close. Returns (elapsed, latencies, status
+    counts)."""
     conns = [await asyncio.open_connection(host, port) for _ in range(clients)]
     free: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
     for c in conns:
@@ -123,15 +124,44 @@ async def _load(host: str, port: int, requests: list[bytes], clients: int, per_s
             await asyncio.sleep(0)  # let the clients take their requests in turn
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - t0
+    if on_done is not None:
+        on_done()  # every connection still open, and accepted by now
     for _, writer in conns:
         writer.close()
     return elapsed, latencies, codes
 
 
-def load(base_url: str, requests: list[bytes], clients: int, per_s: float | None = None
-         ) -> tuple[float, list[float], dict[int, int]]:
+def load(base_url: str, requests: list[bytes], clients: int, per_s: float | None = None,
+         on_done: Callable[[], None] | None = None) -> tuple[float, list[float], dict[int, int]]:
     url = httpx.URL(base_url)
-    return asyncio.run(_load(url.host, url.port or 80, requests, clients, per_s))
+    return asyncio.run(_load(url.host, url.port or 80, requests, clients, per_s, on_done))
+
+
+def connections_per_process(port: int) -> list[int]:
+    """How many established connections to local `port` each process holds (uvicorn's workers share one listening
+    socket, so which worker accepts a connection is a race), most first."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # ESTABLISHED, local port
+                inodes.add(fields[9])
+    counts: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            links = [os.readlink(f"/proc/{entry}/fd/{fd}") for fd in os.listdir(f"/proc/{entry}/fd")]
+        except OSError:
+            continue
+        held = sum(1 for link in links if link.startswith("socket:[") and link[8:-1] in inodes)
+        if held:
+            counts[int(entry)] = held
+    return sorted(counts.values(), reverse=True)
 
 
 def latency_line(label: str, latencies: list[float], codes: dict[int, int], elapsed: float) -> str:
@@ -152,8 +182,8 @@ def server_env(settings: HubSettings, http_port: int, **extra: str) -> dict[str,
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def tree_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) of process `pid` and every process below it (uvicorn's workers)."""
+def _process_stats() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds user + system) of every process."""
     stats: dict[int, tuple[int, float]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -162,13 +192,32 @@ def tree_cpu_s(pid: int) -> float:
             except OSError:
                 continue
             stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK)
-    tree, total, grew = {pid}, 0.0, True
+    return stats
+
+
+def _tree(stats: dict[int, tuple[int, float]], pid: int) -> set[int]:
+    tree, grew = {pid}, True
     while grew:
         below = {p for p, (ppid, _) in stats.items() if ppid in tree} - tree
         grew, tree = bool(below), tree | below
-    for p in tree:
-        total += stats.get(p, (0, 0.0))[1]
-    return total
+    return tree
+
+
+def cpu_by_part(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the server (its process tree), the client (this process: the load generator, all its
+    threads) and the broker (every other process below this one: the embedded broker)."""
+    stats = _process_stats()
+    server = _tree(stats, server_pid)
+    below_us = _tree(stats, os.getpid()) - server - {os.getpid()}
+    own = os.times()
+    return {"server": sum(stats.get(p, (0, 0.0))[1] for p in server),
+            "client": own.user + own.system,
+            "broker": sum(stats.get(p, (0, 0.0))[1] for p in below_us)}
+
+
+def cpu_line(before: dict[str, float], after: dict[str, float], requests: int) -> str:
+    """CPU ms per request of each part between two `cpu_by_part` readings."""
+    return ", ".join(f"{part} {(after[part] - before[part]) * 1000 / requests:.2f}" for part in before)
 
 
 @dataclass
@@ -258,17 +307,24 @@ def bench_ingest_server(settings: HubSettings, tokens: dict[str, str], args: arg
                 warm_up(base_url, tokens, args.clients)
                 if "throughput" in modes:
                     requests = requests_for(fresh_events(args.count, seed=10 + round_), tokens)
-                    cpu = tree_cpu_s(server.pid)
-                    elapsed, _, codes = load(base_url, requests, args.clients)
-                    cpu_ms = (tree_cpu_s(server.pid) - cpu) * 1000 / len(requests)
+                    cpu = cpu_by_part(server.pid)
+                    spread: list[int] = []
+                    port = httpx.URL(base_url).port or 80
+                    elapsed, _, codes = load(base_url, requests, args.clients,
+                                             on_done=lambda s=spread, p=port: s.extend(connections_per_process(p)))
+                    cpu_after = cpu_by_part(server.pid)
+                    cpu_ms = (cpu_after["server"] - cpu["server"]) * 1000 / len(requests)
                     print(f"{name}, {args.clients} clients {rate(len(requests), elapsed)}, "
-                          f"server CPU {cpu_ms:.2f} ms/request, statuses {codes}", flush=True)
+                          f"CPU ms/request: {cpu_line(cpu, cpu_after, len(requests))}, statuses {codes}, "
+                          f"connections per process {'/'.join(map(str, spread))}", flush=True)
                     results.setdefault(f"{name}: server CPU ms/request", []).append(f"{cpu_ms:.2f}")
                     results.setdefault(f"{name}: events/s", []).append(f"{len(requests) / elapsed:.0f}")
                 if "rate" in modes:
                     requests = requests_for(fresh_events(int(args.rate * args.seconds), seed=20 + round_), tokens)
+                    cpu = cpu_by_part(server.pid)
                     elapsed, latencies, codes = load(base_url, requests, args.clients, args.rate)
-                    print(latency_line(f"{name} at {args.rate:g}/s", latencies, codes, elapsed), flush=True)
+                    print(latency_line(f"{name} at {args.rate:g}/s", latencies, codes, elapsed),
+                          f"CPU ms/request: {cpu_line(cpu, cpu_by_part(server.pid), len(requests))}", flush=True)
                     results.setdefault(f"{name}: p99 of the 202 at {args.rate:g}/s", []).append(
                         f"{pct(latencies, 0.99):.1f} ms")
     for label, values in results.items():

@@ -29,8 +29,8 @@ def strict_loads(data: bytes | str) -> Any:
     else:
         text = data
     text = text.removeprefix("\ufeff")
-    depth = nesting_depth(text)
-    if depth > MAX_DEPTH:
+    # No deeper than its opening brackets: a text with few of them (a concern event has about ten) needs no walk.
+    if text.count("[") + text.count("{") > MAX_DEPTH and nesting_depth(text) > MAX_DEPTH:
         raise JsonRejected(f"nested more than {MAX_DEPTH} levels deep")
     try:
         value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants,

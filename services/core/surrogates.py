@@ -14,6 +14,27 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def surrogate_errors(obj: Any, path: str = "") -> list[FieldError]:
     """One error per string (or key) of `obj` that holds an unpaired surrogate, named by its dotted path."""
+    if not _any_surrogate(obj):  # the usual answer, found without building a path for every field
+        return []
+    return _named(obj, path)
+
+
+def _any_surrogate(obj: Any) -> bool:
+    strings: list[str] = []
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            strings.append(item)
+        elif isinstance(item, dict):
+            strings.extend(str(key) for key in item)
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return _SURROGATE.search("".join(strings)) is not None
+
+
+def _named(obj: Any, path: str) -> list[FieldError]:
     if isinstance(obj, str):
         found = _SURROGATE.search(obj)
         return [FieldError(path, "holds an unpaired surrogate (not encodable as UTF-8)")] if found else []
@@ -24,8 +45,8 @@ def surrogate_errors(obj: Any, path: str = "") -> list[FieldError]:
             child = f"{path}.{name}" if path else name
             if name == "?":
                 errors.append(FieldError(path, "has a key holding an unpaired surrogate"))
-            errors += surrogate_errors(value, child)
+            errors += _named(value, child)
     elif isinstance(obj, list | tuple):
         for i, value in enumerate(obj):
-            errors += surrogate_errors(value, f"{path}[{i}]")
+            errors += _named(value, f"{path}[{i}]")
     return errors

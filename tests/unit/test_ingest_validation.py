@@ -1,14 +1,19 @@
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from fastavro.validation import validate
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from eahub.core import avro_codec, schemas
 from eahub.core.errors import ValidationFailed
 from eahub.core.event_json import format_time
 from eahub.core.paths import POLICIES_DIR
 from eahub.core.registry import agency_ids
 from eahub.ingest.examples import example_event
-from eahub.ingest.validation import advisories, validate_event
+from eahub.ingest.validation import advisories, validate_and_encode, validate_event
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 20, 16, 15, tzinfo=UTC)
@@ -135,3 +140,45 @@ def test_risk_factors_only_from_the_controlled_vocabulary() -> None:
     assert validate_event(example_event(NOW, risk_factors=["suicide-risk"]), AGENCIES, NOW)["risk_factors"] == [
         "suicide-risk"
     ]
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70) | st.floats(allow_nan=False)
+    | st.text(max_size=12) | st.sampled_from(["2026-11-20T16:05:00Z", "1990-04-01", "9999-12-31", "GRADE_2", "nwas"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6)
+_PATHS = [("occurred_at",), ("reported_at",), ("source_agency",), ("category",), ("grade",), ("district",),
+          ("security_marking",), ("restricted_to",), ("risk_factors",), ("narrative",), ("linked_people",),
+          ("subject",), ("subject", "name"), ("subject", "date_of_birth"), ("subject", "nhs_number"),
+          ("consent",), ("consent", "status"), ("source_reference",)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_PATHS), _JSON_VALUES), min_size=1, max_size=4))
+def test_every_event_validation_accepts_passes_the_avro_schema_check(changes: list[tuple[tuple[str, ...], object]]
+                                                                    ) -> None:
+    """Validation writes the Avro bytes without fastavro's check before the writer (`from_json` walked the schema
+    already): whatever it accepts must still be a record the check accepts, so that no verdict changed."""
+    event: dict[str, Any] = example_event(NOW)
+    for path, value in changes:
+        target = event
+        for key in path[:-1]:
+            if not isinstance(target.get(key), dict):
+                target[key] = {}
+            target = target[key]
+        target[path[-1]] = value
+    try:
+        record, encoded = validate_and_encode(event, AGENCIES, NOW)
+    except ValidationFailed:
+        return
+    schema = schemas.load(schemas.CONCERN_EVENT)
+    assert validate(record, schema.parsed, raise_errors=False)
+    assert avro_codec.decode(encoded, schemas.CONCERN_EVENT)[1]["event_id"] == record["event_id"]
+
+
+def test_lone_surrogates_are_named_by_their_paths_in_keys_and_nested_lists() -> None:
+    event: dict[str, Any] = example_event(NOW)
+    event["district"] = "\ud800"
+    event["risk_factors"] = ["self-harm", "x\udc00"]
+    event["consent"]["\ud801"] = "y"
+    assert set(errors_of(event)) == {"district", "risk_factors[1]", "consent"}

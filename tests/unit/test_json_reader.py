@@ -35,3 +35,12 @@ def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
 def test_accepts_ordinary_json_with_a_byte_order_mark() -> None:
     assert strict_loads("\ufeff" + '{"a": [1, 2.5, "\\u00e9\\ud83d\\ude00", null, true]}') == {
         "a": [1, 2.5, "é😀", None, True]}
+
+
+def test_depth_is_judged_by_nesting_not_by_the_number_of_brackets() -> None:
+    """Many shallow arrays pass (the walk runs, as they hold more brackets than MAX_DEPTH); exactly MAX_DEPTH
+    levels pass, one more is refused, also among strings holding brackets."""
+    assert strict_loads("[" + ",".join(["[]"] * (MAX_DEPTH * 2)) + "]") == [[]] * (MAX_DEPTH * 2)
+    assert strict_loads("[" * MAX_DEPTH + '"]]{"' + "]" * MAX_DEPTH) is not None
+    with pytest.raises(JsonRejected, match="levels deep"):
+        strict_loads('{"a": "[[[["' + ", " + '"b": ' + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "}")
