@@ -101,34 +101,20 @@ def verify(public_key_file: Path | None, heads_file: Path | None, published: boo
     re-hashed and checked one by one. It proves what a full verification proves, provided the record was not
     forged: that needs the hub's signing key, which someone with only the database's rights does not have.
     With --public-key other than the hub's, or --full, verification is always full."""
-    from dataclasses import replace
-
     from eahub.audit.published import read_heads_file, read_published_heads
-    from eahub.audit.signing import key_id, load_public_key_pem
-    from eahub.audit.verified_state import STATE_FILE, StateUnusable, load_state, save_state
-    from eahub.audit.verify import verify_ledger
+    from eahub.audit.signing import load_public_key_pem
+    from eahub.audit.verified_state import STATE_FILE
+    from eahub.audit.verify_recorded import verify_recorded
     from eahub.core.settings import HubSettings
 
     parts = _parts()
     settings = HubSettings()
-    hub_key = parts.signer.public_key
-    key = load_public_key_pem(public_key_file.read_bytes()) if public_key_file else hub_key
+    key = load_public_key_pem(public_key_file.read_bytes()) if public_key_file else None
     outside = read_heads_file(heads_file) if heads_file else []
     if published:
         outside += read_published_heads(settings)
-    own_key = key_id(key) == key_id(hub_key)
-    state_path = settings.data_dir / STATE_FILE
-    since, refused = None, None
-    if own_key and not full:
-        try:
-            since = load_state(state_path, hub_key)
-        except StateUnusable as exc:
-            refused = f"{exc}: verified in full"
-    result = verify_ledger(parts.store, key, outside, since)
-    if refused:
-        result = replace(result, note=refused)
-    if own_key and result.ok and result.state is not None:
-        save_state(state_path, result.state, parts.signer)
+    result = verify_recorded(parts.store, parts.signer, settings.data_dir / STATE_FILE, outside, full=full,
+                             public_key=key)
     if as_json:
         _echo_json(result.to_json())
     else:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter, itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -33,6 +33,7 @@ from eahub.audit import entry_format, merkle
 from eahub.audit.signing import TreeHead, head_problem, key_id
 from eahub.audit.store import INDEXED, LedgerRow, LedgerStore
 from eahub.audit.verified_state import CHUNK, ChunkedRowDigest, VerifiedState
+from eahub.core.logging import get_logger
 
 # Per-row costs matter at a million entries: rows are plain tuples in LedgerRow field order, checked a batch at a
 # time with the loops in C (`_batch_leaves`); only a batch that fails there is checked row by row (`_row_problem`).
@@ -49,9 +50,13 @@ _Checked = msgspec.defstruct(
 _DECODE_CHECKED = msgspec.json.Decoder(_Checked).decode
 _WRITTEN_AT, _OCCURRED = attrgetter(entry_format.SEQ), attrgetter("occurred_at")
 _DOC_INDEXED = attrgetter(*INDEXED)
-# A full verification of at least this many rows is split over two worker processes (eahub.audit.verify_worker).
+# A verification of at least this many rows is split over two worker processes (eahub.audit.verify_worker).
 PARALLEL_FROM = 200_000
 _WORKER = [sys.executable, "-m", "eahub.audit.verify_worker"]
+WORKER_FINDING = 10  # a worker's exit code when a row needs the one pass's row-by-row checks (not 1: a crash's)
+# What digesting a row before an incremental run's last verified head costs, against checking it in full.
+DIGEST_WEIGHT = 0.5
+log = get_logger("eahub.audit.verify")
 
 
 @dataclass(frozen=True)
@@ -133,25 +138,41 @@ def verify_ledger(
                 tree_heads=len(by_size),
             )
     heads = [by_size[size] for size in sorted(by_size)]
+    key = key_id(public_key)
     if since is not None:
-        result = _scan(store, heads, since, key_id(public_key))
+        result = None
+        if _since_holds(heads, since):
+            try:
+                result = _parallel(store, heads, key, since)
+                if result is None:
+                    result = _scan(store, heads, since, key)
+            except _NotTheRowsVerified:
+                result = None
         if result is not None:
             return result
-        return dataclasses.replace(_full(store, heads, key_id(public_key)),
+        return dataclasses.replace(_full(store, heads, key),
                                    note=f"the rows before the last verified head (size {since.tree_size}) "
                                    "are not the rows verified then, or a new head covers them: verified in full")
-    return _full(store, heads, key_id(public_key))
+    return _full(store, heads, key)
+
+
+class _NotTheRowsVerified(Exception):
+    """The split found that the rows before the last verified head are not the ones verified then."""
+
+
+def _since_holds(heads: list[TreeHead], since: VerifiedState) -> bool:
+    """Every signed head up to the last verified one has the root recorded then (a head it did not see covers no
+    more than it)."""
+    recorded = dict(since.head_roots)
+    return all(recorded.get(h.tree_size) == h.root_hash for h in heads if h.tree_size <= since.tree_size)
 
 
 def _scan(store: LedgerStore, heads: list[TreeHead], since: VerifiedState | None, key: str) -> VerifyResult | None:
     """One pass over the stored rows: those before `since` only digested and compared, the others checked one by
     one, and every signed head compared with the root of the rows it covers as the pass reaches its size. None
-    when `since` does not hold (the caller then verifies in full)."""
+    when the rows before `since` are not the rows verified then (the caller then verifies in full); the caller
+    has checked `_since_holds`."""
     start = 0 if since is None else since.tree_size
-    if since is not None:
-        recorded = dict(since.head_roots)
-        if any(h.tree_size <= start and recorded.get(h.tree_size) != h.root_hash for h in heads):
-            return None
     later = [h for h in heads if h.tree_size > start]
     record_at = heads[-1].tree_size if heads else 0  # what the next run may start from, if all is well
     tree = merkle.CompactRange() if since is None else merkle.CompactRange(start, since.compact_range)
@@ -258,43 +279,72 @@ def _intact(tree: merkle.CompactRange, heads: list[TreeHead], compact: tuple[byt
 def _full(store: LedgerStore, heads: list[TreeHead], key: str) -> VerifyResult:
     """A full verification: split over two worker processes when the ledger is large and in a database they can
     open, else (and whenever that split finds anything wrong or fails) one pass here."""
-    result = _parallel(store, heads, key)
+    result = _parallel(store, heads, key, None)
     if result is None:
         result = _scan(store, heads, None, key)
     assert result is not None
     return result
 
 
-def _parallel(store: LedgerStore, heads: list[TreeHead], key: str) -> VerifyResult | None:
-    """The rows re-hashed and checked by two workers (each half a range of positions split on a chunk boundary),
-    the chain across the boundary, the signed heads and the record checked here; None when the ledger is small, not
-    in a database file or server, or when a worker fails or anything is wrong (the one pass then names it)."""
+def _parallel(store: LedgerStore, heads: list[TreeHead], key: str, since: VerifiedState | None) -> VerifyResult | None:
+    """The work of `_scan` split over two workers (each a range of positions split on a chunk boundary): the rows
+    before `since` digested, the others re-hashed and checked; the chain across the boundary, the digest before
+    `since`, the signed heads and the record checked here. None when the ledger is small, not in a database file
+    or server, or when a worker fails or anything is wrong (the one pass then names it); _NotTheRowsVerified when
+    the rows before `since` digest to something else than the rows verified then."""
     url = _worker_url(store)
     size = store.size()
     if url is None or size < PARALLEL_FROM:
         return None
-    middle = size // 2 // CHUNK * CHUNK
+    start = 0 if since is None else since.tree_size
+    middle = _middle(size, start)
     record_at = heads[-1].tree_size if heads else 0
-    parts = _run_workers(url, [(None, middle), (middle, None)], record_at)
-    if parts is None or parts[0][0] != middle:  # the first half must end where the second begins
+    parts = _run_workers(url, [(None, middle), (middle, None)], record_at, None if since is None else start)
+    if parts is None or parts[0].rows != middle:  # the first half must end where the second begins
         return None
-    blob = b"".join(leaves for _, leaves, _ in parts)
-    leaves = [blob[i : i + 32] for i in range(0, len(blob), 32)]
+    if since is not None and _chunks_digest([*parts[0].before_since, *parts[1].before_since]) != since.rows_digest:
+        raise _NotTheRowsVerified
+    # The leaf hashes of the rows from `start` on, held as one string and sliced a head's range at a time.
+    blob = b"".join(part.leaves for part in parts)
+    checked = len(blob) // 32
     digest = ChunkedRowDigest()
-    for _, _, chunks in parts:
-        digest.add_chunks(chunks)
-    tree = merkle.CompactRange()
-    compact: tuple[bytes, ...] | None = None
+    for part in parts:
+        digest.add_chunks(part.chunks)
+    tree = merkle.CompactRange() if since is None else merkle.CompactRange(start, since.compact_range)
+    compact = tree.hashes() if record_at == start else None
     for head in heads:
-        if head.tree_size > len(leaves):
+        if head.tree_size <= start:
+            continue
+        if head.tree_size > start + checked:
             return None
-        tree.extend(leaves[tree.size : head.tree_size])
+        tree.extend(_slice_leaves(blob, tree.size - start, head.tree_size - start))
         if tree.root() != head.root_hash:
             return None
         if head.tree_size == record_at:
             compact = tree.hashes()
-    tree.extend(leaves[tree.size :])
-    return _intact(tree, heads, compact if record_at > 0 else None, digest, key, None)
+    tree.extend(_slice_leaves(blob, tree.size - start, checked))
+    return _intact(tree, heads, compact if record_at > 0 else None, digest, key, since)
+
+
+def _middle(size: int, since: int) -> int:
+    """Where the first worker's rows end, on a chunk boundary: about half the work, a row before `since` (only
+    digested) weighing DIGEST_WEIGHT of a row checked in full."""
+    digested = min(since, size)
+    work = digested * DIGEST_WEIGHT + (size - digested)
+    half = work / 2
+    rows = half / DIGEST_WEIGHT if half <= digested * DIGEST_WEIGHT else digested + half - digested * DIGEST_WEIGHT
+    return int(rows) // CHUNK * CHUNK
+
+
+def _slice_leaves(blob: bytes, first: int, end: int) -> list[bytes]:
+    return [blob[i : i + 32] for i in range(first * 32, end * 32, 32)]
+
+
+def _chunks_digest(chunks: Sequence[bytes]) -> bytes:
+    """ChunkedRowDigest.digest of the rows whose chunk digests these are."""
+    digest = ChunkedRowDigest()
+    digest.add_chunks(chunks)
+    return digest.digest()
 
 
 def _worker_url(store: LedgerStore) -> str | None:
@@ -306,20 +356,35 @@ def _worker_url(store: LedgerStore) -> str | None:
     return engine.url.render_as_string(hide_password=False)
 
 
-def _run_workers(url: str, ranges: list[tuple[int | None, int | None]],
-                 record_at: int) -> list[tuple[int, bytes, list[bytes]]] | None:
-    """Each range's (rows, leaf hashes, chunk digests) from its worker, all run at once; None if any fails."""
-    procs = [subprocess.Popen(_WORKER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-             for _ in ranges]
+class _Part(NamedTuple):
+    """A worker's answer (see eahub.audit.verify_worker)."""
+
+    rows: int
+    leaves: bytes  # of the rows from `since` on, concatenated
+    chunks: list[bytes]  # chunk digests of the rows before record_at
+    before_since: list[bytes]  # chunk digests of the rows before `since`
+
+
+def _run_workers(url: str, ranges: list[tuple[int | None, int | None]], record_at: int,
+                 since: int | None) -> list[_Part] | None:
+    """Each range's answer from its worker, all run at once; None if any fails (logged with its exit code)."""
+    job = {"url": url, "record_at": record_at, "since": since}
+    try:
+        procs = [subprocess.Popen(_WORKER, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL) for _ in ranges]
+    except OSError as exc:
+        log.warning("audit.verify_split_not_started", error=type(exc).__name__)
+        return None
     try:
         for proc, (start, end) in zip(procs, ranges, strict=True):  # every job sent before any answer is awaited
             assert proc.stdin is not None
-            proc.stdin.write(json.dumps({"url": url, "start": start, "end": end, "record_at": record_at}).encode())
+            proc.stdin.write(json.dumps({**job, "start": start, "end": end}).encode())
             proc.stdin.close()
         outs = [proc.stdout.read() if proc.stdout else b"" for proc in procs]
         for proc in procs:
             proc.wait()
-    except OSError:
+    except OSError as exc:
+        log.warning("audit.verify_split_failed", error=type(exc).__name__)
         return None
     finally:
         for proc in procs:
@@ -328,13 +393,20 @@ def _run_workers(url: str, ranges: list[tuple[int | None, int | None]],
                 proc.wait()
             if proc.stdout:
                 proc.stdout.close()
+    for part, proc in enumerate(procs):
+        if proc.returncode == WORKER_FINDING:  # a row that only the one pass can name: not a failure of the split
+            log.info("audit.verify_split_finding", part=part)
+        elif proc.returncode != 0:
+            log.warning("audit.verify_worker_failed", part=part, exit_code=proc.returncode,
+                        hint="the verification is not split over worker processes: one pass instead")
     if any(proc.returncode != 0 for proc in procs):
         return None
     try:
-        parts = [marshal.loads(out) for out in outs]
+        return [_Part(int(rows), bytes(leaves), list(chunks), list(before))
+                for rows, leaves, chunks, before in map(marshal.loads, outs)]
     except (EOFError, ValueError, TypeError):
+        log.warning("audit.verify_worker_failed", exit_code=0, error="unreadable answer")
         return None
-    return [(int(rows), bytes(leaves), list(chunks)) for rows, leaves, chunks in parts]
 
 
 def _altered(store: LedgerStore, previous: int, head: TreeHead, heads: int) -> VerifyResult:

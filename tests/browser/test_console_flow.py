@@ -116,3 +116,21 @@ def test_board_member_session_refused_on_every_console_route(browser: Any, conso
             r = page.request.post(url, form={"csrf_token": "x", "subject_ref": seeded.subject_ref})
             assert r.status in (401, 403), (path, r.status)
     assert seeded.parts.store.size() == before
+
+
+def test_officer_verifies_the_trail_incrementally_and_asks_for_a_full_re_verification(
+        browser: Any, console: tuple[RunningConsole, Seeded]) -> None:
+    running, seeded = console
+    head = seeded.parts.store.latest_tree_head()
+    assert head is not None
+    page = browser.new_context().new_page()
+    _sign_in(page, running.url)
+    page.goto(f"{running.url}/integrity")
+    page.get_by_role("button", name="Full re-verification").click()
+    page.wait_for_selector("h2:has-text('The trail is intact')")
+    assert "Full verification: every entry re-hashed" in page.content()
+    assert "Incremental verification" not in page.content()
+    page.get_by_role("button", name="Verify the trail now").click()  # from the head that run recorded
+    page.wait_for_selector(f"text=Incremental verification from the signed tree head of {head.tree_size} entries")
+    assert "The trail is intact" in page.content() and "Full verification" not in page.content()
+    assert serious(page) == []

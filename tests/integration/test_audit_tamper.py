@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, delete, insert, select, text, update
+from structlog.testing import capture_logs
 
 from eahub.audit import entry_format, merkle, verify
 from eahub.audit.checkpoints import Checkpointer
@@ -367,12 +368,87 @@ def test_a_tampered_row_in_either_half_is_named_as_by_one_pass(
                 assert found.first_bad_seq == pos
 
 
-def test_a_failing_worker_falls_back_to_one_pass(
+def test_an_incremental_verification_split_over_workers_gives_the_one_pass_result(
+    make_ledger: Callable[[], Ledger], split: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lg = make_ledger()
+    if lg.since is None:
+        pytest.skip("incremental mode only")
+    split.clear()
+    parallel = lg.verify()
+    assert split == [True] and parallel.ok and parallel.note is None, parallel.summary()
+    assert parallel.checked_from == VERIFIED_AT
+    monkeypatch.setattr(verify, "PARALLEL_FROM", SIZE + 1)
+    one_pass = lg.verify()
+    assert parallel.state is not None and one_pass.state is not None
+    assert dataclasses.replace(parallel, state=None) == dataclasses.replace(one_pass, state=None)
+    assert (parallel.state.rows_digest, parallel.state.compact_range) == (
+        one_pass.state.rows_digest, one_pass.state.compact_range)
+
+
+# (position, DIGEST_WEIGHT): the incremental split (head at 500) falls at 512 with the weight 0.5, at 256 with 4, so
+# the tampered row is before or after the last verified head, in the first or the second worker's half.
+INCREMENTAL_SPLIT_CASES = [(100, 0.5, 512), (505, 0.5, 512), (700, 0.5, 512), (300, 4.0, 256)]
+
+
+@pytest.mark.parametrize(("pos", "weight", "middle"), INCREMENTAL_SPLIT_CASES)
+def test_a_tampered_row_in_either_half_of_an_incremental_split_is_named_as_by_one_pass(
+    make_ledger: Callable[[], Ledger], split: list[bool], monkeypatch: pytest.MonkeyPatch,
+    pos: int, weight: float, middle: int,
+) -> None:
+    monkeypatch.setattr(verify, "DIGEST_WEIGHT", weight)
+    assert verify._middle(SIZE, VERIFIED_AT) == middle
+    for recompute_leaf in (False, True):
+        lg = make_ledger()
+        if lg.since is None:
+            pytest.skip("incremental mode only")
+        doc = entry_format.decode(lg.row(pos)["entry"])
+        doc["fields_withheld"] = []
+        data = entry_format.encode(doc)
+        values = {"entry": data, **({"leaf_hash": merkle.leaf_hash(data)} if recompute_leaf else {})}
+        with lg.engine.begin() as conn:
+            conn.execute(update(ledger).where(ledger.c.seq == pos).values(**values))
+        monkeypatch.setattr(verify, "PARALLEL_FROM", 0)
+        split.clear()
+        with capture_logs() as logs:
+            found = lg.verify()
+        assert split, found.summary()  # the split ran (and whatever it found, the one pass named)
+        assert not any(e["event"] == "audit.verify_worker_failed" for e in logs), logs
+        monkeypatch.setattr(verify, "PARALLEL_FROM", SIZE + 1)
+        assert not found.ok and found == lg.verify(), found.summary()
+        assert ("altered" if recompute_leaf else "modified") in found.problem
+        if not recompute_leaf:
+            assert found.first_bad_seq == pos
+        if pos < VERIFIED_AT:  # the digest differs: the whole ledger verified, as without the split
+            assert "verified in full" in (found.note or ""), found.summary()
+            assert split[0]  # the incremental split itself succeeded and showed the rows are not those verified
+        else:
+            assert found.note is None
+
+
+def test_a_failing_worker_falls_back_to_one_pass_and_logs_its_exit_code(
     make_ledger: Callable[[], Ledger], split: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lg = make_ledger()
     monkeypatch.setattr(verify, "_WORKER", [sys.executable, "-c", "raise SystemExit(3)"])
     split.clear()
-    result = verify_ledger(lg.engine, lg.signer.public_key)
+    with capture_logs() as logs:
+        result = lg.verify()
     assert split == [False] and result.ok and result.size == SIZE, result.summary()
     assert result.state is not None and result.state.tree_size == SIZE
+    assert result.checked_from == (0 if lg.since is None else VERIFIED_AT) and result.note is None
+    failed = [e for e in logs if e["event"] == "audit.verify_worker_failed"]
+    assert [(e["log_level"], e["part"], e["exit_code"]) for e in failed] == [("warning", 0, 3), ("warning", 1, 3)]
+    assert all(set(e) <= {"event", "log_level", "part", "exit_code", "hint"} for e in failed), failed
+
+
+def test_a_worker_that_crashes_is_logged_as_failed_not_as_a_finding(
+    make_ledger: Callable[[], Ledger], split: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An uncaught exception exits 1, which is not the exit code of a row needing the one pass."""
+    lg = make_ledger()
+    monkeypatch.setattr(verify, "_WORKER", [sys.executable, "-c", "raise RuntimeError('boom')"])
+    with capture_logs() as logs:
+        assert lg.verify().ok
+    assert [e["exit_code"] for e in logs if e["event"] == "audit.verify_worker_failed"] == [1, 1]
+    assert not any(e["event"] == "audit.verify_split_finding" for e in logs)

@@ -6,6 +6,7 @@ verification with its history and metrics, inclusion proofs, records of processi
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from eahub.audit.console.subject import SubjectNotGiven, resolve_subject, sar_vi
 from eahub.audit.console.tables import review_notes
 from eahub.audit.console.web.accounts import TEMPLATES
 from eahub.audit.store import EntryFilter
+from eahub.audit.verified_state import STATE_FILE
 from eahub.core import avro_codec, schemas, topics
 from eahub.core.messages import OutboundMessage
 from eahub.core.web.templating import make_environment
@@ -131,6 +133,32 @@ def test_verification_is_kept_and_exported_and_a_proof_is_given(s: Seeded) -> No
     proof = integrity.proof(s.override_entry_id)
     assert proof is not None and proof["entry_id"] == s.override_entry_id and proof["audit_path"]
     assert integrity.proof("00000000-0000-0000-0000-000000000000") is None
+
+
+class _Once(threading.Event):
+    """A stop event that is set by the runner's first wait: one scheduled run."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.set()
+        return True
+
+
+def test_verification_with_a_record_is_incremental_full_on_request_and_scheduled_full(s: Seeded) -> None:
+    state = s.settings.data_dir / STATE_FILE
+    integrity = Integrity(s.parts.engine, s.parts.checkpointer, state_path=state)
+    first = integrity.verify("manual")
+    assert first.ok and not first.incremental and state.exists()  # no record yet: full, then recorded
+    head = s.parts.store.latest_tree_head()
+    assert head is not None
+    second = integrity.verify("manual")
+    assert second.ok and second.incremental and second.since_size == head.tree_size
+    assert second.since_at_ms is not None and "incremental" in second.summary
+    assert integrity.history()[0] == second
+    forced = integrity.verify("manual", full=True)
+    assert forced.ok and not forced.incremental and "incremental" not in forced.summary
+    integrity.runner(3600)(_Once())  # one scheduled run
+    scheduled = integrity.history()[0]
+    assert scheduled.trigger == "scheduled" and "incremental" not in scheduled.summary
 
 
 def test_records_of_processing_per_isa_with_live_counts(s: Seeded) -> None:

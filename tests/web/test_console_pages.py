@@ -107,6 +107,25 @@ def test_integrity_verifies_and_shows_and_downloads_a_proof(rig: ConsoleRig) -> 
     assert "eahub_console_ledger_verified_ok 1.0" in c.get("/metrics").text
 
 
+def test_verifying_the_trail_is_incremental_from_the_last_verified_head_and_full_on_request(rig: ConsoleRig) -> None:
+    c = rig.client("auditor")
+    head = rig.seeded.parts.store.latest_tree_head()
+    assert head is not None
+    first = c.post("/integrity/verify", data={"csrf_token": rig.csrf(c)}, headers=HTML).text
+    assert "The trail is intact" in first and "Full verification: every entry re-hashed" in first  # no record yet
+    again = c.post("/integrity/verify", data={"csrf_token": rig.csrf(c)}, headers=HTML).text
+    assert "The trail is intact" in again and "Full verification" not in again
+    assert f"Incremental verification from the signed tree head of {head.tree_size} entries verified" in again
+    assert f"entries from position {head.tree_size} on were re-hashed" in again
+    full = c.post("/integrity/verify", data={"csrf_token": rig.csrf(c), "full": "1"}, headers=HTML).text
+    assert "The trail is intact" in full and "Full verification: every entry re-hashed" in full
+    assert "Incremental verification" not in full
+    bad = c.post("/integrity/verify", data={"csrf_token": rig.csrf(c), "full": "yes"}, headers=HTML)
+    assert bad.status_code == 422
+    verified = [e["details"] for e in _ig_entries(rig, "ig.auditor") if e["details"]["console_page"] == "verify"]
+    assert [d["mode"] for d in verified] == ["full", "incremental", "full"]
+
+
 def test_records_of_processing_page(rig: ConsoleRig) -> None:
     page = rig.client("dpo").get("/records", headers=HTML).text
     assert ISA in page and "Art 9 conditions" in page and "Lancashire Constabulary" in page

@@ -19,6 +19,7 @@ from eahub.audit.console.web.accounts import console_shell
 from eahub.audit.console.web.app import create_console_app
 from eahub.audit.console.web.context import Console
 from eahub.audit.settings import AuditSettings
+from eahub.audit.verified_state import STATE_FILE
 from eahub.core.logging import get_logger
 from eahub.core.pseudonym import Pseudonymiser
 from eahub.core.runner import ServiceThreads
@@ -66,7 +67,7 @@ def build_console(settings: HubSettings, console_settings: ConsoleSettings | Non
     console_settings = console_settings or ConsoleSettings()
     parts = parts or open_audit(settings, audit_settings)
     shell = console_shell(console_settings, parts.engine, hasher)
-    integrity = Integrity(parts.engine, parts.checkpointer)
+    integrity = Integrity(parts.engine, parts.checkpointer, state_path=settings.data_dir / STATE_FILE)
     console = Console(parts, Pseudonymiser.from_data_dir(settings.data_dir), integrity, console_settings,
                       settings.policies_dir, publish)
     return ConsoleApp(create_console_app(shell, console), shell, console)

@@ -38,10 +38,15 @@ def add_integrity_routes(app: FastAPI, shell: Shell, c: Console) -> None:
                           interval=c.settings.verify_interval_seconds, result=None, proof=None)
 
     @app.post("/integrity/verify", response_class=HTMLResponse)
-    def verify(request: Request, account: Annotated[Account, Depends(roles(*ROLES))]) -> HTMLResponse:
-        result = c.integrity.verify("manual")
+    def verify(request: Request, account: Annotated[Account, Depends(roles(*ROLES))],
+               full: Annotated[str, Form(max_length=5)] = "") -> HTMLResponse:
+        """Incremental from the last verified head, as `eahub audit verify`; `full=1`: every entry re-verified."""
+        if full not in ("", "1"):
+            raise Problem(422, "invalid-full", "full is 1 or absent.", field="full")
+        result = c.integrity.verify("manual", full=full == "1")
         trail.record(store, "CONSULTATION", account.login, "verify", "IG officer verified the trail",
-                     details={"ok": str(result.ok).lower(), "entries": str(result.entries)})
+                     details={"ok": str(result.ok).lower(), "entries": str(result.entries),
+                              "mode": "incremental" if result.incremental else "full"})
         return shell.page(request, "integrity.html", page_title="Integrity", history=c.integrity.history(),
                           interval=c.settings.verify_interval_seconds, result=result, proof=None)
 
