@@ -347,18 +347,23 @@ def test_a_full_verification_split_over_workers_gives_the_one_pass_result(
         one_pass.state.rows_digest, one_pass.state.compact_range)
 
 
+def withhold_nothing(lg: Ledger, pos: int, recompute_leaf: bool) -> None:
+    """Rewrite entry `pos` as if nothing had been withheld (with its leaf hash recomputed, or left stale)."""
+    doc = entry_format.decode(lg.row(pos)["entry"])
+    doc["fields_withheld"] = []
+    data = entry_format.encode(doc)
+    values = {"entry": data, **({"leaf_hash": merkle.leaf_hash(data)} if recompute_leaf else {})}
+    with lg.engine.begin() as conn:
+        conn.execute(update(ledger).where(ledger.c.seq == pos).values(**values))
+
+
 def test_a_tampered_row_in_either_half_is_named_as_by_one_pass(
     make_ledger: Callable[[], Ledger], split: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for pos in (100, 700):  # the halves split at 256
         for recompute_leaf in (False, True):
             lg = make_ledger()
-            doc = entry_format.decode(lg.row(pos)["entry"])
-            doc["fields_withheld"] = []
-            data = entry_format.encode(doc)
-            values = {"entry": data, **({"leaf_hash": merkle.leaf_hash(data)} if recompute_leaf else {})}
-            with lg.engine.begin() as conn:
-                conn.execute(update(ledger).where(ledger.c.seq == pos).values(**values))
+            withhold_nothing(lg, pos, recompute_leaf)
             monkeypatch.setattr(verify, "PARALLEL_FROM", 0)
             found = lg.verify()
             monkeypatch.setattr(verify, "PARALLEL_FROM", SIZE + 1)
@@ -402,12 +407,7 @@ def test_a_tampered_row_in_either_half_of_an_incremental_split_is_named_as_by_on
         lg = make_ledger()
         if lg.since is None:
             pytest.skip("incremental mode only")
-        doc = entry_format.decode(lg.row(pos)["entry"])
-        doc["fields_withheld"] = []
-        data = entry_format.encode(doc)
-        values = {"entry": data, **({"leaf_hash": merkle.leaf_hash(data)} if recompute_leaf else {})}
-        with lg.engine.begin() as conn:
-            conn.execute(update(ledger).where(ledger.c.seq == pos).values(**values))
+        withhold_nothing(lg, pos, recompute_leaf)
         monkeypatch.setattr(verify, "PARALLEL_FROM", 0)
         split.clear()
         with capture_logs() as logs:
