@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from eahub.audit.console import erase
-from eahub.audit.console.bootstrap import kafka_publish
 from eahub.audit.console.integrity import Integrity
 from eahub.audit.console.web.accounts import demo_ig_account
 from eahub.cli import main
 from eahub.core import avro_codec, schemas, topics
+from eahub.core.kafka import KafkaPublisher, producer_config
 from eahub.core.settings import HubSettings
 from tests.console_support import seed
 from tests.helpers import read_all
@@ -63,8 +63,12 @@ def test_console_erasure_reaches_the_boards_topic(tmp_path: Path, hub_settings: 
 
     create_topics(hub_settings, agency_ids(hub_settings.policies_dir))
     s = seed(tmp_path)
-    done = erase.erase(s.parts, Integrity(s.parts.engine, s.parts.checkpointer), s.subject_ref, "ig.one",
-                       "SUBJECT_REQUEST", kafka_publish(hub_settings))
+    publisher = KafkaPublisher(producer_config(hub_settings))
+    try:
+        done = erase.erase(s.parts, Integrity(s.parts.engine, s.parts.checkpointer), s.subject_ref, "ig.one",
+                           "SUBJECT_REQUEST", publisher.publish)
+    finally:
+        publisher.close()  # else it outlives the session's broker, logging refused connections at exit
     assert done.board_request_published and done.verification.ok
     # the broker is shared by the session: other tests' erasure requests may be on the topic too
     records = [avro_codec.decode(m.value(), expected=schemas.ERASURE_REQUEST)[1]

@@ -30,13 +30,6 @@ from eahub.core.web.shell import Shell
 log = get_logger("eahub.audit.console")
 
 
-def kafka_publish(settings: HubSettings) -> Publish:
-    from eahub.core.kafka import KafkaPublisher, producer_config
-
-    publisher = KafkaPublisher(producer_config(settings))
-    return publisher.publish
-
-
 @dataclass
 class ConsoleApp:
     app: FastAPI

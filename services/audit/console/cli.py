@@ -38,20 +38,26 @@ def init() -> None:
               help="send erasure requests to the boards over Kafka")
 def serve(publish_erasures: bool) -> None:
     """Run the IG console on EAHUB_CONSOLE_HTTP_PORT (default 8082) until Ctrl-C."""
-    from eahub.audit.console.bootstrap import kafka_publish, start_console
+    from eahub.audit.console.bootstrap import start_console
+    from eahub.core.kafka import KafkaPublisher, producer_config
     from eahub.core.logging import configure_logging
     from eahub.core.runner import install_stop_signals
     from eahub.core.settings import HubSettings
 
     hub = HubSettings()
     configure_logging(hub.log_format, hub.log_level)
-    running = start_console(hub, publish=kafka_publish(hub) if publish_erasures else None)
-    click.echo(f"Early Action IG console: {running.url}")
-    install_stop_signals(running.services.stop)  # Ctrl-C or SIGTERM: stop every runner
+    publisher = KafkaPublisher(producer_config(hub)) if publish_erasures else None
     try:
-        running.services.wait()
+        running = start_console(hub, publish=None if publisher is None else publisher.publish)
+        click.echo(f"Early Action IG console: {running.url}")
+        install_stop_signals(running.services.stop)  # Ctrl-C or SIGTERM: stop every runner
+        try:
+            running.services.wait()
+        finally:
+            running.shutdown()
     finally:
-        running.shutdown()
+        if publisher is not None:
+            publisher.close()
 
 
 @console.group("user")
