@@ -14,7 +14,6 @@ import base64
 import hashlib
 import json
 import marshal
-import os
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from eahub.audit import merkle
 from eahub.audit.signing import Signer, TreeHead, key_id
 from eahub.audit.store import LedgerRow
-from eahub.core.secrets import ensure_private_dir
+from eahub.core.secrets import replace_private
 
 STATE_FILE = "audit-verified.json"
 _DOMAIN = b"eahub audit verified state v1"
@@ -169,14 +168,9 @@ def _canonical(state: VerifiedState) -> bytes:
 
 def save_state(path: Path, state: VerifiedState, signer: Signer) -> None:
     """Write the signed record atomically, owner-only."""
-    ensure_private_dir(path.parent)
     signature = signer.sign_document(_DOMAIN, _canonical(state))
     doc = {"format": _FORMAT, "state": state.to_json(), "signature": base64.b64encode(signature).decode()}
-    tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(doc, fh)
-    os.replace(tmp, path)
+    replace_private(path, json.dumps(doc))  # the console's manual and scheduled runs may save at once
 
 
 def load_state(path: Path, public_key: Ed25519PublicKey) -> VerifiedState | None:

@@ -49,3 +49,14 @@ def read_or_create(path: Path, nbytes: int = 32) -> bytes:
     finally:
         tmp.unlink()
     return path.read_bytes()
+
+
+def replace_private(path: Path, text: str) -> None:
+    """Write `text` to `path` (0600) atomically, replacing what was there: through a file of this process's and this
+    thread's own, so that threads writing the same file at once each replace it whole."""
+    ensure_private_dir(path.parent)
+    tmp = path.with_suffix(path.suffix + f".{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
